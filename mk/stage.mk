@@ -1,0 +1,94 @@
+# Builds one stage of the overlay (DESIGN.md 2.1) out of tree, in
+# build/<mode>/<stage>/:
+#   libgreen.a   the runtime as it stands after this stage
+#   green.pc     pkg-config file for programs outside the repo
+#   green_tests  the GoogleTest binary: the tests of stages 1..N against stage N
+#   bench/<name> one Google Benchmark program per bench/*.cpp of stages 1..N
+# Usage: make -C <stage> [MODE=release|debug|asan|tsan] [CONTEXT=asm|ucontext]
+#        targets: all (default), test, bench, diff, clean
+
+include $(dir $(lastword $(MAKEFILE_LIST)))config.mk
+
+STAGE ?= $(notdir $(CURDIR))
+ifeq ($(filter $(STAGE),$(STAGES)),)
+$(error unknown STAGE '$(STAGE)'; one of: $(STAGES))
+endif
+
+UPTO    := $(call stages_upto,$(STAGE))
+LATEST_FIRST := $(shell printf '%s\n' $(UPTO) | tac)
+BUILD   := $(GREEN_ROOT)/build/$(BUILD_TAG)/$(STAGE)
+overlay  = $(shell $(GREEN_ROOT)/mk/overlay.sh $(GREEN_ROOT) $(1) $(UPTO))
+
+SRCS    := $(filter %.cpp %.S,$(call overlay,src))
+TESTS   := $(filter %.cpp,$(call overlay,tests))
+BENCHES := $(filter %.cpp,$(call overlay,bench))
+
+# Include paths latest-first, so a later stage's header shadows an earlier one.
+# Runtime headers include each other with <green/...>, never "...", so that the
+# search always starts at the latest stage.
+INCLUDES      := $(foreach s,$(LATEST_FIRST),$(if $(wildcard $(GREEN_ROOT)/$(s)/include),-I$(GREEN_ROOT)/$(s)/include))
+TEST_INCLUDES := $(foreach s,$(LATEST_FIRST),$(if $(wildcard $(GREEN_ROOT)/$(s)/tests),-I$(GREEN_ROOT)/$(s)/tests))
+DEFINES       := $(if $(filter ucontext,$(CONTEXT)),-DGREEN_CONTEXT_UCONTEXT=1)
+
+ALL_CXXFLAGS := $(CXXSTD) $(WARN) $(CXXFLAGS_$(MODE)) -pthread $(DEFINES) $(INCLUDES) $(CXXFLAGS)
+ALL_LDFLAGS  := -pthread $(LDFLAGS_$(MODE)) $(LDFLAGS)
+
+obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
+LIB_OBJS   := $(call obj,$(SRCS))
+TEST_OBJS  := $(call obj,$(TESTS))
+BENCH_BINS := $(patsubst %,$(BUILD)/bench/%,$(notdir $(basename $(BENCHES))))
+
+.PHONY: all lib test bench diff clean
+.DEFAULT_GOAL := all
+all: $(BUILD)/libgreen.a $(BUILD)/green.pc $(if $(TESTS),$(BUILD)/green_tests) $(BENCH_BINS)
+lib: $(BUILD)/libgreen.a $(BUILD)/green.pc
+
+$(BUILD)/obj/%.o: $(GREEN_ROOT)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) $(if $(findstring /tests/,$<)$(findstring /bench/,$<),$(TEST_INCLUDES)) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: $(GREEN_ROOT)/%.S
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libgreen.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/green_tests: $(TEST_OBJS) $(BUILD)/libgreen.a
+	$(CXX) $(ALL_LDFLAGS) $(TEST_OBJS) $(BUILD)/libgreen.a -lgtest -lgtest_main -o $@
+
+# Each bench program: bench/<name>.cpp from the overlay, linked with the stage's library.
+define bench_rule
+$(BUILD)/bench/$(notdir $(basename $(1))): $(call obj,$(1)) $(BUILD)/libgreen.a
+	@mkdir -p $$(@D)
+	$$(CXX) $$(ALL_LDFLAGS) $$< $(BUILD)/libgreen.a -lbenchmark -o $$@
+endef
+$(foreach b,$(BENCHES),$(eval $(call bench_rule,$(b))))
+
+$(BUILD)/green.pc: $(GREEN_ROOT)/mk/stage.mk $(GREEN_ROOT)/mk/config.mk
+	@mkdir -p $(@D)
+	@printf '%s\n' \
+	  'Name: green' \
+	  'Description: green M:N green-thread runtime, as of $(STAGE) ($(BUILD_TAG))' \
+	  'Version: 0.1' \
+	  'Cflags: $(CXXSTD) -pthread $(DEFINES) $(INCLUDES)' \
+	  'Libs: -L$(BUILD) -lgreen -pthread $(LDFLAGS_$(MODE))' > $@
+
+test: $(BUILD)/green_tests
+	$(BUILD)/green_tests $(GTEST_ARGS)
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+# Each file this stage shadows, against the file it shadows (the nearest earlier stage).
+diff:
+	@cd $(GREEN_ROOT) && for f in $$(cd $(STAGE) && find include src tests bench -type f 2>/dev/null | sort); do \
+	  prev=""; for s in $(filter-out $(STAGE),$(UPTO)); do [ -f $$s/$$f ] && prev=$$s/$$f; done; \
+	  if [ -n "$$prev" ]; then diff -u $$prev $(STAGE)/$$f; else echo "new: $(STAGE)/$$f"; fi; \
+	done; true
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(patsubst %.o,%.d,$(call obj,$(BENCHES)))

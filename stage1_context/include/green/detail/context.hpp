@@ -1,0 +1,72 @@
+// Context: the saved execution state of a task or of a scheduler loop.
+//
+// Two backends implement the same three-call interface; the build picks one
+// (CONTEXT=asm, the default, or CONTEXT=ucontext) and exposes it as
+// green::detail::Context. Both are always compiled so the benchmark can compare
+// them in one run.
+//
+//   context_make(ctx, lo, hi, entry, arg)
+//       prepares ctx so that the first switch to it calls entry(arg) on the
+//       stack [lo, hi) with the stack aligned as the ABI requires at a call.
+//       entry must never return (it switches away for the last time instead);
+//       if it does, the process aborts with a message rather than falling off
+//       the stack.
+//   context_switch(from, to)
+//       saves the caller's state in from and resumes to. Returns when someone
+//       switches back to from.
+//   context_sp(ctx)
+//       the stack pointer saved in ctx (for the overflow check).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <ucontext.h>
+
+namespace green::detail {
+
+using EntryFn = void (*)(void*);
+
+namespace asm_backend {
+// The whole context is one saved stack pointer. Everything else that must
+// survive the switch (rbx, rbp, r12-r15, the MXCSR and x87 control words) is
+// pushed on the stack it points into by green_ctx_switch (context_x86_64.S):
+//
+//   sp -> [ mxcsr:4 | x87 cw:2 | pad:2 ]  [r15] [r14] [r13] [r12] [rbx] [rbp] [return address]
+struct Context {
+  void* sp = nullptr;  // valid only while this context is not running
+};
+inline constexpr std::size_t kSavedFrameBytes = 8 * 8;  // control words + 6 registers + return address
+void context_make(Context& ctx, void* lo, void* hi, EntryFn entry, void* arg) noexcept;
+}  // namespace asm_backend
+
+extern "C" void green_ctx_switch(void** save_sp, void* load_sp) noexcept;
+
+namespace asm_backend {
+inline void context_switch(Context& from, Context& to) noexcept { green_ctx_switch(&from.sp, to.sp); }
+inline void* context_sp(const Context& ctx) noexcept { return ctx.sp; }
+}  // namespace asm_backend
+
+namespace ucontext_backend {
+// glibc's getcontext/makecontext/swapcontext. swapcontext saves and restores the
+// signal mask with a system call on every switch; that is why it is slow.
+struct Context {
+  ucontext_t uc;
+  EntryFn entry;
+  void* arg;
+};
+void context_make(Context& ctx, void* lo, void* hi, EntryFn entry, void* arg) noexcept;
+void context_switch(Context& from, Context& to) noexcept;
+inline void* context_sp(const Context& ctx) noexcept { return reinterpret_cast<void*>(ctx.uc.uc_mcontext.gregs[REG_RSP]); }
+}  // namespace ucontext_backend
+
+#if GREEN_CONTEXT_UCONTEXT
+using namespace ucontext_backend;
+inline constexpr bool kUcontextBackend = true;
+#else
+using namespace asm_backend;
+inline constexpr bool kUcontextBackend = false;
+#endif
+
+// Called if a context's entry function returns: prints and aborts.
+[[noreturn]] void context_entry_returned() noexcept;
+
+}  // namespace green::detail

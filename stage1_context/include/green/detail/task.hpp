@@ -1,0 +1,178 @@
+// The task control block (TCB) and its cold half.
+//
+// A task's memory is one stack. Its top holds, from the top down:
+//
+//   hi ->  Task       the hot TCB: what the scheduler touches on every switch
+//          TaskExtra  the cold half: id, name, joiner, exception, handlers...
+//          callable   the task's function object, moved in at spawn
+//          frames     the task's own stack frames, growing down toward lo
+//   lo ->  (canary on slab stacks; guard page below guarded ones)
+//
+// so spawning costs one stack from the cache and no heap allocation (unless
+// the name is long or the task uses at_exit/TaskLocal). The memory lives until
+// both the run and the TaskHandle have let go of it (TaskExtra::refs).
+#pragma once
+#include <green/detail/context.hpp>
+#include <green/detail/stack.hpp>
+#include <green/detail/task_word.hpp>
+#include <green/options.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace green::detail {
+
+class Scheduler;
+struct TaskExtra;
+
+// Invariants:
+//  - ctx is valid exactly when the task is not Running.
+//  - next belongs to whichever queue holds the task (at most one at a time).
+//  - word is written only by the thread the task is on (or, while it is not
+//    on any, by the one that owns it by the queue/park protocol).
+struct alignas(16) Task {
+  Context ctx;             // saved registers while switched out
+  Task* next = nullptr;    // intrusive link for run queues and wait lists
+  std::byte* stack_lo;     // low end of the stack: bound for the check at each switch
+  TaskWord word;           // state | priority | small-stack flag
+  std::uint32_t reserved = 0;
+
+  TaskExtra& extra() noexcept;
+  TaskState state() const noexcept { return word.state(); }
+  void set_state(TaskState s) noexcept { word = word.with_state(s); }
+};
+static_assert(sizeof(Task) <= 32 || kUcontextBackend, "the TCB must stay within 32 bytes");
+
+struct LocalSlot {  // one TaskLocal<T> value of this task
+  std::size_t key;
+  void* value;
+  void (*destroy)(void*);
+};
+
+struct alignas(16) TaskExtra {
+  TaskId id = 0;
+  Scheduler* sched = nullptr;          // runs this task; fixed for its life
+  Stack stack;                         // the memory this task lives in
+  void (*invoke)(void*) = nullptr;     // calls the callable
+  void (*destroy)(void*) = nullptr;    // destroys it
+  void* callable = nullptr;
+  // 2 at spawn (the run and the handle). Whoever brings it to 0 frees the
+  // task. fetch_sub acq_rel: the release publishes this side's last writes,
+  // the acquire of the last one sees the other side's before freeing.
+  std::atomic<int> refs{2};
+  Task* joiner = nullptr;              // the task parked in join() on this one
+  std::exception_ptr exception;        // what the function threw, for join()
+  std::string name;
+  std::vector<std::function<void()>> at_exit;  // run LIFO at the end
+  std::vector<LocalSlot> locals;               // TaskLocal values, destroyed LIFO at the end
+#if GREEN_TSAN
+  void* tsan_fiber = nullptr;
+#endif
+};
+
+inline TaskExtra& Task::extra() noexcept {
+  return *reinterpret_cast<TaskExtra*>(reinterpret_cast<std::byte*>(this) - sizeof(TaskExtra));
+}
+
+// ---- Schedulers: the extension point every scheduler implements ----------
+// A task only ever asks its scheduler to queue it again; everything else
+// about switching is the dispatcher's (below), shared by every scheduler.
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  // t is Ready (spawned, yielded or unparked): queue it to run. Any thread.
+  virtual void submit(Task* t) = 0;
+  // t ended; called once, on a scheduler loop, before its run reference goes.
+  virtual void on_task_end(Task* t) noexcept = 0;
+  // Called from a thread that is not running a task: block until t is Done.
+  virtual void wait_from_thread(Task* t) = 0;
+  // The two stack classes, usable bytes.
+  std::size_t stack_size = 256 * 1024;
+  std::size_t small_stack_size = 16 * 1024;
+};
+
+// ---- Task creation ------------------------------------------------------
+TaskId next_task_id() noexcept;
+void validate(const SpawnOptions& opts);   // throws std::invalid_argument
+// Allocates a task's stack and lays out Task and TaskExtra; returns the Task
+// and, in *callable, where to construct a callable of the given size/alignment.
+Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,
+                    std::size_t callable_align, void** callable);
+// Frees a task whose callable was never constructed or already destroyed.
+void free_task(Task* t) noexcept;
+// Drops one reference; the last one frees the task.
+void release_task(Task* t) noexcept;
+
+template <class F>
+Task* make_task(Scheduler& s, F&& f, const SpawnOptions& opts) {
+  using Fn = std::decay_t<F>;
+  static_assert(std::is_invocable_v<Fn&>, "a task's function must be callable with no arguments");
+  validate(opts);
+  void* where;
+  Task* t = allocate_task(s, opts, sizeof(Fn), alignof(Fn), &where);
+  try {
+    ::new (where) Fn(std::forward<F>(f));
+  } catch (...) {
+    free_task(t);
+    throw;
+  }
+  TaskExtra& x = t->extra();
+  x.callable = where;
+  x.invoke = [](void* p) { (*static_cast<Fn*>(p))(); };
+  x.destroy = [](void* p) { static_cast<Fn*>(p)->~Fn(); };
+  return t;
+}
+
+// ---- The dispatcher: switching between a scheduler loop and its tasks ----
+// One per OS thread that runs tasks. A task never switches to another task
+// directly: it switches to its thread's loop, which applies what the task
+// asked for (requeue it, park it, finish it) on the loop's own stack, and only
+// then picks the next task. So by the time anyone else can see a parked or
+// yielded task, it has completely switched away.
+enum class After : std::uint8_t { Yield, Park, Exit };
+using ParkFn = void (*)(Task* parked, void* arg);
+
+struct Dispatcher {
+  Context loop;                 // the loop's saved context while a task runs
+  Task* current = nullptr;      // the running task, nullptr on the loop
+  After after = After::Yield;   // set by the task as it switches to the loop
+  ParkFn park_fn = nullptr;     // with After::Park: called on the loop's stack
+  void* park_arg = nullptr;
+  // Sanitizer bookkeeping for the loop's own (thread) stack.
+  const void* loop_stack_bottom = nullptr;
+  std::size_t loop_stack_size = 0;
+  void* loop_fake_stack = nullptr;
+  void* loop_tsan_fiber = nullptr;
+
+  Dispatcher();
+  // Loop side: runs t until it switches back, then applies its After.
+  void run(Task* t);
+};
+
+// The calling thread's dispatcher and running task. Not inlined, and read
+// through an opaque call each time: a task may resume on a different thread,
+// and a cached thread_local address would then point at the old thread's data.
+Dispatcher* this_dispatcher() noexcept;
+void set_this_dispatcher(Dispatcher* d) noexcept;
+Task* current_task() noexcept;
+
+// Task side. Each returns (except exit) when the task runs again.
+void yield_current();
+void park_current(ParkFn fn, void* arg);   // fn(self, arg), if fn, runs once self is switched out
+[[noreturn]] void exit_current() noexcept;
+// Makes a Waiting task Ready and gives it to its scheduler.
+void unpark(Task* t);
+// Returns once t is Done: parks self (a task) or blocks the calling thread
+// (self == nullptr). The joiner protocol lives in join.cpp.
+void wait_until_done(Task* self, Task* t);
+
+}  // namespace green::detail

@@ -1,0 +1,87 @@
+/* green_ctx_switch: the x86-64 System V context switch (see detail/context.hpp).
+ *
+ *   void green_ctx_switch(void** save_sp [rdi], void* load_sp [rsi]);
+ *
+ * Saves what a callee must preserve, and nothing else: rbx, rbp, r12-r15, the
+ * stack pointer, and the *control* bits of MXCSR and the x87 control word. The
+ * ABI leaves rax, rcx, rdx, rsi, rdi, r8-r11 and all vector registers
+ * caller-saved, so the compiler has already spilled whatever it needs of them
+ * at the call to us. MXCSR's status flags (bits 0-5) are not callee-saved:
+ * writing MXCSR with ldmxcsr costs tens of ns, so we reload it only when the
+ * control bits (6-15: DAZ, masks, rounding, FZ) differ from the current ones.
+ * The same for the x87 control word and fldcw.
+ *
+ * Frame, from the saved sp upward (must match asm_backend::context_make):
+ *   [mxcsr:4 | x87 cw:2 | pad:2] r15 r14 r13 r12 rbx rbp <return address>
+ */
+
+        .text
+        .globl  green_ctx_switch
+        .type   green_ctx_switch, @function
+        .p2align 4
+green_ctx_switch:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        pushq   %rbx
+        .cfi_adjust_cfa_offset 8
+        pushq   %r12
+        .cfi_adjust_cfa_offset 8
+        pushq   %r13
+        .cfi_adjust_cfa_offset 8
+        pushq   %r14
+        .cfi_adjust_cfa_offset 8
+        pushq   %r15
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        stmxcsr (%rsp)
+        fnstcw  4(%rsp)
+
+        movq    %rsp, (%rdi)            /* *save_sp = sp: the old context is complete */
+        movq    %rsi, %rsp              /* now on the new context's stack */
+
+        /* Reload the control words only if their control bits differ. The red
+         * zone below rsp (128 bytes) is ours: this is a leaf. */
+        stmxcsr -8(%rsp)
+        fnstcw  -4(%rsp)
+        movq    (%rsp), %rax
+        xorq    -8(%rsp), %rax
+        movabsq $0x0000ffff0000ffc0, %rcx  /* x87 cw (16 bits) | MXCSR control bits 6-15 */
+        testq   %rcx, %rax
+        jnz     .Lreload_control
+.Lrestore:
+        addq    $8, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbx
+        popq    %rbp
+        ret
+.Lreload_control:
+        ldmxcsr (%rsp)
+        fldcw   4(%rsp)
+        jmp     .Lrestore
+        .cfi_endproc
+        .size   green_ctx_switch, .-green_ctx_switch
+
+/* green_ctx_trampoline: where a new context starts. context_make leaves entry in
+ * r12 and its argument in r13, and rsp 16-byte aligned here, so the call below
+ * enters entry with (rsp + 8) % 16 == 0 as the ABI requires. The CFI marks the
+ * return address as undefined: debuggers and unwinders stop here cleanly. */
+        .globl  green_ctx_trampoline
+        .type   green_ctx_trampoline, @function
+        .p2align 4
+green_ctx_trampoline:
+        .cfi_startproc
+        .cfi_undefined rip
+        movq    %r13, %rdi
+        callq   *%r12
+        /* entry returned: never fall off the stack */
+        callq   _ZN5green6detail22context_entry_returnedEv@PLT
+        ud2
+        .cfi_endproc
+        .size   green_ctx_trampoline, .-green_ctx_trampoline
+
+        .section .note.GNU-stack,"",@progbits

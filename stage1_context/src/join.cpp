@@ -1,0 +1,15 @@
+// Waiting for a task to end. On one thread there is no race: the joiner
+// records itself in the task's joiner slot and parks; the end of the task
+// (Dispatcher::run, After::Exit) unparks it.
+#include <green/detail/task.hpp>
+
+namespace green::detail {
+
+void wait_until_done(Task* self, Task* t) {
+  if (t->state() == TaskState::Done) return;
+  if (!self) return t->extra().sched->wait_from_thread(t);
+  t->extra().joiner = self;
+  park_current(nullptr, nullptr);
+}
+
+}  // namespace green::detail

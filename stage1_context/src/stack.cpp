@@ -1,0 +1,316 @@
+// Stack allocation, the per-thread stack cache, slabs, and overflow reporting.
+// The design is explained in include/green/detail/stack.hpp.
+#include <green/detail/stack.hpp>
+#include <green/detail/task.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+namespace green::detail {
+
+std::size_t page_size() noexcept {
+  static const std::size_t p = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return p;
+}
+
+std::size_t round_to_pages(std::size_t bytes) noexcept {
+  std::size_t p = page_size();
+  return (bytes + p - 1) / p * p;
+}
+
+namespace {
+
+void* map_pages(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+}
+
+// ---- Guard budget -------------------------------------------------------
+
+std::size_t default_guard_budget() noexcept {
+  std::size_t max_maps = 65530;
+  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    unsigned long v;
+    if (std::fscanf(f, "%lu", &v) == 1) max_maps = v;
+    std::fclose(f);
+  }
+  return max_maps / 4;  // each guarded stack costs 2 mappings: half the budget
+}
+
+// Written by set_guard_budget (tests, tuning), read by every allocation: relaxed,
+// it orders nothing else.
+std::atomic<std::size_t> g_guard_budget{default_guard_budget()};
+// Live guarded stacks. fetch_add/fetch_sub relaxed: a counter, it publishes nothing.
+std::atomic<std::size_t> g_guarded_live{0};
+
+Stack map_guarded(std::size_t size) {
+  // Reserve the slot first so concurrent allocators never exceed the budget.
+  if (g_guarded_live.fetch_add(1, std::memory_order_relaxed) >= g_guard_budget.load(std::memory_order_relaxed)) {
+    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    return {};
+  }
+  std::size_t guard = page_size();
+  void* base;
+  try {
+    base = map_pages(size + guard);
+  } catch (...) {
+    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    throw;
+  }
+  if (mprotect(base, guard, PROT_NONE) != 0) {  // ENOMEM: out of mappings after all
+    munmap(base, size + guard);
+    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    return {};
+  }
+  return Stack{static_cast<std::byte*>(base) + guard, size, nullptr, 0};
+}
+
+void unmap_guarded(const Stack& s) noexcept {
+  munmap(s.lo - page_size(), s.size + page_size());
+  g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+// ---- Slabs --------------------------------------------------------------
+// A slab is one mapping cut into kSlabStacks stacks of one size. Slabs with a
+// free stack sit on their size's partial list; an empty slab is unmapped.
+// All slab state is guarded by g_slab_mutex: slabs are the fallback past the
+// guard budget and the thread caches absorb most traffic, so one lock is enough.
+
+struct Slab {
+  std::byte* base;
+  std::size_t stack_size;
+  unsigned used = 0;            // stacks handed out
+  unsigned carved = 0;          // stacks [0, carved) have been handed out at least once
+  std::byte* free = nullptr;    // freed stacks, linked through their top word
+  Slab* prev = nullptr;         // partial list links
+  Slab* next = nullptr;
+};
+
+namespace {
+
+std::mutex g_slab_mutex;
+struct PartialList {
+  std::size_t stack_size;
+  Slab* head;
+};
+PartialList g_partial[8];  // one per stack size in use; guarded by g_slab_mutex
+
+std::byte*& free_link(std::byte* lo, std::size_t size) { return *reinterpret_cast<std::byte**>(lo + size - sizeof(void*)); }
+
+Slab*& partial_head(std::size_t size) {
+  for (auto& p : g_partial)
+    if (p.stack_size == size || p.stack_size == 0) {
+      p.stack_size = size;
+      return p.head;
+    }
+  throw std::bad_alloc();  // more than 8 distinct slab sizes: refuse rather than degrade
+}
+
+void unlink(Slab*& head, Slab* s) {
+  (s->prev ? s->prev->next : head) = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->prev = s->next = nullptr;
+}
+
+Stack slab_allocate(std::size_t size) {
+  std::lock_guard lock(g_slab_mutex);
+  Slab*& head = partial_head(size);
+  Slab* s = head;
+  if (!s) {
+    s = new Slab{static_cast<std::byte*>(map_pages(size * kSlabStacks)), size};
+    head = s;
+  }
+  std::byte* lo;
+  if (s->free) {
+    lo = s->free;
+    s->free = free_link(lo, size);
+  } else {
+    lo = s->base + size * s->carved++;
+  }
+  if (++s->used == kSlabStacks) unlink(head, s);
+  *reinterpret_cast<std::uint64_t*>(lo) = kStackCanary;
+  return Stack{lo, size, s, 0};
+}
+
+void slab_release(const Stack& st) noexcept {
+  std::lock_guard lock(g_slab_mutex);
+  Slab* s = st.slab;
+  Slab*& head = partial_head(s->stack_size);
+  if (s->used-- == kSlabStacks) {  // was full: back on the partial list
+    s->next = head;
+    if (head) head->prev = s;
+    head = s;
+  }
+  if (s->used == 0) {
+    unlink(head, s);
+    munmap(s->base, s->stack_size * kSlabStacks);
+    delete s;
+    return;
+  }
+  free_link(st.lo, st.size) = s->free;
+  s->free = st.lo;
+}
+
+// ---- Per-thread cache ---------------------------------------------------
+// Stacks freed on this thread, by size, ready for the next spawn. Only the
+// owning thread touches it. At thread exit everything goes back.
+
+struct StackCache {
+  static constexpr std::size_t kClasses = 4, kMaxPerClass = 1024;
+  struct Class {
+    std::size_t size = 0;
+    std::size_t count = 0;
+    Stack items[kMaxPerClass];
+  } classes[kClasses];
+
+  Class* find(std::size_t size) noexcept {
+    for (auto& c : classes)
+      if (c.size == size) return &c;
+    for (auto& c : classes)
+      if (c.count == 0) { c.size = size; return &c; }
+    return nullptr;
+  }
+  ~StackCache() {
+    for (auto& c : classes)
+      while (c.count) release_to_kernel(c.items[--c.count]);
+  }
+  static void release_to_kernel(const Stack& s) noexcept {
+    if (s.guarded()) unmap_guarded(s); else slab_release(s);
+  }
+};
+
+// Heap-allocated so that threads pay no static TLS for it (it is ~128 KiB).
+StackCache& cache() {
+  static thread_local std::unique_ptr<StackCache> c{new StackCache};
+  return *c;
+}
+
+}  // namespace
+
+Stack stack_allocate(std::size_t size) {
+  size = round_to_pages(size);
+  Stack s;
+  StackCache::Class* c = cache().find(size);
+  if (c && c->count) {
+    s = c->items[--c->count];
+  } else {
+    s = map_guarded(size);
+    if (!s) s = slab_allocate(size);
+  }
+  s.valgrind_id = VALGRIND_STACK_REGISTER(s.lo, s.hi());
+  return s;
+}
+
+void stack_release(Stack s) noexcept {
+  VALGRIND_STACK_DEREGISTER(s.valgrind_id);
+  s.valgrind_id = 0;
+  StackCache::Class* c = cache().find(s.size);
+  if (c && c->count < StackCache::kMaxPerClass) {
+    c->items[c->count++] = s;
+    return;
+  }
+  StackCache::release_to_kernel(s);
+}
+
+std::size_t guard_budget() noexcept { return g_guard_budget.load(std::memory_order_relaxed); }
+void set_guard_budget(std::size_t n) noexcept { g_guard_budget.store(n, std::memory_order_relaxed); }
+std::size_t guarded_stacks_live() noexcept { return g_guarded_live.load(std::memory_order_relaxed); }
+
+// ---- Overflow reporting -------------------------------------------------
+
+namespace {
+
+// Appends s to buf (async-signal-safe helpers for the report).
+char* put(char* p, const char* end, const char* s) {
+  while (*s && p < end) *p++ = *s++;
+  return p;
+}
+char* put_u64(char* p, const char* end, std::uint64_t v) {
+  char digits[20];
+  int n = 0;
+  do digits[n++] = static_cast<char>('0' + v % 10); while ((v /= 10) != 0);
+  while (n && p < end) *p++ = digits[--n];
+  return p;
+}
+
+struct sigaction g_previous_segv;
+
+// A fault just below the running task's stack is an overflow. Anything else is
+// not ours: restore the previous handler and return, so the fault repeats and
+// goes where it would have gone without us.
+void on_segv(int sig, siginfo_t* info, void* uctx) {
+  Task* t = current_task();
+  if (t) {
+    const Stack& s = t->extra().stack;
+    auto* addr = static_cast<std::byte*>(info->si_addr);
+    constexpr std::size_t kReach = 64 * 1024;  // how far below lo a frame may land
+    if (addr < s.lo && addr + kReach >= s.lo) report_stack_overflow(t->extra().id, t->extra().name.c_str());
+  }
+  if (g_previous_segv.sa_flags & SA_SIGINFO && g_previous_segv.sa_sigaction) {
+    g_previous_segv.sa_sigaction(sig, info, uctx);
+    return;
+  }
+  sigaction(SIGSEGV, &g_previous_segv, nullptr);
+}
+
+struct AltStack {
+  void* mem = nullptr;
+  AltStack() {
+    std::size_t size = 64 * 1024;
+    mem = std::malloc(size);
+    if (!mem) throw std::bad_alloc();
+    stack_t ss{};
+    ss.ss_sp = mem;
+    ss.ss_size = size;
+    sigaltstack(&ss, nullptr);
+  }
+  ~AltStack() {
+    stack_t ss{};
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, nullptr);
+    std::free(mem);
+  }
+};
+
+}  // namespace
+
+void report_stack_overflow(std::uint64_t id, const char* name) noexcept {
+  char buf[256];
+  char* end = buf + sizeof buf - 1;
+  char* p = put(buf, end, "green: stack overflow in task ");
+  p = put_u64(p, end, id);
+  p = put(p, end, " \"");
+  p = put(p, end, name);
+  p = put(p, end, "\"\n");
+  [[maybe_unused]] ssize_t r = write(STDERR_FILENO, buf, static_cast<std::size_t>(p - buf));
+  std::abort();
+}
+
+void install_overflow_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa{};
+    sa.sa_sigaction = &on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &g_previous_segv);
+  });
+  static thread_local AltStack alt;
+  (void)alt;
+}
+
+}  // namespace green::detail

@@ -1,0 +1,123 @@
+// TaskHandle and this_task: the public face of a task.
+#include <green/detail/task.hpp>
+#include <green/task_handle.hpp>
+#include <green/task_local.hpp>
+#include <green/this_task.hpp>
+
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+namespace green {
+
+using detail::current_task;
+using detail::Task;
+
+TaskHandle& TaskHandle::operator=(TaskHandle&& o) noexcept {
+  if (this != &o) {
+    if (task_) detail::release_task(task_);
+    task_ = o.task_;
+    o.task_ = nullptr;
+  }
+  return *this;
+}
+
+TaskHandle::~TaskHandle() {
+  if (task_) detail::release_task(task_);
+}
+
+TaskId TaskHandle::id() const noexcept { return task_ ? task_->extra().id : 0; }
+
+void TaskHandle::join() {
+  if (!task_)
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "green::TaskHandle::join: the handle is not joinable (empty, joined or detached)");
+  Task* self = current_task();
+  if (self == task_)
+    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                            "green::TaskHandle::join: a task cannot join itself");
+  detail::wait_until_done(self, task_);
+  Task* t = task_;
+  task_ = nullptr;
+  std::exception_ptr e = std::move(t->extra().exception);
+  detail::release_task(t);
+  if (e) std::rethrow_exception(e);
+}
+
+void TaskHandle::detach() {
+  if (!task_)
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "green::TaskHandle::detach: the handle is not joinable");
+  detail::release_task(task_);
+  task_ = nullptr;
+}
+
+namespace this_task {
+
+static Task& self_or_throw(const char* what) {
+  Task* t = current_task();
+  if (!t) throw std::logic_error(std::string("green::this_task::") + what + ": called outside a task");
+  return *t;
+}
+
+void yield() {
+  if (current_task()) detail::yield_current();
+  else std::this_thread::yield();
+}
+
+TaskId id() noexcept {
+  Task* t = current_task();
+  return t ? t->extra().id : 0;
+}
+
+std::string_view name() noexcept {
+  Task* t = current_task();
+  return t ? std::string_view(t->extra().name) : std::string_view();
+}
+
+int priority() noexcept {
+  Task* t = current_task();
+  return t ? t->word.priority() : kDefaultPriority;
+}
+
+void set_priority(int p) {
+  if (p < kMinPriority || p > kMaxPriority)
+    throw std::invalid_argument("green::this_task::set_priority: " + std::to_string(p) + " is outside " +
+                                std::to_string(kMinPriority) + ".." + std::to_string(kMaxPriority));
+  Task& t = self_or_throw("set_priority");
+  t.word = t.word.with_priority(p);
+}
+
+void at_exit(std::function<void()> handler) {
+  self_or_throw("at_exit").extra().at_exit.push_back(std::move(handler));
+}
+
+}  // namespace this_task
+
+namespace detail {
+
+std::size_t new_local_key() noexcept {
+  static std::atomic<std::size_t> next{1};  // relaxed: only uniqueness matters
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void* local_find(std::size_t key) {
+  Task* t = current_task();
+  if (!t) throw std::logic_error("green::TaskLocal: used outside a task");
+  for (const LocalSlot& s : t->extra().locals)
+    if (s.key == key) return s.value;
+  return nullptr;
+}
+
+void* local_insert(std::size_t key, void* value, void (*destroy)(void*)) {
+  try {
+    current_task()->extra().locals.push_back(LocalSlot{key, value, destroy});
+  } catch (...) {
+    destroy(value);
+    throw;
+  }
+  return value;
+}
+
+}  // namespace detail
+}  // namespace green
