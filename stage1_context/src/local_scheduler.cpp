@@ -30,6 +30,7 @@ void LocalScheduler::submit(detail::Task* t) {
   ready_.push(t);
 }
 
+void LocalScheduler::on_task_spawned(detail::Task*) noexcept { ++live_; }
 void LocalScheduler::on_task_end(detail::Task*) noexcept { --live_; }
 
 void LocalScheduler::run() { run_until(nullptr); }

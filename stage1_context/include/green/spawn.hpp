@@ -10,6 +10,7 @@ namespace detail {
 template <class F>
 TaskHandle spawn_on(Scheduler& s, F&& f, const SpawnOptions& opts) {
   Task* t = make_task(s, std::forward<F>(f), opts);
+  s.on_task_spawned(t);
   s.submit(t);
   return TaskHandle(t);
 }

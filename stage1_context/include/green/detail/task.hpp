@@ -91,6 +91,8 @@ class Scheduler {
   virtual ~Scheduler() = default;
   // t is Ready (spawned, yielded or unparked): queue it to run. Any thread.
   virtual void submit(Task* t) = 0;
+  // t was just made; called once, before its first submit.
+  virtual void on_task_spawned(Task* t) noexcept = 0;
   // t ended; called once, on a scheduler loop, before its run reference goes.
   virtual void on_task_end(Task* t) noexcept = 0;
   // Called from a thread that is not running a task: block until t is Done.

@@ -1,0 +1,245 @@
+// The life of a task through the public API: handles, join, detach,
+// exceptions, at_exit, this_task, option validation, every error case.
+#include <green/green.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+using green::LocalScheduler;
+using green::TaskHandle;
+namespace this_task = green::this_task;
+
+TEST(Lifecycle, IdsAreUniqueAndNonZero) {
+  LocalScheduler s;
+  TaskHandle a = s.spawn([] {}), b = s.spawn([] {});
+  EXPECT_NE(a.id(), 0u);
+  EXPECT_NE(a.id(), b.id());
+  green::TaskId seen = 0;
+  TaskHandle c = s.spawn([&] { seen = this_task::id(); });
+  s.run();
+  EXPECT_EQ(seen, c.id());
+  EXPECT_EQ(c.id(), seen) << "id() stays readable after the task ended";
+  EXPECT_EQ(this_task::id(), 0u) << "outside a task the id is 0";
+}
+
+TEST(Lifecycle, NameAndPriorityAreVisibleInside) {
+  LocalScheduler s;
+  std::string name;
+  int prio = -1;
+  std::string long_name(100, 'x');
+  s.spawn([&] { name = this_task::name(); prio = this_task::priority(); }, {.name = long_name, .priority = 3});
+  s.run();
+  EXPECT_EQ(name, long_name);
+  EXPECT_EQ(prio, 3);
+  EXPECT_EQ(this_task::name(), "");
+}
+
+TEST(Lifecycle, JoinWaitsForTheTask) {
+  LocalScheduler s;
+  std::string order;
+  s.spawn([&] {
+    TaskHandle h = green::spawn([&] {
+      order += 'c';
+      this_task::yield();
+      order += 'c';
+    });
+    EXPECT_TRUE(h.joinable());
+    h.join();
+    EXPECT_FALSE(h.joinable());
+    order += 'p';
+  });
+  s.run();
+  EXPECT_EQ(order, "ccp");
+}
+
+TEST(Lifecycle, JoinAfterTheTaskEndedReturnsAtOnce) {
+  LocalScheduler s;
+  TaskHandle h = s.spawn([] {});
+  s.run();
+  h.join();
+  EXPECT_FALSE(h.joinable());
+}
+
+TEST(Lifecycle, JoinFromTheOwningThreadDrivesTheScheduler) {
+  LocalScheduler s;
+  int x = 0;
+  TaskHandle h = s.spawn([&] { x = 42; });
+  h.join();  // not inside run(): runs the scheduler until h is done
+  EXPECT_EQ(x, 42);
+}
+
+TEST(Lifecycle, JoinRethrowsTheTasksException) {
+  LocalScheduler s;
+  TaskHandle h = s.spawn([] { throw std::runtime_error("boom"); });
+  s.run();
+  try {
+    h.join();
+    FAIL() << "join() must rethrow the task's exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "boom");
+  }
+  EXPECT_FALSE(h.joinable());
+}
+
+TEST(Lifecycle, JoiningYourselfIsAnError) {
+  LocalScheduler s;
+  TaskHandle* self = nullptr;
+  std::error_code code;
+  TaskHandle h = s.spawn([&] {
+    try {
+      self->join();
+    } catch (const std::system_error& e) {
+      code = e.code();
+    }
+  });
+  self = &h;
+  s.run();
+  EXPECT_EQ(code, std::errc::resource_deadlock_would_occur);
+  EXPECT_TRUE(h.joinable()) << "a refused join must not consume the handle";
+}
+
+TEST(Lifecycle, JoiningANonJoinableHandleIsAnError) {
+  TaskHandle empty;
+  EXPECT_FALSE(empty.joinable());
+  EXPECT_EQ(empty.id(), 0u);
+  try {
+    empty.join();
+    FAIL();
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::invalid_argument);
+  }
+  LocalScheduler s;
+  TaskHandle h = s.spawn([] {});
+  h.detach();
+  EXPECT_FALSE(h.joinable());
+  EXPECT_THROW(h.join(), std::system_error);
+  EXPECT_THROW(h.detach(), std::system_error);
+  s.run();
+}
+
+TEST(Lifecycle, HandlesMove) {
+  LocalScheduler s;
+  TaskHandle a = s.spawn([] {});
+  green::TaskId id = a.id();
+  TaskHandle b = std::move(a);
+  EXPECT_FALSE(a.joinable());
+  EXPECT_EQ(b.id(), id);
+  TaskHandle c = s.spawn([] {});
+  c = std::move(b);  // c's old task is released (detached)
+  EXPECT_EQ(c.id(), id);
+  s.run();
+  c.join();
+}
+
+TEST(Lifecycle, DetachedTaskStillRuns) {
+  LocalScheduler s;
+  int ran = 0;
+  s.spawn([&] { ++ran; }).detach();
+  { TaskHandle dropped = s.spawn([&] { ++ran; }); }  // dropping a handle detaches
+  s.run();
+  EXPECT_EQ(ran, 2);
+}
+
+TEST(Lifecycle, AtExitRunsLifoOnReturn) {
+  LocalScheduler s;
+  std::string order;
+  s.spawn([&] {
+    this_task::at_exit([&] { order += '1'; });
+    this_task::at_exit([&] { order += '2'; });
+    this_task::at_exit([&] { order += '3'; });
+    order += 'b';
+  });
+  s.run();
+  EXPECT_EQ(order, "b321");
+}
+
+TEST(Lifecycle, AtExitRunsOnException) {
+  LocalScheduler s;
+  std::string order;
+  TaskHandle h = s.spawn([&] {
+    this_task::at_exit([&] { order += '1'; });
+    this_task::at_exit([&] { order += '2'; });
+    throw std::runtime_error("x");
+  });
+  s.run();
+  EXPECT_EQ(order, "21");
+  EXPECT_THROW(h.join(), std::runtime_error);
+}
+
+TEST(Lifecycle, ThrowingAtExitHandlerIsReportedByJoin) {
+  LocalScheduler s;
+  bool later_ran = false;
+  TaskHandle h = s.spawn([&] {
+    this_task::at_exit([&] { later_ran = true; });
+    this_task::at_exit([] { throw std::logic_error("handler"); });
+  });
+  s.run();
+  EXPECT_TRUE(later_ran) << "one throwing handler must not skip the others";
+  EXPECT_THROW(h.join(), std::logic_error);
+}
+
+TEST(Lifecycle, CallableIsDestroyedAtTaskEnd) {
+  auto token = std::make_shared<int>(1);
+  std::weak_ptr<int> weak = token;
+  LocalScheduler s;
+  TaskHandle h = s.spawn([t = std::move(token)] { EXPECT_EQ(*t, 1); });
+  s.run();
+  EXPECT_TRUE(weak.expired()) << "the task's function object must be destroyed when it ends, not at join";
+  h.join();
+}
+
+TEST(LifecycleErrors, SpawnOutsideATaskIsALogicError) {
+  EXPECT_THROW(green::spawn([] {}), std::logic_error);
+}
+
+TEST(LifecycleErrors, BadPriorityIsInvalidArgument) {
+  LocalScheduler s;
+  EXPECT_THROW(s.spawn([] {}, {.priority = -1}), std::invalid_argument);
+  EXPECT_THROW(s.spawn([] {}, {.priority = 16}), std::invalid_argument);
+  EXPECT_EQ(s.live_tasks(), 0u) << "a refused spawn must leave nothing behind";
+  s.spawn([] {
+    EXPECT_THROW(this_task::set_priority(16), std::invalid_argument);
+    EXPECT_THROW(this_task::set_priority(-1), std::invalid_argument);
+    EXPECT_EQ(this_task::priority(), green::kDefaultPriority);
+  });
+  s.run();
+}
+
+TEST(LifecycleErrors, AbsurdStackSizesAreInvalidArgument) {
+  LocalScheduler s;
+  EXPECT_THROW(s.spawn([] {}, {.stack_size = std::size_t{1} << 40}), std::invalid_argument);
+  std::array<char, 8192> big{};
+  EXPECT_THROW(s.spawn([big] { (void)big; }, {.stack_size = 4096}), std::invalid_argument)
+      << "a page cannot hold an 8 KiB function object and a frame";
+  EXPECT_EQ(s.live_tasks(), 0u);
+  int ran = 0;
+  s.spawn([&] { ++ran; }, {.stack_size = 16});           // rounded up to a page
+  s.spawn([&] { ++ran; }, {.stack_size = 100 * 1000});   // rounded up to pages
+  s.run();
+  EXPECT_EQ(ran, 2);
+}
+
+TEST(LifecycleErrors, ThisTaskCallsOutsideATask) {
+  EXPECT_THROW(this_task::set_priority(3), std::logic_error);
+  EXPECT_THROW(this_task::at_exit([] {}), std::logic_error);
+  EXPECT_EQ(this_task::priority(), green::kDefaultPriority);
+  this_task::yield();  // a plain thread yield, no error
+}
+
+TEST(LifecycleErrors, JoinFromAnotherThreadIsRefused) {
+  LocalScheduler s;
+  TaskHandle h = s.spawn([] {});
+  std::thread other([&] { EXPECT_THROW(h.join(), std::logic_error); });
+  other.join();
+  s.run();
+  h.join();
+}
+
+}  // namespace

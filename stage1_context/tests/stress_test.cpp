@@ -1,0 +1,91 @@
+// Stress: many tasks, many yields, many live at once.
+#include <green/detail/stack.hpp>
+#include <green/green.hpp>
+#include <test_util.hpp>
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace {
+
+using green::LocalScheduler;
+using green::TaskHandle;
+using green::test::scaled;
+
+TEST(Stress, HundredThousandTasksSpawnedAndJoined) {
+  const long n = scaled(100'000);
+  LocalScheduler s;
+  long sum = 0;
+  s.spawn([&] {
+    for (long i = 0; i < n; ++i) {
+      TaskHandle h = green::spawn([&sum, i] { sum += i; });
+      h.join();
+    }
+  });
+  s.run();
+  EXPECT_EQ(sum, n * (n - 1) / 2);
+}
+
+// 1,000 tasks x 1,000 yields: each round, every task runs once, in spawn order.
+TEST(Stress, RoundRobinOrderHoldsOverAMillionYields) {
+  const long tasks = scaled(1000), rounds = scaled(1000);
+  LocalScheduler s;
+  std::vector<int> trace;
+  trace.reserve(static_cast<std::size_t>(tasks * rounds));
+  for (long t = 0; t < tasks; ++t)
+    s.spawn([&, t] {
+      for (long r = 0; r < rounds; ++r) {
+        trace.push_back(static_cast<int>(t));
+        green::this_task::yield();
+      }
+    });
+  s.run();
+  ASSERT_EQ(static_cast<long>(trace.size()), tasks * rounds);
+  for (std::size_t i = 0; i < trace.size(); ++i)
+    ASSERT_EQ(trace[i], static_cast<int>(static_cast<long>(i) % tasks)) << "round-robin order broken at step " << i;
+}
+
+// 100,000 tasks alive at the same time, default stack class, default kernel
+// limits: past the guard budget, stacks come from slabs.
+TEST(Stress, HundredThousandLiveTasks) {
+  const long n = scaled(100'000);
+  LocalScheduler s;
+  long started = 0, finished = 0;
+  std::vector<TaskHandle> handles;
+  handles.reserve(static_cast<std::size_t>(n));
+  for (long i = 0; i < n; ++i)
+    handles.push_back(s.spawn([&] {
+      ++started;
+      green::this_task::yield();  // everyone is live here at once
+      EXPECT_EQ(started, n);
+      ++finished;
+    }));
+  s.run();
+  EXPECT_EQ(finished, n);
+  for (auto& h : handles) h.join();
+  EXPECT_LE(green::detail::guarded_stacks_live(), green::detail::guard_budget());
+}
+
+TEST(Stress, NestedSpawnsWithRandomYields) {
+  LocalScheduler s;
+  long leaves = 0;
+  unsigned seed = 12345;
+  auto rnd = [&seed] { return (seed = seed * 1103515245u + 12345u) >> 16; };
+  std::function<void(int)> node = [&](int depth) {
+    if (rnd() % 3 == 0) green::this_task::yield();
+    if (depth == 0) {
+      ++leaves;
+      return;
+    }
+    std::vector<TaskHandle> kids;
+    for (int i = 0; i < 4; ++i) kids.push_back(green::spawn([&, depth] { node(depth - 1); }));
+    for (auto& k : kids) k.join();
+  };
+  const int depth = scaled(1000) >= 1000 ? 6 : 3;
+  s.spawn([&] { node(depth); });
+  s.run();
+  EXPECT_EQ(leaves, 1L << (2 * depth));
+}
+
+}  // namespace
