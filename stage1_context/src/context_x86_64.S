@@ -9,7 +9,8 @@
  * at the call to us. MXCSR's status flags (bits 0-5) are not callee-saved:
  * writing MXCSR with ldmxcsr costs tens of ns, so we reload it only when the
  * control bits (6-15: DAZ, masks, rounding, FZ) differ from the current ones.
- * The same for the x87 control word and fldcw.
+ * The same for the x87 control word and fldcw. rax, rdx and r8 are scratch
+ * (caller-saved, and not argument registers of the entry trampoline).
  *
  * Frame, from the saved sp upward (must match asm_backend::context_make):
  *   [mxcsr:4 | x87 cw:2 | pad:2] r15 r14 r13 r12 rbx rbp <return address>
@@ -37,18 +38,21 @@ green_ctx_switch:
         .cfi_adjust_cfa_offset 8
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
+        /* eax, edx = the control words we run with now. Two loads, each of
+         * exactly what one store wrote: an 8-byte load spanning both stores
+         * could not be forwarded from the store buffer and would stall. */
+        movl    (%rsp), %eax
+        movzwl  4(%rsp), %edx
 
         movq    %rsp, (%rdi)            /* *save_sp = sp: the old context is complete */
         movq    %rsi, %rsp              /* now on the new context's stack */
 
-        /* Reload the control words only if their control bits differ. The red
-         * zone below rsp (128 bytes) is ours: this is a leaf. */
-        stmxcsr -8(%rsp)
-        fnstcw  -4(%rsp)
-        movq    (%rsp), %rax
-        xorq    -8(%rsp), %rax
-        movabsq $0x0000ffff0000ffc0, %rcx  /* x87 cw (16 bits) | MXCSR control bits 6-15 */
-        testq   %rcx, %rax
+        /* Reload the control words only if their control bits differ from the
+         * CPU's current ones (eax, edx). */
+        xorl    (%rsp), %eax
+        testl   $0xffc0, %eax           /* MXCSR control bits 6-15 */
+        jnz     .Lreload_control
+        xorw    4(%rsp), %dx            /* the whole x87 control word */
         jnz     .Lreload_control
 .Lrestore:
         addq    $8, %rsp
@@ -58,7 +62,11 @@ green_ctx_switch:
         popq    %r12
         popq    %rbx
         popq    %rbp
-        ret
+        /* pop + jmp rather than ret: the return stack predictor expects us to
+         * return to our own caller, but we "return" into the other context's;
+         * an indirect jump is predicted from its own history instead. */
+        popq    %r8
+        jmp     *%r8
 .Lreload_control:
         ldmxcsr (%rsp)
         fldcw   4(%rsp)
