@@ -1,5 +1,6 @@
 // Stack allocation, the per-thread stack cache, slabs, and overflow reporting.
 // The design is explained in include/green/detail/stack.hpp.
+#include <green/detail/sanitizers.hpp>
 #include <green/detail/stack.hpp>
 #include <green/detail/task.hpp>
 
@@ -217,6 +218,11 @@ Stack stack_allocate(std::size_t size) {
 
 void stack_release(Stack s) noexcept {
   VALGRIND_STACK_DEREGISTER(s.valgrind_id);
+#if GREEN_ASAN
+  // A task's last frames never return, so ASan's poisoning of their locals is
+  // still there: clear it before the memory serves another task.
+  __asan_unpoison_memory_region(s.lo, s.size);
+#endif
   s.valgrind_id = 0;
   StackCache::Class* c = cache().find(s.size);
   if (c && c->count < StackCache::kMaxPerClass) {

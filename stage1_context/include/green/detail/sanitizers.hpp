@@ -26,6 +26,7 @@
 #endif
 
 #if GREEN_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if GREEN_TSAN

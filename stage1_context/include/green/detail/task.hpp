@@ -13,6 +13,7 @@
 // both the run and the TaskHandle have let go of it (TaskExtra::refs).
 #pragma once
 #include <green/detail/context.hpp>
+#include <green/detail/sanitizers.hpp>
 #include <green/detail/stack.hpp>
 #include <green/detail/task_word.hpp>
 #include <green/options.hpp>

@@ -1,0 +1,55 @@
+"""Grading stages: the Grader builds a stage once and runs each of its checks
+once, keeping the results for the scoreboard. The CLI (__main__.py) and pytest
+(test_grade.py) both drive one Grader, so they grade the same way."""
+
+from . import gtest, perf, stages, valgrind
+from .points import POINTS
+from .results import Component, StageResult
+
+
+def skip_reason(kind, mode, stage):
+    """Why a check is not graded in this run, or "" if it is."""
+    if kind == "perf" and mode != "release":
+        return f"perf checks run in release mode only; MODE is {mode}"
+    if kind == "perf" and not perf.CHECKS.get(stage):
+        return "no perf checks for this stage"
+    if kind == "valgrind" and mode in ("asan", "tsan"):
+        return f"Valgrind cannot run a sanitizer build; MODE is {mode}"
+    return ""
+
+
+class Grader:
+    def __init__(self, mode, context):
+        self.mode, self.context = mode, context
+        self.results = {}  # stage -> StageResult, in the order graded
+
+    def build(self, stage):
+        """The stage's StageResult, built (once)."""
+        result = self.results.setdefault(stage, StageResult(stage))
+        if result.build is None:
+            result.build = stages.build(stage, self.mode, self.context)
+        return result
+
+    def component(self, stage, kind):
+        """Grade one check of a stage (once); returns its Component."""
+        result = self.build(stage)
+        if kind not in result.components:
+            result.components[kind] = self._grade(result, kind)
+        return result.components[kind]
+
+    def _grade(self, result, kind):
+        points = getattr(POINTS[result.stage], kind)
+        reason = skip_reason(kind, self.mode, result.stage)
+        if reason:
+            return Component(kind, points, skipped=True, note=reason)
+        if not result.built:
+            return Component(kind, points, zero=True, note=f"{result.stage} did not build: "
+                                                           f"the build {result.build.describe()}")
+        out = stages.build_dir(result.stage, self.mode, self.context)
+        if kind == "tests":
+            run = gtest.run(out / "green_tests", self.mode)
+            return Component(kind, points, run.items, note=run.note, zero=run.crashed)
+        if kind == "perf":
+            checks = perf.CHECKS[result.stage]
+            return Component(kind, points, perf.run_checks(checks, out / "bench"))
+        return Component(kind, points, [valgrind.run(out / "green_tests", self.mode)])

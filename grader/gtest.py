@@ -1,0 +1,128 @@
+"""Running a stage's GoogleTest binary and reporting each test by name.
+
+The whole binary runs once, writing JSON results. If it crashes (a signal, a
+sanitizer error, no JSON, an exit code other than 0 or 1) or hangs, each test
+is rerun alone with its own timeout, so that the culprit is named with the
+last lines of its output.
+"""
+
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+from . import proc
+from .results import FAIL, PASS, SKIP, Item
+
+WHOLE_TIMEOUT = 900     # seconds for the whole binary, in release mode
+SINGLE_TIMEOUT = 120    # seconds for one test run alone
+LIST_TIMEOUT = 60
+OUTPUT_LINES = 40       # lines of output shown for a crash or a hang
+# The first line of a sanitizer's report: its start matters more than its end.
+SANITIZER_REPORT = re.compile(r"==\d+==ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|runtime error:")
+
+
+class GTestRun(NamedTuple):
+    items: list         # one Item per test
+    crashed: bool       # the tests score 0
+    note: str           # what went wrong with the binary as a whole, or ""
+
+
+def run(binary, mode):
+    """Run every test of `binary` (a Path); returns a GTestRun."""
+    if not binary.exists():
+        return GTestRun([Item(binary.name, FAIL, f"{binary} was not built (no tests?)")],
+                        True, "there is no test binary")
+    with tempfile.TemporaryDirectory() as tmp:
+        whole, items, how = _run_json(binary, Path(tmp) / "all.json", [],
+                                      proc.timeout(WHOLE_TIMEOUT, mode))
+        if items is not None:
+            return GTestRun(items, False, "")
+        names, listing = list_tests(binary)
+        if names is None:
+            return GTestRun([Item(binary.name, FAIL, f"{binary.name} {how}; listing its tests "
+                                  f"{listing.describe()}; {_crash_output(listing)}")],
+                            True, f"the test binary {how}")
+        reruns = [_run_alone(binary, name, Path(tmp) / f"{i}.json", mode)
+                  for i, name in enumerate(names)]
+    items = [item for item, _ in reruns]
+    if not any(i.status == FAIL for i in items):  # then show the whole run
+        items.append(Item(f"{binary.name} (all tests in one run)", FAIL,
+                          f"the whole run {how}, but every test passes alone: they interfere "
+                          f"with each other; {_crash_output(whole)}"))
+    crashed = not whole.timed_out or any(crash for _, crash in reruns)
+    note = f"the test binary {how}, so each test was rerun alone"
+    if crashed:
+        note += "; a crashing test binary scores 0 for its tests"
+    return GTestRun(items, crashed, note)
+
+
+def list_tests(binary):
+    """(["Suite.Test", ...], run), or (None, run) if the listing failed."""
+    listing = proc.run([binary, "--gtest_list_tests"], proc.timeout(LIST_TIMEOUT))
+    if not listing.ok:
+        return None, listing
+    names, suite = [], ""
+    for line in listing.output.splitlines():
+        entry = line.split("#")[0].strip()   # drop "# GetParam() = ..." comments
+        if not entry:
+            continue
+        if not line.startswith(" "):
+            suite = entry                    # "Suite." at column 0
+        elif suite:
+            names.append(suite + entry)      # "  Test" below it
+    return names, listing
+
+
+def _run_alone(binary, name, json_path, mode):
+    """Run one test; returns (Item, crashed)."""
+    alone, items, how = _run_json(binary, json_path, [f"--gtest_filter={name}"],
+                                  proc.timeout(SINGLE_TIMEOUT, mode))
+    if items:
+        return items[0], False
+    if items is not None:  # a normal run that did not run the test
+        return Item(name, FAIL, f"{name} did not run when selected alone"), False
+    return Item(name, FAIL, f"{name} {how}; {_crash_output(alone)}"), not alone.timed_out
+
+
+def _crash_output(result):
+    """The lines worth showing for a crash or a hang: the start of a sanitizer
+    report if there is one, else the last lines."""
+    lines = result.output.rstrip().splitlines()
+    start = next((i for i, l in enumerate(lines) if SANITIZER_REPORT.search(l)), None)
+    if start is None:
+        return f"last {OUTPUT_LINES} lines of its output:\n" + "\n".join(lines[-OUTPUT_LINES:])
+    return "its sanitizer report:\n" + "\n".join(lines[start:start + OUTPUT_LINES])
+
+
+def _run_json(binary, json_path, args, timeout):
+    """Run the binary; returns (run, items, ""), or (run, None, what went wrong)."""
+    result = proc.run([binary, f"--gtest_output=json:{json_path}", *args], timeout)
+    if result.returncode not in (0, 1):  # 1: some test failed
+        return result, None, result.describe()
+    items = parse_json(json_path)
+    return result, items, "" if items is not None else \
+        f"{result.describe()} without writing its JSON results"
+
+
+def parse_json(path):
+    """GoogleTest's JSON results as a list of Items, or None if unreadable."""
+    try:
+        data = json.loads(Path(path).read_text())
+        items = []
+        for suite in data["testsuites"]:
+            for case in suite["testsuite"]:
+                if case.get("status") == "NOTRUN":   # DISABLED_ tests
+                    continue
+                name = f"{suite['name']}.{case['name']}"
+                failures = [f["failure"] for f in case.get("failures", [])]
+                if failures:
+                    items.append(Item(name, FAIL, "\n".join(failures)))
+                elif case.get("result") == "SKIPPED":
+                    items.append(Item(name, SKIP))
+                else:
+                    items.append(Item(name, PASS))
+        return items
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

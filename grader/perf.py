@@ -1,0 +1,132 @@
+"""Perf checks: a stage's speed, measured against a baseline in the same run.
+
+A check runs one of the stage's Google Benchmark programs (bench/<name>.cpp,
+built in release mode), takes the median of repeated runs, computes a few
+figures (ratios) and passes when they clear a margin that holds on a noisy
+2-core machine (DESIGN.md section 6). Absolute times are reported, never
+asserted. To add a check, add a PerfCheck to CHECKS under its stage.
+"""
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import proc
+from .results import FAIL, PASS, Item
+
+REPEAT_ARGS = ("--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true")
+BENCH_TIMEOUT = 600  # seconds for one bench program
+NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+class MissingBenchmark(Exception):
+    pass
+
+
+class BenchResults:
+    """The JSON a Google Benchmark program wrote, by benchmark name."""
+
+    def __init__(self, program, data):
+        self.program = program
+        self.data = data
+
+    def _median(self, name):
+        for b in self.data.get("benchmarks", []):
+            if b.get("run_name", b["name"]) == name and b.get("aggregate_name") == "median":
+                return b
+        raise MissingBenchmark(f"benchmark {name} is missing from the output "
+                               f"of bench/{self.program}")
+
+    def median_ns(self, name):
+        """Median real time of benchmark `name` (its run_name, e.g. "BM_Switch/64"), in ns."""
+        b = self._median(name)
+        return b["real_time"] * NS_PER_UNIT[b.get("time_unit", "ns")]
+
+    def median_counter(self, name, counter):
+        """Median of a user counter of benchmark `name` (e.g. ns_per_switch)."""
+        b = self._median(name)
+        if counter not in b:
+            raise MissingBenchmark(f"benchmark {name} of bench/{self.program} "
+                                   f"reports no counter {counter}")
+        return b[counter]
+
+
+@dataclass(frozen=True)
+class PerfCheck:
+    name: str                            # shown in the scoreboard
+    program: str                         # build/<tag>/<stage>/bench/<program>
+    args: tuple                          # Google Benchmark args, e.g. a --benchmark_filter
+    figures: Callable                    # BenchResults -> {figure name: value}
+    passes: Callable                     # figures -> bool
+    describe: str                        # one line, formatted with the figures
+
+
+def _switch_figures(results):
+    # One iteration is a round trip; the programs report the per-switch figure.
+    asm = results.median_counter("BM_AsmSwitch", "ns_per_switch")
+    swap = results.median_counter("BM_Swapcontext", "ns_per_switch")
+    return {"asm_ns": asm, "swap_ns": swap, "ratio": swap / asm if asm > 0 else 0.0}
+
+
+# The perf checks of each stage. Later stages add entries.
+CHECKS = {
+    "stage1_context": [
+        PerfCheck(
+            name="context switch",
+            program="context_switch",
+            args=("--benchmark_filter=BM_AsmSwitch$|BM_Swapcontext$",),
+            figures=_switch_figures,
+            passes=lambda f: f["ratio"] >= 10,
+            describe="asm {asm_ns:.1f} ns, swapcontext {swap_ns:.1f} ns: "
+                     "{ratio:.1f}x (need >= 10x)",
+        ),
+    ],
+}
+
+
+def run_program(binary, args, stream=False):
+    """Run a bench program, its JSON results going to a file. Returns
+    (BenchResults, "") or (None, what went wrong). stream: show its output live."""
+    binary = Path(binary)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        result = proc.run([binary, f"--benchmark_out={out}", "--benchmark_out_format=json", *args],
+                          proc.timeout(BENCH_TIMEOUT), stream=stream)
+        if not result.ok:
+            return None, f"bench/{binary.name} {result.describe()}\n{result.tail()}".rstrip()
+        try:
+            return BenchResults(binary.name, json.loads(out.read_text())), ""
+        except (OSError, ValueError):
+            return None, f"bench/{binary.name} wrote no JSON results"
+
+
+def run_checks(checks, bench_dir):
+    """Run perf checks against the programs in bench_dir; one Item per check."""
+    runs = {}  # (program, args) -> run_program(...): checks may share a run
+    items = []
+    for check in checks:
+        binary = bench_dir / check.program
+        if not binary.exists():
+            items.append(Item(check.name, FAIL, f"bench/{check.program} was not built "
+                                                f"(no bench/{check.program}.cpp?)"))
+            continue
+        key = (check.program, check.args)
+        if key not in runs:
+            runs[key] = run_program(binary, (*REPEAT_ARGS, *check.args))
+        bench, problem = runs[key]
+        if bench is None:
+            items.append(Item(check.name, FAIL, problem))
+            continue
+        try:
+            figures = check.figures(bench)
+        except MissingBenchmark as e:
+            items.append(Item(check.name, FAIL, str(e)))
+            continue
+        except (KeyError, TypeError, ValueError) as e:
+            items.append(Item(check.name, FAIL, f"bench/{check.program}: unexpected JSON ({e!r})"))
+            continue
+        items.append(Item(check.name, PASS if check.passes(figures) else FAIL,
+                          check.describe.format(**figures)))
+    return items

@@ -1,0 +1,75 @@
+"""What grading produces, and how it scores: a stage has a build and up to
+three components (tests, perf, valgrind), each a list of items."""
+
+from dataclasses import dataclass, field
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+KINDS = ("tests", "perf", "valgrind")  # the components of a stage, in grading order
+
+
+@dataclass
+class Item:
+    """One reported check: a GoogleTest case, a perf check, the Valgrind run."""
+    name: str
+    status: str      # PASS, FAIL or SKIP (a GTEST_SKIP'd case: not graded)
+    output: str = ""  # failure message or crash output; a perf check's figures
+
+
+@dataclass
+class Component:
+    """One graded part of a stage, worth `points` (points.py)."""
+    kind: str                 # one of KINDS
+    points: int
+    items: list = field(default_factory=list)
+    note: str = ""            # why it is skipped or scores 0, said with the results
+    skipped: bool = False     # not graded in this run: no score, no maximum
+    zero: bool = False        # scores 0 whatever passed (crash, no build)
+
+    @property
+    def graded(self):
+        return [i for i in self.items if i.status != SKIP]
+
+    @property
+    def passed(self):
+        return sum(i.status == PASS for i in self.items)
+
+    @property
+    def failed(self):
+        return [i for i in self.items if i.status == FAIL]
+
+    @property
+    def ok(self):
+        return self.skipped or (not self.zero and bool(self.graded) and not self.failed)
+
+    @property
+    def max_score(self):
+        return 0 if self.skipped else self.points
+
+    @property
+    def score(self):
+        if self.skipped or self.zero or not self.graded:
+            return 0.0
+        return self.points * self.passed / len(self.graded)
+
+
+@dataclass
+class StageResult:
+    stage: str
+    build: object = None                             # proc.Run of the build
+    components: dict = field(default_factory=dict)  # kind -> Component, in grading order
+
+    @property
+    def built(self):
+        return self.build is not None and self.build.ok
+
+    @property
+    def ok(self):
+        return self.built and all(c.ok for c in self.components.values())
+
+    @property
+    def score(self):
+        return sum(c.score for c in self.components.values())
+
+    @property
+    def max_score(self):
+        return sum(c.max_score for c in self.components.values())
