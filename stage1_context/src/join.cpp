@@ -1,6 +1,6 @@
 // Waiting for a task to end. On one thread there is no race: the joiner
 // records itself in the task's joiner slot and parks; the end of the task
-// (Dispatcher::run, After::Exit) unparks it.
+// (notify_done, from Dispatcher::run) unparks it.
 #include <green/detail/task.hpp>
 
 namespace green::detail {
@@ -8,8 +8,12 @@ namespace green::detail {
 void wait_until_done(Task* self, Task* t) {
   if (t->state() == TaskState::Done) return;
   if (!self) return t->extra().sched->wait_from_thread(t);
-  t->extra().joiner = self;
+  t->extra().join.joiner = self;
   park_current(nullptr, nullptr);
+}
+
+void notify_done(Task* t) noexcept {
+  if (Task* j = t->extra().join.joiner) unpark(j);
 }
 
 }  // namespace green::detail

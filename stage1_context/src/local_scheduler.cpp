@@ -42,7 +42,7 @@ void LocalScheduler::run_until(const detail::Task* until) {
   if (std::this_thread::get_id() != owner_)
     throw std::logic_error("green::LocalScheduler::run: called from a thread other than the one that made it");
   detail::install_overflow_handler();
-  detail::Dispatcher d;
+  detail::Dispatcher d(this);
   detail::set_this_dispatcher(&d);
   running_ = true;
   struct Reset {

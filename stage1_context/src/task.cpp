@@ -112,7 +112,7 @@ static thread_local Dispatcher* tl_dispatcher = nullptr;
 
 // ---- The two switch sites -------------------------------------------------
 
-Dispatcher::Dispatcher() {
+Dispatcher::Dispatcher(Scheduler* s) : sched(s) {
 #if GREEN_TSAN
   loop_tsan_fiber = __tsan_get_current_fiber();
 #endif
@@ -152,7 +152,7 @@ void Dispatcher::run(Task* t) {
     case After::Exit: {
       TaskExtra& x = t->extra();
       t->set_state(TaskState::Done);
-      if (Task* j = x.joiner) unpark(j);
+      notify_done(t);
       x.sched->on_task_end(t);
       release_task(t);
       break;

@@ -13,6 +13,7 @@
 // both the run and the TaskHandle have let go of it (TaskExtra::refs).
 #pragma once
 #include <green/detail/context.hpp>
+#include <green/detail/join_state.hpp>
 #include <green/detail/sanitizers.hpp>
 #include <green/detail/stack.hpp>
 #include <green/detail/task_word.hpp>
@@ -70,7 +71,7 @@ struct alignas(16) TaskExtra {
   // task. fetch_sub acq_rel: the release publishes this side's last writes,
   // the acquire of the last one sees the other side's before freeing.
   std::atomic<int> refs{2};
-  Task* joiner = nullptr;              // the task parked in join() on this one
+  JoinState join;                      // who waits for the end (join.cpp)
   std::exception_ptr exception;        // what the function threw, for join()
   std::string name;
   std::vector<std::function<void()>> at_exit;  // run LIFO at the end
@@ -145,6 +146,7 @@ enum class After : std::uint8_t { Yield, Park, Exit };
 using ParkFn = void (*)(Task* parked, void* arg);
 
 struct Dispatcher {
+  Scheduler* sched = nullptr;   // whose loop this is
   Context loop;                 // the loop's saved context while a task runs
   Task* current = nullptr;      // the running task, nullptr on the loop
   After after = After::Yield;   // set by the task as it switches to the loop
@@ -156,7 +158,7 @@ struct Dispatcher {
   void* loop_fake_stack = nullptr;
   void* loop_tsan_fiber = nullptr;
 
-  Dispatcher();
+  explicit Dispatcher(Scheduler* s);
   // Loop side: runs t until it switches back, then applies its After.
   void run(Task* t);
 };
@@ -174,8 +176,10 @@ void park_current(ParkFn fn, void* arg);   // fn(self, arg), if fn, runs once se
 [[noreturn]] void exit_current() noexcept;
 // Makes a Waiting task Ready and gives it to its scheduler.
 void unpark(Task* t);
-// Returns once t is Done: parks self (a task) or blocks the calling thread
-// (self == nullptr). The joiner protocol lives in join.cpp.
+// The join protocol (join.cpp). wait_until_done returns once t has ended:
+// it parks self (a task) or, for self == nullptr, asks t's scheduler to block
+// the calling thread. notify_done is called once by the loop when t ended.
 void wait_until_done(Task* self, Task* t);
+void notify_done(Task* t) noexcept;
 
 }  // namespace green::detail
