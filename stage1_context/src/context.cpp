@@ -18,7 +18,7 @@ void context_entry_returned() noexcept {
 namespace asm_backend {
 
 // Lays out the frame green_ctx_switch pops (see context_x86_64.S) so that its
-// `ret` lands in green_ctx_trampoline with r12 = entry, r13 = arg.
+// final jump lands in green_ctx_trampoline with r12 = entry, r13 = arg.
 void context_make(Context& ctx, void* lo, void* hi, EntryFn entry, void* arg) noexcept {
   (void)lo;
   auto top = reinterpret_cast<std::uintptr_t>(hi) & ~std::uintptr_t{15};
