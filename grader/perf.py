@@ -70,6 +70,12 @@ def _switch_figures(results):
     return {"asm_ns": asm, "swap_ns": swap, "ratio": swap / asm if asm > 0 else 0.0}
 
 
+def _false_sharing_figures(results):
+    sep = results.median_counter("BM_RingSeparateLines/iterations:1", "ns_per_item")
+    packed = results.median_counter("BM_RingPackedLine/iterations:1", "ns_per_item")
+    return {"sep_ns": sep, "packed_ns": packed, "factor": packed / sep if sep > 0 else 0.0}
+
+
 # The perf checks of each stage. Later stages add entries.
 CHECKS = {
     "stage1_context": [
@@ -81,6 +87,19 @@ CHECKS = {
             passes=lambda f: f["ratio"] >= 10,
             describe="asm {asm_ns:.1f} ns, swapcontext {swap_ns:.1f} ns: "
                      "{ratio:.1f}x (need >= 10x)",
+        ),
+    ],
+    "stage2_queues": [
+        # The issue asks only that separate lines are not slower; the factor
+        # is printed. 0.9 leaves room for this VM's run-to-run noise (~5%).
+        PerfCheck(
+            name="false sharing",
+            program="false_sharing",
+            args=(),
+            figures=_false_sharing_figures,
+            passes=lambda f: f["factor"] >= 0.9,
+            describe="ring, 1 producer + 1 consumer: separate lines {sep_ns:.0f} ns/item, "
+                     "one line {packed_ns:.0f} ns/item: factor {factor:.2f} (need >= 0.9)",
         ),
     ],
 }

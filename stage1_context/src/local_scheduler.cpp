@@ -41,14 +41,14 @@ void LocalScheduler::run_until(const detail::Task* until) {
     throw std::logic_error("green::LocalScheduler::run: this thread is already running a scheduler");
   if (std::this_thread::get_id() != owner_)
     throw std::logic_error("green::LocalScheduler::run: called from a thread other than the one that made it");
-  detail::install_overflow_handler();
   detail::Dispatcher d(this);
-  detail::set_this_dispatcher(&d);
+  d.enter();
   running_ = true;
   struct Reset {
     LocalScheduler* s;
-    ~Reset() { s->running_ = false; detail::set_this_dispatcher(nullptr); }
-  } reset{this};
+    detail::Dispatcher& d;
+    ~Reset() { s->running_ = false; d.leave(); }
+  } reset{this, d};
   while (until ? until->state() != detail::TaskState::Done : live_ > 0) {
     detail::Task* t = ready_.pop();
     if (!t)

@@ -70,18 +70,12 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   std::byte* c = align_down(reinterpret_cast<std::byte*>(x) - callable_size, callable_align < 16 ? 16 : callable_align);
   *callable = c;
   context_make(t->ctx, stack.lo, c, &task_entry, t);
-#if GREEN_TSAN
-  x->tsan_fiber = __tsan_create_fiber(0);
-#endif
   return t;
 }
 
 void free_task(Task* t) noexcept {
   TaskExtra& x = t->extra();
   Stack stack = x.stack;
-#if GREEN_TSAN
-  if (x.tsan_fiber) __tsan_destroy_fiber(x.tsan_fiber);
-#endif
   x.~TaskExtra();
   t->~Task();
   stack_release(stack);
@@ -112,11 +106,15 @@ static thread_local Dispatcher* tl_dispatcher = nullptr;
 
 // ---- The two switch sites -------------------------------------------------
 
-Dispatcher::Dispatcher(Scheduler* s) : sched(s) {
+void Dispatcher::enter() {
+  install_overflow_handler();
 #if GREEN_TSAN
-  loop_tsan_fiber = __tsan_get_current_fiber();
+  loop_tsan_fiber = __tsan_get_current_fiber();  // this thread's own fiber
 #endif
+  set_this_dispatcher(this);
 }
+
+void Dispatcher::leave() noexcept { set_this_dispatcher(nullptr); }
 
 // Checks, each time a task switches out, that it stayed on its stack.
 static void check_stack(Task* t, bool exiting) {
@@ -127,6 +125,11 @@ static void check_stack(Task* t, bool exiting) {
 void Dispatcher::run(Task* t) {
   current = t;
   t->set_state(TaskState::Running);
+#if GREEN_TSAN
+  // TSan keeps a whole thread state per fiber: make it when the task first
+  // runs and destroy it when the task ends, so queued or ended tasks cost none.
+  if (!t->extra().tsan_fiber) t->extra().tsan_fiber = __tsan_create_fiber(0);
+#endif
 #if GREEN_ASAN
   __sanitizer_start_switch_fiber(&loop_fake_stack, t->stack_lo, t->extra().stack.size);
 #endif
@@ -151,6 +154,10 @@ void Dispatcher::run(Task* t) {
       break;
     case After::Exit: {
       TaskExtra& x = t->extra();
+#if GREEN_TSAN
+      __tsan_destroy_fiber(x.tsan_fiber);
+      x.tsan_fiber = nullptr;
+#endif
       t->set_state(TaskState::Done);
       notify_done(t);
       x.sched->on_task_end(t);

@@ -1,16 +1,20 @@
 // Helpers shared by the test files of every stage.
 #pragma once
+#include <green/detail/sanitizers.hpp>
+
 #include <cstdlib>
 #include <string>
 
 namespace green::test {
 
 // GREEN_TEST_SCALE (default 1) shrinks stress loops: the Valgrind smoke test
-// runs with 0.02. Never below `floor`, so a scaled test still tests something.
+// runs with 0.02. Under ThreadSanitizer, which runs 5-15x slower and keeps a
+// thread state per live task, loops shrink by another 10x. Never below
+// `floor`, so a scaled test still tests something.
 inline long scaled(long n, long floor = 10) {
   static const double scale = [] {
     const char* s = std::getenv("GREEN_TEST_SCALE");
-    return s ? std::atof(s) : 1.0;
+    return (s ? std::atof(s) : 1.0) * (GREEN_TSAN ? 0.1 : 1.0);
   }();
   long v = static_cast<long>(static_cast<double>(n) * scale);
   return v < floor ? (n < floor ? n : floor) : v;

@@ -158,7 +158,11 @@ struct Dispatcher {
   void* loop_fake_stack = nullptr;
   void* loop_tsan_fiber = nullptr;
 
-  explicit Dispatcher(Scheduler* s);
+  explicit Dispatcher(Scheduler* s) : sched(s) {}
+  // Makes this the calling thread's dispatcher (and sets up what a thread
+  // running tasks needs); leave() undoes it. The loop calls run() in between.
+  void enter();
+  void leave() noexcept;
   // Loop side: runs t until it switches back, then applies its After.
   void run(Task* t);
 };

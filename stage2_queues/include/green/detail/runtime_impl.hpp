@@ -1,0 +1,152 @@
+// The inside of green::Runtime: workers, the global queue, parking.
+//
+// Design. Each worker is an OS thread running a scheduler loop (a Dispatcher)
+// and owning a local run queue. A task made Ready on a worker (spawned,
+// yielded, unparked there) goes to that worker's local queue, which only
+// that worker pushes to: no lock, no contended cache line on the hot path.
+// Tasks made Ready outside the workers (Runtime::spawn from a plain thread),
+// a full local queue's overflow, and tasks of non-default priority go to the
+// one global queue. A worker with nothing to do spins briefly, then parks on
+// a futex; whoever puts work where a parked worker could take it wakes one.
+//
+// The policy (where a Ready task goes, the order a worker looks for work,
+// when to wake whom) lives in worker_loop.cpp, which stage 3 replaces with
+// work stealing; the machinery (threads, the global queue, parking, the
+// counters) lives in runtime.cpp and stays.
+#pragma once
+#include <green/detail/local_queue.hpp>
+#include <green/detail/ready_queue.hpp>
+#include <green/detail/task.hpp>
+#include <green/runtime.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace green::detail {
+
+// A counter written by one thread and read by any: no RMW needed.
+struct OwnedCounter {
+  std::atomic<std::uint64_t> v{0};
+  // release: pairs with read()'s acquire (the destructor's quiescence check
+  // must see everything that happened before the count).
+  void inc() noexcept { v.store(v.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  std::uint64_t read() const noexcept { return v.load(std::memory_order_acquire); }
+};
+
+class RuntimeImpl;
+
+// One worker. Fields are written only by the worker's own thread unless said.
+struct alignas(64) Worker : Dispatcher {
+  Worker(RuntimeImpl* r, unsigned i);
+  RuntimeImpl* rt;
+  unsigned index;
+  unsigned tick = 0;            // picks so far, for the periodic global-queue check
+  LocalQueue local;             // pushed by this worker; taken per LocalQueue's rules
+  // Futex word: 0 while parked, set to 1 by the waker (release) before FUTEX_WAKE.
+  alignas(64) std::atomic<std::uint32_t> wake{0};
+  OwnedCounter spawned, ended, switches, parks, steals, global_pushes;
+  std::thread thread;
+};
+
+// The global run queue: stage 1's ReadyQueue (16 levels, bitmap) behind a
+// mutex. A mutex is acceptable here: only the cold paths come through it
+// (spawns from outside the workers, overflow in batches of half a local
+// queue, non-default priorities, one check in 61 picks), so it is rarely
+// contended, and a lock-free multi-producer priority queue would cost more
+// in complexity than it would save. bitmap_ mirrors the queue's bitmap so
+// workers can peek without the lock.
+class GlobalQueue {
+ public:
+  void push(Task* t);
+  void push_batch(Task* const* ts, std::size_t n);
+  Task* pop();                       // highest priority, oldest first; nullptr if empty
+  // Lock-free hints (the lock decides):
+  bool maybe_nonempty() const noexcept { return bitmap_.load(std::memory_order_relaxed) != 0; }
+  // The same, as the seq_cst load of park()'s Dekker pair (see park()).
+  bool nonempty_sc() const noexcept { return bitmap_.load(std::memory_order_seq_cst) != 0; }
+  bool maybe_above(int priority) const noexcept {
+    return (bitmap_.load(std::memory_order_relaxed) >> (priority + 1)) != 0;
+  }
+
+ private:
+  std::mutex m_;
+  ReadyQueue q_;                           // guarded by m_
+  // Written under m_; read without it as a hint. The tasks themselves are
+  // handed over under m_. Stores are seq_cst: they are the producer's half of
+  // park()'s Dekker pair.
+  std::atomic<std::uint16_t> bitmap_{0};
+};
+
+class RuntimeImpl final : public Scheduler {
+ public:
+  explicit RuntimeImpl(const RuntimeOptions& opts);
+  ~RuntimeImpl() override;
+
+  // Scheduler
+  void submit(Task* t) override;                       // worker_loop.cpp
+  void on_task_spawned(Task* t) noexcept override;
+  void on_task_end(Task* t) noexcept override;
+  void wait_from_thread(Task* t) override;
+
+  // The worker of this runtime the caller runs on, or nullptr.
+  Worker* this_worker() noexcept;
+  RuntimeStats stats() const noexcept;
+  unsigned nworkers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+  // Policy (worker_loop.cpp)
+  void worker_main(Worker& w);
+  Task* find_work(Worker& w);
+
+  // Machinery (runtime.cpp)
+  void push_global(Task* t);                 // + wake a parked worker
+  void push_global_batch(Task* const* ts, std::size_t n);
+  void wake_one() noexcept;                  // call after publishing work with a seq_cst store
+  // Parks w unless work shows up; false if it returned because of stopping.
+  // has_work is re-checked after w is on the idle list (see runtime.cpp).
+  template <class HasWork>
+  void park(Worker& w, HasWork&& has_work);
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+
+  GlobalQueue global;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<std::uint64_t> external_spawned{0};  // spawns from outside the workers
+  // Idle workers. nparked_ mirrors idle_.size() for lock-free checks.
+  std::mutex idle_m_;
+  std::vector<Worker*> idle_;                      // guarded by idle_m_
+  std::atomic<unsigned> nparked_{0};
+  std::atomic<unsigned> nspinning_{0};             // workers looking for work (stage 3)
+  std::atomic<bool> stopping_{false};              // set once by the destructor
+
+ private:
+  void futex_wait(std::atomic<std::uint32_t>& word) noexcept;
+  bool remove_from_idle(Worker& w) noexcept;
+};
+
+template <class HasWork>
+void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
+  {
+    std::lock_guard lk(idle_m_);
+    w.wake.store(0, std::memory_order_relaxed);  // under idle_m_: no waker has picked us yet
+    idle_.push_back(&w);
+    // seq_cst: our half of a Dekker pair. A producer does [publish work with
+    // a seq_cst store; seq_cst load of nparked_]; we do [seq_cst RMW of
+    // nparked_; seq_cst loads in has_work()]. All four are in one total
+    // order, so the two sides cannot both miss each other: either the
+    // producer sees us parked and wakes us, or has_work() sees its work.
+    // (Stand-alone fences would do, but ThreadSanitizer does not model them.)
+    nparked_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  if (has_work() || stopping_.load(std::memory_order_seq_cst)) {
+    if (remove_from_idle(w)) return;
+    // A waker already took us off the list: its wake is on the way; consume it.
+  }
+  w.parks.inc();
+  // acquire: pairs with wake_one()'s release store; we see what the waker did.
+  while (w.wake.load(std::memory_order_acquire) == 0) futex_wait(w.wake);
+}
+
+}  // namespace green::detail

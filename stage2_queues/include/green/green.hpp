@@ -1,0 +1,9 @@
+// green: the public API as of stage 2 (the M:N runtime).
+#pragma once
+#include <green/local_scheduler.hpp>
+#include <green/options.hpp>
+#include <green/runtime.hpp>
+#include <green/spawn.hpp>
+#include <green/task_handle.hpp>
+#include <green/task_local.hpp>
+#include <green/this_task.hpp>

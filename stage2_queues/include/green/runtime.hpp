@@ -1,0 +1,72 @@
+// Runtime: the M:N scheduler. M worker threads run any number of tasks.
+#pragma once
+#include <green/detail/task.hpp>
+#include <green/spawn.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+namespace green {
+
+struct RuntimeOptions {
+  unsigned workers = 0;                           // 0: one per CPU
+  std::chrono::microseconds time_slice{10'000};   // preemption quantum; 0: cooperative only
+  std::size_t stack_size = 256 * 1024;            // default stack class, usable bytes
+  std::size_t small_stack_size = 16 * 1024;       // small stack class
+};
+
+// Counters summed over the workers; each is exact once the runtime is quiet.
+struct RuntimeStats {
+  std::uint64_t spawned = 0;   // tasks created
+  std::uint64_t switches = 0;  // times a worker switched into a task
+  std::uint64_t steals = 0;    // tasks taken from another worker's queue
+  std::uint64_t parks = 0;     // times a worker went to sleep for lack of work
+  std::uint64_t global_pushes = 0;  // tasks that went through the global queue
+};
+
+namespace detail { class RuntimeImpl; }
+
+class Runtime {
+ public:
+  // Starts the workers. Bad options (stack sizes of 0 or over kMaxStackSize,
+  // more than 1024 workers): std::invalid_argument.
+  explicit Runtime(RuntimeOptions opts = {});
+  // Waits until every task spawned on it has ended, then stops the workers.
+  // Destroying a Runtime from one of its own tasks aborts with a message.
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Runs main as a task and blocks the caller until it ends; returns its
+  // result or rethrows its exception. Other tasks keep running afterwards.
+  template <class F>
+  std::invoke_result_t<F> run(F&& main) {
+    using R = std::invoke_result_t<F>;
+    if constexpr (std::is_void_v<R>) {
+      spawn(std::forward<F>(main), {.name = "main"}).join();
+    } else {
+      std::optional<R> result;
+      spawn([&result, &main] { result.emplace(std::invoke(main)); }, {.name = "main"}).join();
+      return std::move(*result);
+    }
+  }
+
+  // From any thread or task: queues f as a new task of this runtime.
+  template <class F>
+  TaskHandle spawn(F&& f, SpawnOptions opts = {}) {
+    return detail::spawn_on(scheduler(), std::forward<F>(f), opts);
+  }
+
+  RuntimeStats stats() const noexcept;
+  unsigned workers() const noexcept;
+
+ private:
+  detail::Scheduler& scheduler() noexcept;
+  std::unique_ptr<detail::RuntimeImpl> impl_;
+};
+
+}  // namespace green

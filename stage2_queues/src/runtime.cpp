@@ -1,0 +1,172 @@
+// The Runtime's machinery: workers and their threads, the global queue,
+// parking and waking, counters, shutdown. The design is in
+// detail/runtime_impl.hpp; the scheduling policy in worker_loop.cpp.
+#include <green/detail/runtime_impl.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <linux/futex.h>
+#include <stdexcept>
+#include <string>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace green {
+namespace detail {
+
+Worker::Worker(RuntimeImpl* r, unsigned i) : Dispatcher(r), rt(r), index(i) {}
+
+// ---- The global queue -------------------------------------------------------
+
+void GlobalQueue::push(Task* t) { push_batch(&t, 1); }
+
+void GlobalQueue::push_batch(Task* const* ts, std::size_t n) {
+  std::lock_guard lk(m_);
+  for (std::size_t i = 0; i < n; ++i) q_.push(ts[i]);
+  bitmap_.store(q_.bitmap(), std::memory_order_seq_cst);  // see the declaration
+}
+
+Task* GlobalQueue::pop() {
+  if (!maybe_nonempty()) return nullptr;  // the common case: no lock at all
+  std::lock_guard lk(m_);
+  Task* t = q_.pop();
+  bitmap_.store(q_.bitmap(), std::memory_order_relaxed);
+  return t;
+}
+
+// ---- Construction and shutdown ----------------------------------------------
+
+static unsigned default_workers() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
+  auto bad_size = [](std::size_t s) { return s == 0 || s > kMaxStackSize; };
+  if (bad_size(o.stack_size) || bad_size(o.small_stack_size))
+    throw std::invalid_argument("green::Runtime: stack sizes must be in 1.." + std::to_string(kMaxStackSize));
+  if (o.workers > 1024) throw std::invalid_argument("green::Runtime: more than 1024 workers");
+  if (o.time_slice.count() < 0) throw std::invalid_argument("green::Runtime: negative time_slice");
+  stack_size = o.stack_size;
+  small_stack_size = o.small_stack_size;
+  unsigned n = o.workers ? o.workers : default_workers();
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
+  // Threads start after every Worker exists: a worker may look at the others.
+  for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { worker_main(*w); });
+}
+
+// Quiescence: every task spawned has ended. Counters only grow, so reading
+// all `ended` first and all `spawned` after, and finding them equal, means
+// that at the moment the last `ended` was read nothing was live, and nothing
+// was spawned since (only a live task or an outside thread can spawn).
+static bool quiescent(const RuntimeImpl& rt) {
+  std::uint64_t ended = 0;
+  for (auto& w : rt.workers_) ended += w->ended.read();
+  // acquire: pairs with on_task_spawned's release.
+  std::uint64_t spawned = rt.external_spawned.load(std::memory_order_acquire);
+  for (auto& w : rt.workers_) spawned += w->spawned.read();
+  return ended == spawned;
+}
+
+RuntimeImpl::~RuntimeImpl() {
+  if (this_worker()) {
+    std::fputs("green: a Runtime was destroyed by one of its own tasks; that can never finish\n", stderr);
+    std::abort();
+  }
+  // Wait for the tasks still running; sleep, do not spin: this may take long.
+  for (int us = 1; !quiescent(*this); us = us < 1000 ? us * 2 : 1000) std::this_thread::sleep_for(std::chrono::microseconds(us));
+  // seq_cst: a producer's half of park()'s Dekker pair, like a push.
+  stopping_.store(true, std::memory_order_seq_cst);
+  for (auto& w : workers_) {
+    (void)w;
+    wake_one();
+  }
+  for (auto& w : workers_) w->thread.join();
+}
+
+// ---- Parking --------------------------------------------------------------
+
+void RuntimeImpl::futex_wait(std::atomic<std::uint32_t>& word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+}
+
+bool RuntimeImpl::remove_from_idle(Worker& w) noexcept {
+  std::lock_guard lk(idle_m_);
+  for (auto it = idle_.begin(); it != idle_.end(); ++it)
+    if (*it == &w) {
+      idle_.erase(it);
+      nparked_.fetch_sub(1, std::memory_order_relaxed);  // under idle_m_; a hint outside it
+      return true;
+    }
+  return false;
+}
+
+void RuntimeImpl::wake_one() noexcept {
+  // seq_cst: the producer's second half of park()'s Dekker pair.
+  if (nparked_.load(std::memory_order_seq_cst) == 0) return;
+  Worker* w;
+  {
+    std::lock_guard lk(idle_m_);
+    if (idle_.empty()) return;
+    w = idle_.back();
+    idle_.pop_back();
+    nparked_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  // release: pairs with park()'s acquire load of wake.
+  w->wake.store(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w->wake), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void RuntimeImpl::push_global(Task* t) { push_global_batch(&t, 1); }
+
+void RuntimeImpl::push_global_batch(Task* const* ts, std::size_t n) {
+  global.push_batch(ts, n);
+  if (Worker* w = this_worker()) {
+    for (std::size_t i = 0; i < n; ++i) w->global_pushes.inc();
+  }
+  // A spinning worker will find it; otherwise wake a parked one. seq_cst:
+  // the producer's half of the Dekker pair with a spinner that stops
+  // spinning (worker_loop.cpp) and with park().
+  if (nspinning_.load(std::memory_order_seq_cst) == 0) wake_one();
+}
+
+// ---- Bookkeeping ----------------------------------------------------------
+
+Worker* RuntimeImpl::this_worker() noexcept {
+  Dispatcher* d = this_dispatcher();
+  return d && d->sched == this ? static_cast<Worker*>(d) : nullptr;
+}
+
+void RuntimeImpl::on_task_spawned(Task*) noexcept {
+  if (Worker* w = this_worker()) w->spawned.inc();
+  else external_spawned.fetch_add(1, std::memory_order_release);  // pairs with quiescent()'s acquire
+}
+
+void RuntimeImpl::on_task_end(Task*) noexcept { static_cast<Worker*>(this_dispatcher())->ended.inc(); }
+
+void RuntimeImpl::wait_from_thread(Task* t) { block_thread_until_done(t); }
+
+RuntimeStats RuntimeImpl::stats() const noexcept {
+  RuntimeStats s;
+  s.spawned = external_spawned.load(std::memory_order_relaxed);
+  for (auto& w : workers_) {
+    s.spawned += w->spawned.read();
+    s.switches += w->switches.read();
+    s.steals += w->steals.read();
+    s.parks += w->parks.read();
+    s.global_pushes += w->global_pushes.read();
+  }
+  return s;
+}
+
+}  // namespace detail
+
+// ---- The public face --------------------------------------------------------
+
+Runtime::Runtime(RuntimeOptions opts) : impl_(std::make_unique<detail::RuntimeImpl>(opts)) {}
+Runtime::~Runtime() = default;
+detail::Scheduler& Runtime::scheduler() noexcept { return *impl_; }
+RuntimeStats Runtime::stats() const noexcept { return impl_->stats(); }
+unsigned Runtime::workers() const noexcept { return impl_->nworkers(); }
+
+}  // namespace green

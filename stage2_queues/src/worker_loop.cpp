@@ -1,0 +1,69 @@
+// Stage 2's scheduling policy: where a Ready task goes and where a worker
+// looks for work. (Stage 3 replaces this file with work stealing.)
+//
+// Where a Ready task goes (submit):
+//   - priority above or below the default: the global queue, so that every
+//     worker sees it (workers look there first for higher priorities);
+//   - made Ready on a worker: that worker's local ring, at the tail;
+//     when the ring is full, the older half of it moves to the global queue;
+//   - made Ready anywhere else: the global queue.
+// Where a worker looks (find_work), in order:
+//   1. the global queue, if it holds a priority above the default;
+//   2. the global queue, once every 61 picks, so nothing starves there;
+//   3. its local ring (FIFO: yields and spawns take turns, round robin);
+//   4. the global queue;
+//   5. spin a little watching the global queue (a futex wake-up across
+//      CPUs costs tens of microseconds here), then park.
+// In this stage a worker never takes from another worker's ring: an idle
+// worker can only help through the global queue. Stage 3 fixes that.
+#include <green/detail/runtime_impl.hpp>
+
+namespace green::detail {
+
+void RuntimeImpl::submit(Task* t) {
+  Worker* w = this_worker();
+  if (!w || t->word.priority() != kDefaultPriority) return push_global(t);
+  if (w->local.push(t)) return;
+  // Full: move the older half out in one batch, then queue t.
+  Task* batch[LocalQueue::capacity() / 2 + 1];
+  std::size_t n = 0;
+  while (n < LocalQueue::capacity() / 2)
+    if (Task* x = w->local.pop()) batch[n++] = x;
+    else break;
+  batch[n++] = t;
+  push_global_batch(batch, n);
+}
+
+Task* RuntimeImpl::find_work(Worker& w) {
+  constexpr int kSpins = 2000;  // ~ tens of microseconds of pause
+  for (;;) {
+    Task* t = nullptr;
+    if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
+    if (++w.tick % 61 == 0 && (t = global.pop())) return t;
+    if ((t = w.local.pop())) return t;
+    if ((t = global.pop())) return t;
+    if (stopping()) return nullptr;
+
+    // While we spin, producers need not wake anyone: we will see their work.
+    nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement below decides
+    for (int i = 0; i < kSpins && !global.maybe_nonempty() && !stopping(); ++i) __builtin_ia32_pause();
+    // seq_cst RMW, then a seq_cst look: a Dekker pair with push_global_batch
+    // [seq_cst push; seq_cst load of nspinning_]. A producer that still saw
+    // us spinning (and woke nobody) pushed before this decrement in the
+    // total order, so the look below sees its work.
+    nspinning_.fetch_sub(1, std::memory_order_seq_cst);
+    if (global.nonempty_sc()) continue;
+    park(w, [this] { return global.nonempty_sc(); });
+  }
+}
+
+void RuntimeImpl::worker_main(Worker& w) {
+  w.enter();
+  while (Task* t = find_work(w)) {
+    w.switches.inc();
+    w.run(t);
+  }
+  w.leave();
+}
+
+}  // namespace green::detail

@@ -1,0 +1,169 @@
+// Runtime: the public API across workers.
+#include <green/green.hpp>
+#include <test_util.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using green::Runtime;
+using green::RuntimeOptions;
+using green::TaskHandle;
+using green::test::scaled;
+
+TEST(Runtime, RunReturnsMainsResult) {
+  Runtime rt({.workers = 2});
+  EXPECT_EQ(rt.workers(), 2u);
+  EXPECT_EQ(rt.run([] { return 6 * 7; }), 42);
+  EXPECT_EQ(rt.run([] { return std::string("twice"); }), "twice") << "run can be called again";
+  int x = 0;
+  rt.run([&] { x = 1; });
+  EXPECT_EQ(x, 1);
+}
+
+TEST(Runtime, RunRethrowsMainsException) {
+  Runtime rt({.workers = 2});
+  EXPECT_THROW(rt.run([]() -> int { throw std::out_of_range("main"); }), std::out_of_range);
+}
+
+TEST(Runtime, DefaultsToOneWorkerPerCpu) {
+  Runtime rt;
+  EXPECT_EQ(rt.workers(), std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST(Runtime, BadOptionsAreInvalidArgument) {
+  EXPECT_THROW(Runtime({.stack_size = 0}), std::invalid_argument);
+  EXPECT_THROW(Runtime({.small_stack_size = std::size_t{1} << 40}), std::invalid_argument);
+  EXPECT_THROW(Runtime({.workers = 100000}), std::invalid_argument);
+  EXPECT_THROW(Runtime({.time_slice = std::chrono::microseconds(-1)}), std::invalid_argument);
+}
+
+TEST(Runtime, SpawnFromManyThreadsAndJoinFromThreads) {
+  Runtime rt({.workers = 2});
+  std::atomic<long> sum{0};
+  const long per_thread = scaled(2000);
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th)
+    threads.emplace_back([&] {
+      std::vector<TaskHandle> hs;
+      for (long i = 0; i < per_thread; ++i) hs.push_back(rt.spawn([&sum, i] { sum.fetch_add(i); }));
+      for (auto& h : hs) h.join();  // a thread blocks
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(sum.load(), 4 * per_thread * (per_thread - 1) / 2);
+}
+
+TEST(Runtime, TasksSpawnAndJoinAcrossWorkers) {
+  Runtime rt({.workers = 2});
+  std::function<long(int)> fib = [&](int n) -> long {
+    if (n < 2) return n;
+    long a = 0;
+    TaskHandle h = green::spawn([&] { a = fib(n - 1); });
+    long b = fib(n - 2);
+    h.join();
+    return a + b;
+  };
+  EXPECT_EQ(rt.run([&] { return fib(18); }), 2584);
+  EXPECT_GT(rt.stats().spawned, 4000u);
+}
+
+TEST(Runtime, SpawnInATaskGoesToTheLocalQueue) {
+  Runtime rt({.workers = 1});
+  rt.run([] {
+    for (int i = 0; i < 100; ++i) green::spawn([] {}).detach();
+  });
+  EXPECT_EQ(rt.stats().global_pushes, 0u) << "100 default-priority spawns fit in the local ring";
+}
+
+TEST(Runtime, JoinRethrowsAcrossWorkers) {
+  Runtime rt({.workers = 2});
+  rt.run([] {
+    TaskHandle h = green::spawn([] { throw std::runtime_error("child"); });
+    EXPECT_THROW(h.join(), std::runtime_error);
+  });
+}
+
+TEST(Runtime, DestructorWaitsForDetachedTasks) {
+  std::atomic<int> done{0};
+  {
+    Runtime rt({.workers = 2});
+    for (int i = 0; i < 50; ++i)
+      rt.spawn([&] {
+        for (int k = 0; k < 100; ++k) green::this_task::yield();
+        done.fetch_add(1);
+      }).detach();
+  }
+  EXPECT_EQ(done.load(), 50);
+}
+
+// On one worker, a higher-priority Ready task runs before a lower one.
+TEST(Runtime, PrioritiesHoldOnAWorker) {
+  Runtime rt({.workers = 1});
+  std::string order;
+  rt.run([&] {
+    std::vector<TaskHandle> hs;
+    hs.push_back(green::spawn([&] { order += 'l'; }, {.priority = 3}));
+    hs.push_back(green::spawn([&] { order += 'd'; }));
+    hs.push_back(green::spawn([&] { order += 'h'; }, {.priority = 13}));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(order, "hdl");
+}
+
+TEST(Runtime, YieldRoundRobinsOnOneWorker) {
+  Runtime rt({.workers = 1});
+  std::string order;
+  rt.run([&] {
+    std::vector<TaskHandle> hs;
+    for (char c : std::string("abc"))
+      hs.push_back(green::spawn([&order, c] {
+        for (int i = 0; i < 3; ++i) {
+          order += c;
+          green::this_task::yield();
+        }
+      }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(order, "abcabcabc");
+}
+
+TEST(Runtime, IdsAreUniqueAcrossWorkersAndThreads) {
+  Runtime rt({.workers = 2});
+  std::vector<TaskHandle> hs;
+  std::set<green::TaskId> ids;
+  std::thread other([&] {
+    for (int i = 0; i < 1000; ++i) rt.spawn([] {}).join();
+  });
+  for (int i = 0; i < 1000; ++i) hs.push_back(rt.spawn([] {}));
+  other.join();
+  for (auto& h : hs) EXPECT_TRUE(ids.insert(h.id()).second);
+}
+
+TEST(Runtime, TaskLocalAndAtExitWorkAcrossWorkers) {
+  Runtime rt({.workers = 2});
+  green::TaskLocal<int> local;
+  std::atomic<int> handlers{0};
+  rt.run([&] {
+    std::vector<TaskHandle> hs;
+    for (int i = 0; i < 200; ++i)
+      hs.push_back(green::spawn([&, i] {
+        *local = i;
+        green::this_task::at_exit([&] { handlers.fetch_add(1); });
+        for (int k = 0; k < 5; ++k) {
+          green::this_task::yield();
+          EXPECT_EQ(*local, i);
+        }
+      }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(handlers.load(), 200);
+}
+
+}  // namespace
