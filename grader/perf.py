@@ -76,6 +76,18 @@ def _false_sharing_figures(results):
     return {"sep_ns": sep, "packed_ns": packed, "factor": packed / sep if sep > 0 else 0.0}
 
 
+def _fib_figures(results):
+    one = results.median_counter("BM_FibFine/1/iterations:1/real_time", "seconds")
+    two = results.median_counter("BM_FibFine/2/iterations:1/real_time", "seconds")
+    return {"one_s": one, "two_s": two, "speedup": one / two if two > 0 else 0.0}
+
+
+def _yield_figures(results):
+    rt = results.median_counter("BM_YieldRuntime/1/iterations:1/real_time", "ns_per_yield")
+    local = results.median_counter("BM_YieldLocalScheduler/iterations:1/real_time", "ns_per_yield")
+    return {"rt_ns": rt, "local_ns": local, "ratio": rt / local if local > 0 else 0.0}
+
+
 # The perf checks of each stage. Later stages add entries.
 CHECKS = {
     "stage1_context": [
@@ -100,6 +112,26 @@ CHECKS = {
             passes=lambda f: f["factor"] >= 0.9,
             describe="ring, 1 producer + 1 consumer: separate lines {sep_ns:.0f} ns/item, "
                      "one line {packed_ns:.0f} ns/item: factor {factor:.2f} (need >= 0.9)",
+        ),
+    ],
+    "stage3_stealing": [
+        PerfCheck(
+            name="fib scaling",
+            program="runtime",
+            args=("--benchmark_filter=BM_FibFine",),
+            figures=_fib_figures,
+            passes=lambda f: f["speedup"] >= 1.6,
+            describe="fine-grained fib(32), 7,049,154 tasks: 1 worker {one_s:.3f} s, "
+                     "2 workers {two_s:.3f} s: {speedup:.2f}x (need >= 1.6x)",
+        ),
+        PerfCheck(
+            name="yield vs stage 1",
+            program="runtime",
+            args=("--benchmark_filter=BM_YieldRuntime/1/|BM_YieldLocalScheduler",),
+            figures=_yield_figures,
+            passes=lambda f: f["ratio"] <= 1.5,
+            describe="two tasks yielding: runtime on 1 worker {rt_ns:.1f} ns, LocalScheduler "
+                     "{local_ns:.1f} ns per yield: {ratio:.2f}x (need <= 1.5x)",
         ),
     ],
 }

@@ -58,7 +58,7 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   x->sched = &s;
   x->stack = stack;
   try {
-    x->name.assign(opts.name);
+    if (!opts.name.empty()) x->name.assign(opts.name);
   } catch (...) {
     x->~TaskExtra();
     stack_release(stack);
@@ -145,7 +145,7 @@ void Dispatcher::run(Task* t) {
   switch (after) {
     case After::Yield:
       t->set_state(TaskState::Ready);
-      t->extra().sched->submit(t);
+      t->extra().sched->submit_yielded(t);
       break;
     case After::Park:
       // Waiting before the callback: the callback may unpark it at once.

@@ -91,8 +91,11 @@ inline TaskExtra& Task::extra() noexcept {
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
-  // t is Ready (spawned, yielded or unparked): queue it to run. Any thread.
+  // t is Ready (spawned or unparked): queue it to run. Any thread.
   virtual void submit(Task* t) = 0;
+  // t yielded and is Ready again; called on the loop it yielded on. A
+  // scheduler whose queues are not FIFO overrides it to keep yields fair.
+  virtual void submit_yielded(Task* t) { submit(t); }
   // t was just made; called once, before its first submit.
   virtual void on_task_spawned(Task* t) noexcept = 0;
   // t ended; called once, on a scheduler loop, before its run reference goes.

@@ -88,6 +88,7 @@ class RuntimeImpl final : public Scheduler {
 
   // Scheduler
   void submit(Task* t) override;                       // worker_loop.cpp
+  void submit_yielded(Task* t) override;               // worker_loop.cpp
   void on_task_spawned(Task* t) noexcept override;
   void on_task_end(Task* t) noexcept override;
   void wait_from_thread(Task* t) override;

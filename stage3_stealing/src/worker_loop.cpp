@@ -1,0 +1,143 @@
+// Stage 3's scheduling policy: work stealing. (Replaces stage 2's file.)
+//
+// Where a Ready task goes (submit):
+//   - priority above or below the default: the global queue (every worker
+//     looks there first for higher priorities);
+//   - made Ready on a worker: the bottom of that worker's deque; when full,
+//     the older half moves to the global queue; then, if some worker is
+//     parked and none is looking for work, wake one so it can steal;
+//   - made Ready anywhere else: the global queue (and wake as above).
+// Where a worker looks (find_work), in order:
+//   1. the global queue, if it holds a priority above the default;
+//   2. once every 61 picks, the global queue and then the yielded ring, so
+//      nothing starves there while the deque keeps refilling;
+//   3. its own deque, at the bottom (newest, LIFO: cache-warm, depth-first),
+//      then its ring of yielded tasks (see detail/local_queue.hpp);
+//   4. the global queue;
+//   5. as a spinning thief (at most half the busy workers spin at once),
+//      a few rounds over the other workers' deques from a random victim,
+//      taking one task from the top, and the global queue in between;
+//   6. park on the futex.
+//
+// Lost wake-ups. A producer publishes work with a seq_cst store (the
+// deque's bottom, or the global queue's bitmap) and then reads nspinning_
+// and nparked_ with seq_cst loads. A thief that stops spinning decrements
+// nspinning_ with a seq_cst RMW and then re-checks every queue with seq_cst
+// loads; a worker that parks increments nparked_ the same way and re-checks.
+// In the single total order of seq_cst operations, either the producer's
+// loads come after the thief's RMW (the producer sees it parked or no
+// longer spinning, and wakes someone) or its store comes before the thief's
+// re-check (the thief sees the work). Both cannot miss.
+#include <green/detail/runtime_impl.hpp>
+
+namespace green::detail {
+
+namespace {
+
+// Per-worker random victim selection: xorshift, seeded by the worker index.
+// Only the worker's own loop uses it.
+std::uint32_t next_random(std::uint32_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 17;
+  s ^= s << 5;
+  return s;
+}
+
+thread_local std::uint32_t tl_rng = 0;
+
+}  // namespace
+
+// After new work appeared where a thief could take it.
+static void wake_a_thief(RuntimeImpl& rt) noexcept {
+  // seq_cst: the producer's half of the Dekker pairs described above.
+  if (rt.nspinning_.load(std::memory_order_seq_cst) == 0 && rt.nparked_.load(std::memory_order_seq_cst) != 0)
+    rt.wake_one();
+}
+
+void RuntimeImpl::submit(Task* t) {
+  Worker* w = this_worker();
+  if (!w || t->word.priority() != kDefaultPriority) return push_global(t);
+  if (!w->local.push(t)) {
+    // Full: move the older half out in one batch, then queue t.
+    Task* batch[LocalQueue::capacity() / 2 + 1];
+    std::size_t n = 0;
+    while (n < LocalQueue::capacity() / 2)
+      if (Task* x = w->local.steal()) batch[n++] = x;
+      else break;
+    batch[n++] = t;
+    return push_global_batch(batch, n);
+  }
+  wake_a_thief(*this);
+}
+
+// Any queue a thief could take from, with seq_cst loads (see the top).
+static bool any_work_sc(const RuntimeImpl& rt) noexcept {
+  if (rt.global.nonempty_sc()) return true;
+  for (auto& v : rt.workers_)
+    if (v->local.nonempty_sc()) return true;
+  return false;
+}
+
+// One pass over the other workers, from a random one.
+static Task* steal_round(RuntimeImpl& rt, Worker& w) noexcept {
+  unsigned n = rt.nworkers();
+  unsigned start = next_random(tl_rng) % n;
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& v = *rt.workers_[(start + i) % n];
+    if (&v == &w) continue;
+    if (Task* t = v.local.steal()) {
+      w.steals.inc();
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+void RuntimeImpl::submit_yielded(Task* t) {
+  Worker* w = this_worker();
+  if (t->word.priority() != kDefaultPriority || !w->local.push_yielded(t)) push_global(t);
+}
+
+Task* RuntimeImpl::find_work(Worker& w) {
+  constexpr int kRounds = 64, kPausesPerRound = 32;  // ~ tens of microseconds in all
+  for (;;) {
+    Task* t = nullptr;
+    if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
+    if (++w.tick % 61 == 0 && ((t = global.pop()) || (t = w.local.pop_yielded()))) return t;
+    if ((t = w.local.pop())) return t;
+    if ((t = global.pop())) return t;
+    if (stopping()) return nullptr;
+
+    // Become a thief, unless enough workers are already looking.
+    unsigned busy = nworkers() - nparked_.load(std::memory_order_relaxed);  // a hint
+    if (2 * nspinning_.load(std::memory_order_relaxed) < busy) {
+      nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement decides
+      for (int r = 0; r < kRounds && !t && !stopping(); ++r) {
+        if (!(t = steal_round(*this, w)) && !(t = global.pop()))
+          for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
+      }
+      // seq_cst: see "Lost wake-ups" above.
+      bool last = nspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+      if (t) {
+        // We were the last one looking and there may be more where this
+        // came from: hand the looking over to a parked worker.
+        if (last) wake_a_thief(*this);
+        return t;
+      }
+      if (any_work_sc(*this)) continue;
+    }
+    park(w, [this] { return any_work_sc(*this); });
+  }
+}
+
+void RuntimeImpl::worker_main(Worker& w) {
+  tl_rng = 0x9E3779B9u * (w.index + 1);
+  w.enter();
+  while (Task* t = find_work(w)) {
+    w.switches.inc();
+    w.run(t);
+  }
+  w.leave();
+}
+
+}  // namespace green::detail

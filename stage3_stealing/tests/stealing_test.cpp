@@ -1,0 +1,116 @@
+// Work stealing in the runtime: idle workers take work from busy ones.
+#include <green/green.hpp>
+#include <test_util.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <random>
+#include <set>
+#include <sys/syscall.h>
+#include <thread>
+#include <unistd.h>
+#include <mutex>
+#include <vector>
+
+namespace {
+
+using green::Runtime;
+using green::TaskHandle;
+using green::test::scaled;
+
+// All work is spawned by one task; both workers end up running it.
+TEST(Stealing, WorkSpawnedByOneTaskRunsOnBothWorkers) {
+  Runtime rt({.workers = 2});
+  std::mutex m;
+  std::set<long> threads;
+  rt.run([&] {
+    std::vector<TaskHandle> hs;
+    for (int i = 0; i < 2000; ++i)
+      hs.push_back(green::spawn([&] {
+        volatile double x = 1;
+        for (int k = 0; k < 20000; ++k) x = x * 1.000001 + 1e-9;  // some real work
+        std::lock_guard lk(m);
+        threads.insert(syscall(SYS_gettid));
+      }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_GT(rt.stats().steals, 0u) << "the idle worker never stole";
+  EXPECT_EQ(threads.size(), 2u) << "the tasks ran on only one worker";
+}
+
+// 10^6 tasks: nested spawns, random yields, joins across workers.
+TEST(Stealing, MillionTasksNestedSpawnsRandomYieldsJoins) {
+  Runtime rt({.workers = 2});
+  const long leaves_wanted = scaled(1'000'000, 1000);
+  std::atomic<long> leaves{0}, yields{0};
+  // A tree with fan-out 4 (fewer near the bottom) down to one leaf per task.
+  std::function<void(long, unsigned)> node = [&](long n, unsigned seed) {
+    std::minstd_rand rng(seed);
+    if (rng() % 16 == 0) {
+      yields.fetch_add(1, std::memory_order_relaxed);
+      green::this_task::yield();
+    }
+    if (n <= 1) {
+      leaves.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    TaskHandle kids[4];
+    long k = n < 4 ? n : 4, part = n / k;
+    for (long i = 0; i < k; ++i) {
+      long m = i < k - 1 ? part : n - (k - 1) * part;  // every child gets >= 1 leaf
+      kids[i] = green::spawn([&node, m, s = static_cast<unsigned>(rng())] { node(m, s); });
+    }
+    for (long i = 0; i < k; ++i) kids[i].join();
+  };
+  rt.run([&] { node(leaves_wanted, 1); });
+  EXPECT_EQ(leaves.load(), leaves_wanted);
+  EXPECT_GT(yields.load(), 0);
+  auto st = rt.stats();
+  EXPECT_GE(st.spawned, static_cast<std::uint64_t>(leaves_wanted));
+  EXPECT_GT(st.steals, 0u);
+}
+
+// Fine-grained fork-join: fib with both children spawned as tasks.
+long fib(int n) {
+  if (n < 2) return n;
+  long a = 0, b = 0;
+  TaskHandle x = green::spawn([&] { a = fib(n - 1); });
+  TaskHandle y = green::spawn([&] { b = fib(n - 2); });
+  x.join();
+  y.join();
+  return a + b;
+}
+
+TEST(Stealing, FineGrainedFib) {
+  Runtime rt({.workers = 2});
+  int n = scaled(1000) >= 1000 ? 22 : 12;
+  long expect[] = {0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 2584, 4181, 6765, 10946, 17711};
+  EXPECT_EQ(rt.run([&] { return fib(n); }), expect[n]);
+}
+
+TEST(Stealing, StatsCountSpawnsSwitchesAndParks) {
+  Runtime rt({.workers = 2});
+  rt.run([] {
+    for (int i = 0; i < 100; ++i) green::spawn([] {}).join();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the workers go idle
+  auto st = rt.stats();
+  EXPECT_EQ(st.spawned, 101u) << "100 tasks and main";
+  EXPECT_GE(st.switches, 101u);
+  EXPECT_GT(st.parks, 0u) << "idle workers must have parked";
+}
+
+// Many short bursts from outside: a parked runtime must wake for each.
+TEST(Stealing, NoLostWakeupsAcrossIdlePeriods) {
+  Runtime rt({.workers = 2});
+  for (long i = 0; i < scaled(2000, 50); ++i) {
+    std::atomic<int> x{0};
+    rt.spawn([&] { x = 1; }).join();
+    ASSERT_EQ(x.load(), 1);
+    if (i % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace
