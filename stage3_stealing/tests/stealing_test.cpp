@@ -3,10 +3,10 @@
 #include <test_util.hpp>
 
 #include <gtest/gtest.h>
+#include <valgrind/valgrind.h>
 
 #include <atomic>
 #include <functional>
-#include <random>
 #include <set>
 #include <sys/syscall.h>
 #include <thread>
@@ -20,8 +20,17 @@ using green::Runtime;
 using green::TaskHandle;
 using green::test::scaled;
 
+// splitmix64: a well-mixed hash, so each node's random choices are independent.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 // All work is spawned by one task; both workers end up running it.
-TEST(Stealing, WorkSpawnedByOneTaskRunsOnBothWorkers) {
+// Valgrind runs one thread at a time: nothing forces a steal there.
+TEST(StealingNoValgrind, WorkSpawnedByOneTaskRunsOnBothWorkers) {
   Runtime rt({.workers = 2});
   std::mutex m;
   std::set<long> threads;
@@ -46,9 +55,8 @@ TEST(Stealing, MillionTasksNestedSpawnsRandomYieldsJoins) {
   const long leaves_wanted = scaled(1'000'000, 1000);
   std::atomic<long> leaves{0}, yields{0};
   // A tree with fan-out 4 (fewer near the bottom) down to one leaf per task.
-  std::function<void(long, unsigned)> node = [&](long n, unsigned seed) {
-    std::minstd_rand rng(seed);
-    if (rng() % 16 == 0) {
+  std::function<void(long, std::uint64_t)> node = [&](long n, std::uint64_t seed) {
+    if (mix(seed) % 16 == 0) {
       yields.fetch_add(1, std::memory_order_relaxed);
       green::this_task::yield();
     }
@@ -60,7 +68,7 @@ TEST(Stealing, MillionTasksNestedSpawnsRandomYieldsJoins) {
     long k = n < 4 ? n : 4, part = n / k;
     for (long i = 0; i < k; ++i) {
       long m = i < k - 1 ? part : n - (k - 1) * part;  // every child gets >= 1 leaf
-      kids[i] = green::spawn([&node, m, s = static_cast<unsigned>(rng())] { node(m, s); });
+      kids[i] = green::spawn([&node, m, s = mix(seed + static_cast<std::uint64_t>(i) + 1)] { node(m, s); });
     }
     for (long i = 0; i < k; ++i) kids[i].join();
   };
@@ -69,7 +77,9 @@ TEST(Stealing, MillionTasksNestedSpawnsRandomYieldsJoins) {
   EXPECT_GT(yields.load(), 0);
   auto st = rt.stats();
   EXPECT_GE(st.spawned, static_cast<std::uint64_t>(leaves_wanted));
-  EXPECT_GT(st.steals, 0u);
+  if (!RUNNING_ON_VALGRIND) {
+    EXPECT_GT(st.steals, 0u);
+  }
 }
 
 // Fine-grained fork-join: fib with both children spawned as tasks.
