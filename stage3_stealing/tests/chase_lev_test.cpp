@@ -69,7 +69,10 @@ void model_check(int thieves, long pushes) {
     });
   std::mt19937 rng(42);
   long next = 0;
-  while (next < pushes) {
+  for (long op = 0; next < pushes; ++op) {
+    // Now and then give the thieves the CPU (there may be more threads than
+    // cores, and Valgrind runs one thread at a time).
+    if (op % 256 == 0) std::this_thread::yield();
     if (rng() % 3 != 0) {
       if (d.push(&items[static_cast<std::size_t>(next)])) ++next;
     } else if (long* p = d.pop()) {
