@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 #include <vector>
@@ -73,6 +74,13 @@ void model_check(int thieves, long pushes) {
     // Now and then give the thieves the CPU (there may be more threads than
     // cores, and Valgrind runs one thread at a time).
     if (op % 256 == 0) std::this_thread::yield();
+    if (next == pushes / 2 && stolen.load() == 0) {
+      // Make sure the thieves get their chance at least once: leave items
+      // in the deque and wait (bounded) for a steal.
+      for (int i = 0; i < 16 && next < pushes && d.push(&items[static_cast<std::size_t>(next)]); ++i) ++next;
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (stolen.load() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    }
     if (rng() % 3 != 0) {
       if (d.push(&items[static_cast<std::size_t>(next)])) ++next;
     } else if (long* p = d.pop()) {
