@@ -30,6 +30,10 @@ INCLUDES      := $(foreach s,$(LATEST_FIRST),$(if $(wildcard $(GREEN_ROOT)/$(s)/
 TEST_INCLUDES := $(foreach s,$(LATEST_FIRST),$(if $(wildcard $(GREEN_ROOT)/$(s)/tests),-I$(GREEN_ROOT)/$(s)/tests))
 DEFINES       := $(if $(filter ucontext,$(CONTEXT)),-DGREEN_CONTEXT_UCONTEXT=1)
 
+# Quiet by default: one line per file. V=1 shows the full commands.
+Q   := $(if $(V),,@)
+say  = $(if $(V),,@printf '  %-5s %s\n' $(1) $(subst $(GREEN_ROOT)/,,$(2));)
+
 ALL_CXXFLAGS := $(CXXSTD) $(WARN) $(CXXFLAGS_$(MODE)) -pthread $(DEFINES) $(INCLUDES) $(CXXFLAGS)
 ALL_LDFLAGS  := -pthread $(LDFLAGS_$(MODE)) $(LDFLAGS)
 
@@ -45,24 +49,29 @@ lib: $(BUILD)/libgreen.a $(BUILD)/green.pc
 
 $(BUILD)/obj/%.o: $(GREEN_ROOT)/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(ALL_CXXFLAGS) $(if $(findstring /tests/,$<)$(findstring /bench/,$<),$(TEST_INCLUDES)) -MMD -MP -c $< -o $@
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(ALL_CXXFLAGS) $(if $(findstring /tests/,$<)$(findstring /bench/,$<),$(TEST_INCLUDES)) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: $(GREEN_ROOT)/%.S
 	@mkdir -p $(@D)
-	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+	$(call say,AS,$<)
+	$(Q)$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libgreen.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/green_tests: $(TEST_OBJS) $(BUILD)/libgreen.a
-	$(CXX) $(ALL_LDFLAGS) $(TEST_OBJS) $(BUILD)/libgreen.a -lgtest -lgtest_main -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(ALL_LDFLAGS) $(TEST_OBJS) $(BUILD)/libgreen.a -lgtest -lgtest_main -o $@
 
 # Each bench program: bench/<name>.cpp from the overlay, linked with the stage's library.
 define bench_rule
 $(BUILD)/bench/$(notdir $(basename $(1))): $(call obj,$(1)) $(BUILD)/libgreen.a
 	@mkdir -p $$(@D)
-	$$(CXX) $$(ALL_LDFLAGS) $$< $(BUILD)/libgreen.a -lbenchmark -o $$@
+	$$(call say,LINK,$$@)
+	$$(Q)$$(CXX) $$(ALL_LDFLAGS) $$< $(BUILD)/libgreen.a -lbenchmark -o $$@
 endef
 $(foreach b,$(BENCHES),$(eval $(call bench_rule,$(b))))
 
