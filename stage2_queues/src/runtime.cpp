@@ -26,9 +26,10 @@ void GlobalQueue::push_batch(Task* const* ts, std::size_t n) {
   bitmap_.store(q_.bitmap(), std::memory_order_seq_cst);  // see the declaration
 }
 
-Task* GlobalQueue::pop() {
+Task* GlobalQueue::pop(int min_priority) {
   if (!maybe_nonempty()) return nullptr;  // the common case: no lock at all
   std::lock_guard lk(m_);
+  if (q_.top_priority() < min_priority) return nullptr;
   Task* t = q_.pop();
   bitmap_.store(q_.bitmap(), std::memory_order_relaxed);
   return t;

@@ -9,7 +9,8 @@
 //   - made Ready anywhere else: the global queue.
 // Where a worker looks (find_work), in order:
 //   1. the global queue, if it holds a priority above the default;
-//   2. the global queue, once every 61 picks, so nothing starves there;
+//   2. the global queue, once every 61 picks, so nothing of default priority
+//      starves there (lower priorities wait until nothing else is Ready);
 //   3. its local ring (FIFO: yields and spawns take turns, round robin);
 //   4. the global queue;
 //   5. spin a little watching the global queue (a futex wake-up across
@@ -42,7 +43,7 @@ Task* RuntimeImpl::find_work(Worker& w) {
   for (;;) {
     Task* t = nullptr;
     if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
-    if (++w.tick % 61 == 0 && (t = global.pop())) return t;
+    if (++w.tick % 61 == 0 && (t = global.pop(kDefaultPriority))) return t;
     if ((t = w.local.pop())) return t;
     if ((t = global.pop())) return t;
     if (stopping()) return nullptr;

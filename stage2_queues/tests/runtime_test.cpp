@@ -118,6 +118,21 @@ TEST(Runtime, PrioritiesHoldOnAWorker) {
   EXPECT_EQ(order, "hdl");
 }
 
+// The periodic look at the global queue (against starvation) must not let a
+// lower-priority task overtake Ready default-priority work.
+TEST(Runtime, LowerPriorityWaitsWhileDefaultWorkIsReady) {
+  Runtime rt({.workers = 1});
+  std::atomic<int> defaults_done{0};
+  int seen_by_low = -1;
+  rt.run([&] {
+    std::vector<TaskHandle> hs;
+    hs.push_back(green::spawn([&] { seen_by_low = defaults_done.load(); }, {.priority = 2}));
+    for (int i = 0; i < 200; ++i) hs.push_back(green::spawn([&] { defaults_done.fetch_add(1); }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(seen_by_low, 200) << "the priority-2 task ran before all default-priority tasks were done";
+}
+
 TEST(Runtime, YieldRoundRobinsOnOneWorker) {
   Runtime rt({.workers = 1});
   std::string order;

@@ -9,8 +9,9 @@
 //   - made Ready anywhere else: the global queue (and wake as above).
 // Where a worker looks (find_work), in order:
 //   1. the global queue, if it holds a priority above the default;
-//   2. once every 61 picks, the global queue and then the yielded ring, so
-//      nothing starves there while the deque keeps refilling;
+//   2. once every 61 picks, the global queue (default priority or higher)
+//      and then the yielded ring, so nothing starves there while the deque
+//      keeps refilling (lower priorities wait until nothing else is Ready);
 //   3. its own deque, at the bottom (newest, LIFO: cache-warm, depth-first),
 //      then its ring of yielded tasks (see detail/local_queue.hpp);
 //   4. the global queue;
@@ -103,7 +104,7 @@ Task* RuntimeImpl::find_work(Worker& w) {
   for (;;) {
     Task* t = nullptr;
     if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
-    if (++w.tick % 61 == 0 && ((t = global.pop()) || (t = w.local.pop_yielded()))) return t;
+    if (++w.tick % 61 == 0 && ((t = global.pop(kDefaultPriority)) || (t = w.local.pop_yielded()))) return t;
     if ((t = w.local.pop())) return t;
     if ((t = global.pop())) return t;
     if (stopping()) return nullptr;

@@ -63,7 +63,9 @@ class GlobalQueue {
  public:
   void push(Task* t);
   void push_batch(Task* const* ts, std::size_t n);
-  Task* pop();                       // highest priority, oldest first; nullptr if empty
+  // The oldest task of the highest priority, if that priority is at least
+  // min_priority; else nullptr.
+  Task* pop(int min_priority = kMinPriority);
   // Lock-free hints (the lock decides):
   bool maybe_nonempty() const noexcept { return bitmap_.load(std::memory_order_relaxed) != 0; }
   // The same, as the seq_cst load of park()'s Dekker pair (see park()).
