@@ -103,15 +103,15 @@ CHECKS = {
     ],
     "stage2_queues": [
         # The issue asks only that separate lines are not slower; the factor
-        # is printed. 0.9 leaves room for this VM's run-to-run noise (~5%).
+        # is printed (about 1.3-1.5 here, medians of 5).
         PerfCheck(
             name="false sharing",
             program="false_sharing",
             args=(),
             figures=_false_sharing_figures,
-            passes=lambda f: f["factor"] >= 0.9,
+            passes=lambda f: f["factor"] >= 1.0,
             describe="ring, 1 producer + 1 consumer: separate lines {sep_ns:.0f} ns/item, "
-                     "one line {packed_ns:.0f} ns/item: factor {factor:.2f} (need >= 0.9)",
+                     "one line {packed_ns:.0f} ns/item: factor {factor:.2f} (need >= 1.0)",
         ),
     ],
     "stage3_stealing": [

@@ -35,50 +35,117 @@ void validate(const SpawnOptions& opts) {
 
 // ---- Layout ---------------------------------------------------------------
 
-static std::byte* align_down(std::byte* p, std::size_t a) {
-  return reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
+static void task_entry(void* arg);
+
+// Blocks of up to kSmallBlock bytes (a task whose callable is small: nearly
+// all) are recycled through a per-thread free list, so a spawn costs no
+// malloc. glibc's own per-thread cache keeps only 7 blocks of a size, far
+// fewer than a burst of spawns frees. Larger or over-aligned blocks go
+// straight to operator new.
+static constexpr std::size_t kSmallBlock = 512;
+
+struct BlockCache {
+  static constexpr std::size_t kMax = 4096;
+  void* head = nullptr;  // free blocks, linked through their first word
+  std::size_t count = 0;
+  ~BlockCache() {
+    while (head) {
+      void* next = *static_cast<void**>(head);
+      ::operator delete(head);
+      head = next;
+    }
+  }
+};
+static thread_local BlockCache tl_blocks;
+
+static bool is_small(std::size_t size, std::size_t align) {
+  return size <= kSmallBlock && align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 }
 
-static void task_entry(void* arg);
+static void* new_block(std::size_t size, std::size_t align) {
+  if (is_small(size, align)) {
+    BlockCache& c = tl_blocks;
+    if (void* p = c.head) {
+      c.head = *static_cast<void**>(p);
+      --c.count;
+      return p;
+    }
+    return ::operator new(kSmallBlock);
+  }
+  return align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(size) : ::operator new(size, std::align_val_t{align});
+}
+
+static void delete_block(void* p, std::size_t size, std::size_t align) noexcept {
+  if (is_small(size, align)) {
+    BlockCache& c = tl_blocks;
+    if (c.count < BlockCache::kMax) {
+      *static_cast<void**>(p) = c.head;
+      c.head = p;
+      ++c.count;
+      return;
+    }
+    ::operator delete(p);
+  } else if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+    ::operator delete(p);
+  } else {
+    ::operator delete(p, std::align_val_t{align});
+  }
+}
+
+static std::size_t callable_offset(std::size_t align) {
+  std::size_t off = sizeof(Task) + sizeof(TaskExtra);
+  return (off + align - 1) & ~(align - 1);
+}
 
 Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,
                     std::size_t callable_align, void** callable) {
-  std::size_t size = opts.stack_size ? opts.stack_size : opts.small_stack ? s.small_stack_size : s.stack_size;
-  // Room for the TCB, the cold half, the callable and a little stack to run on.
-  constexpr std::size_t kMinFrames = 1024;
-  std::size_t needed = sizeof(Task) + sizeof(TaskExtra) + callable_size + callable_align + kMinFrames;
-  if (round_to_pages(size) < needed)
-    throw std::invalid_argument("green: stack_size " + std::to_string(size) + " is too small for this task (needs " +
-                                std::to_string(needed) + " bytes)");
-  Stack stack = stack_allocate(size);
-
-  auto* t = ::new (stack.hi() - sizeof(Task)) Task{};
+  std::size_t stack = opts.stack_size ? opts.stack_size : opts.small_stack ? s.small_stack_size : s.stack_size;
+  std::size_t align = callable_align < alignof(Task) ? alignof(Task) : callable_align;
+  std::size_t off = callable_offset(align);
+  std::size_t size = off + callable_size;
+  void* block = new_block(size, align);
+  auto* t = ::new (block) Task{};
   auto* x = ::new (&t->extra()) TaskExtra{};
   x->id = next_task_id();
   x->sched = &s;
-  x->stack = stack;
+  x->stack = Stack{nullptr, round_to_pages(stack)};  // made when the task first runs
+  x->block_size = static_cast<std::uint32_t>(size);
+  x->block_align = static_cast<std::uint32_t>(align);
   try {
     if (!opts.name.empty()) x->name.assign(opts.name);
   } catch (...) {
     x->~TaskExtra();
-    stack_release(stack);
+    delete_block(block, size, align);
     throw;
   }
-  t->stack_lo = stack.lo;
   t->word = TaskWord(TaskState::Ready, opts.priority, opts.small_stack);
-
-  std::byte* c = align_down(reinterpret_cast<std::byte*>(x) - callable_size, callable_align < 16 ? 16 : callable_align);
-  *callable = c;
-  context_make(t->ctx, stack.lo, c, &task_entry, t);
+  *callable = static_cast<std::byte*>(block) + off;
   return t;
 }
 
 void free_task(Task* t) noexcept {
   TaskExtra& x = t->extra();
-  Stack stack = x.stack;
+  if (x.stack) stack_release(x.stack);
+  std::size_t size = x.block_size, align = x.block_align;
   x.~TaskExtra();
   t->~Task();
-  stack_release(stack);
+  delete_block(t, size, align);
+}
+
+// Gives t a stack and a context that starts in task_entry. On the loop, just
+// before t first runs. False (and t ended with std::bad_alloc) if there is no
+// memory for it.
+static bool bind_stack(Task* t) noexcept {
+  TaskExtra& x = t->extra();
+  try {
+    x.stack = stack_allocate(x.stack.size);
+  } catch (...) {
+    x.exception = std::current_exception();
+    return false;
+  }
+  t->stack_lo = x.stack.lo;
+  context_make(t->ctx, x.stack.lo, x.stack.hi(), &task_entry, t);
+  return true;
 }
 
 void release_task(Task* t) noexcept {
@@ -125,23 +192,29 @@ static void check_stack(Task* t, bool exiting) {
 void Dispatcher::run(Task* t) {
   current = t;
   t->set_state(TaskState::Running);
+  if (!t->stack_lo && !bind_stack(t)) {
+    // No memory for a stack: the task ends with std::bad_alloc, never run.
+    t->extra().destroy(t->extra().callable);
+    after = After::Exit;
+  } else {
 #if GREEN_TSAN
-  // TSan keeps a whole thread state per fiber: make it when the task first
-  // runs and destroy it when the task ends, so queued or ended tasks cost none.
-  if (!t->extra().tsan_fiber) t->extra().tsan_fiber = __tsan_create_fiber(0);
+    // TSan keeps a whole thread state per fiber: make it when the task first
+    // runs and destroy it when the task ends, so queued or ended tasks cost none.
+    if (!t->extra().tsan_fiber) t->extra().tsan_fiber = __tsan_create_fiber(0);
 #endif
 #if GREEN_ASAN
-  __sanitizer_start_switch_fiber(&loop_fake_stack, t->stack_lo, t->extra().stack.size);
+    __sanitizer_start_switch_fiber(&loop_fake_stack, t->stack_lo, t->extra().stack.size);
 #endif
 #if GREEN_TSAN
-  __tsan_switch_to_fiber(t->extra().tsan_fiber, 0);
+    __tsan_switch_to_fiber(t->extra().tsan_fiber, 0);
 #endif
-  context_switch(loop, t->ctx);
+    context_switch(loop, t->ctx);
 #if GREEN_ASAN
-  __sanitizer_finish_switch_fiber(loop_fake_stack, nullptr, nullptr);
+    __sanitizer_finish_switch_fiber(loop_fake_stack, nullptr, nullptr);
 #endif
+    check_stack(t, after == After::Exit);
+  }
   current = nullptr;
-  check_stack(t, after == After::Exit);
   switch (after) {
     case After::Yield:
       t->set_state(TaskState::Ready);
@@ -155,9 +228,14 @@ void Dispatcher::run(Task* t) {
     case After::Exit: {
       TaskExtra& x = t->extra();
 #if GREEN_TSAN
-      __tsan_destroy_fiber(x.tsan_fiber);
+      if (x.tsan_fiber) __tsan_destroy_fiber(x.tsan_fiber);
       x.tsan_fiber = nullptr;
 #endif
+      // Its stack goes back to the cache now, warm for the next task; what
+      // join() needs stays in the block.
+      if (x.stack) stack_release(x.stack);
+      x.stack = Stack{nullptr, x.stack.size};
+      t->stack_lo = nullptr;
       t->set_state(TaskState::Done);
       notify_done(t);
       x.sched->on_task_end(t);

@@ -126,8 +126,13 @@ TEST(LocalScheduler, DeadlockIsReportedNotHung) {
     EXPECT_EQ(e.code(), std::errc::resource_deadlock_would_occur);
     EXPECT_NE(std::string(e.what()).find("deadlock"), std::string::npos) << e.what();
   }
-  a.detach();
-  b_handle.detach();
+  // The two tasks can never end, like two threads blocked on each other
+  // forever: their memory stays theirs. Keep the handles reachable so leak
+  // checkers see that memory as held, which it is (never destroyed: a static
+  // vector would be destroyed before the leak check runs).
+  static auto* deadlocked = new std::vector<green::TaskHandle>;
+  deadlocked->push_back(std::move(a));
+  deadlocked->push_back(std::move(b_handle));
 }
 
 TEST(LocalScheduler, RunInsideATaskIsALogicError) {

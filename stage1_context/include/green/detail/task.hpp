@@ -1,16 +1,19 @@
 // The task control block (TCB) and its cold half.
 //
-// A task's memory is one stack. Its top holds, from the top down:
+// A task is two pieces of memory:
 //
-//   hi ->  Task       the hot TCB: what the scheduler touches on every switch
-//          TaskExtra  the cold half: id, name, joiner, exception, handlers...
-//          callable   the task's function object, moved in at spawn
-//          frames     the task's own stack frames, growing down toward lo
-//   lo ->  (canary on slab stacks; guard page below guarded ones)
+//   block (heap, made at spawn, freed when the run and the
+//   TaskHandle have both let go of it, see TaskExtra::refs):
+//       Task       the hot TCB: what the scheduler touches on every switch
+//       TaskExtra  the cold half: id, name, joiner, exception, handlers...
+//       callable   the task's function object, moved in at spawn
+//   stack (from the per-thread stack cache): only while the task runs or is
+//       switched out in the middle of its function. A task gets it when a
+//       worker first runs it, and gives it back the moment it ends.
 //
-// so spawning costs one stack from the cache and no heap allocation (unless
-// the name is long or the task uses at_exit/TaskLocal). The memory lives until
-// both the run and the TaskHandle have let go of it (TaskExtra::refs).
+// So a spawned task that has not started costs one small block and no stack,
+// a finished task that nobody has joined yet costs only its block, and the
+// stack a task ends on is still warm in the cache for the next one.
 #pragma once
 #include <green/detail/context.hpp>
 #include <green/detail/join_state.hpp>
@@ -44,7 +47,7 @@ struct TaskExtra;
 struct alignas(16) Task {
   Context ctx;             // saved registers while switched out
   Task* next = nullptr;    // intrusive link for run queues and wait lists
-  std::byte* stack_lo;     // low end of the stack: bound for the check at each switch
+  std::byte* stack_lo = nullptr;  // low end of the stack; nullptr while it has none
   TaskWord word;           // state | priority | small-stack flag
   std::uint32_t reserved = 0;
 
@@ -63,10 +66,12 @@ struct LocalSlot {  // one TaskLocal<T> value of this task
 struct alignas(16) TaskExtra {
   TaskId id = 0;
   Scheduler* sched = nullptr;          // runs this task; fixed for its life
-  Stack stack;                         // the memory this task lives in
+  Stack stack;                         // its stack while it has one; before: {nullptr, size wanted}
   void (*invoke)(void*) = nullptr;     // calls the callable
   void (*destroy)(void*) = nullptr;    // destroys it
   void* callable = nullptr;
+  std::uint32_t block_size = 0;        // the block's size and alignment, to free it
+  std::uint32_t block_align = 16;
   // 2 at spawn (the run and the handle). Whoever brings it to 0 frees the
   // task. fetch_sub acq_rel: the release publishes this side's last writes,
   // the acquire of the last one sees the other side's before freeing.
@@ -81,9 +86,9 @@ struct alignas(16) TaskExtra {
 #endif
 };
 
-inline TaskExtra& Task::extra() noexcept {
-  return *reinterpret_cast<TaskExtra*>(reinterpret_cast<std::byte*>(this) - sizeof(TaskExtra));
-}
+// The cold half sits right after the TCB in the task's block.
+static_assert(sizeof(Task) % alignof(TaskExtra) == 0);
+inline TaskExtra& Task::extra() noexcept { return *reinterpret_cast<TaskExtra*>(this + 1); }
 
 // ---- Schedulers: the extension point every scheduler implements ----------
 // A task only ever asks its scheduler to queue it again; everything else
@@ -110,11 +115,12 @@ class Scheduler {
 // ---- Task creation ------------------------------------------------------
 TaskId next_task_id() noexcept;
 void validate(const SpawnOptions& opts);   // throws std::invalid_argument
-// Allocates a task's stack and lays out Task and TaskExtra; returns the Task
+// Allocates a task's block and lays out Task and TaskExtra; returns the Task
 // and, in *callable, where to construct a callable of the given size/alignment.
 Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,
                     std::size_t callable_align, void** callable);
-// Frees a task whose callable was never constructed or already destroyed.
+// Frees a task whose callable was never constructed or already destroyed
+// (and its stack, if it still has one).
 void free_task(Task* t) noexcept;
 // Drops one reference; the last one frees the task.
 void release_task(Task* t) noexcept;

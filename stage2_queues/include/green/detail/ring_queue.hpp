@@ -50,10 +50,21 @@ class RingQueue {
 
   // Any thread. The oldest item, or nullptr when empty.
   T pop() noexcept {
+    std::uint32_t tail_seen = 0;
+    return pop(tail_seen);
+  }
+
+  // The same, for a consumer that keeps its own last look at tail_ (start it
+  // at 0). tail_ only grows, and the consumer saw it with acquire, so every
+  // slot below tail_seen is published: tail_ (the producer's line) is read
+  // again only when the consumer has caught up with what it last saw.
+  T pop(std::uint32_t& tail_seen) noexcept {
     std::uint32_t h = head_.load(std::memory_order_acquire);  // pairs with other consumers' release CAS
     for (;;) {
-      // acquire: pairs with push()'s release store: the slot is written.
-      std::uint32_t t = tail_.load(std::memory_order_acquire);
+      if (static_cast<std::int32_t>(tail_seen - h) <= 0)
+        // acquire: pairs with push()'s release store: the slot is written.
+        tail_seen = tail_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_seen;
       if (h == t) return nullptr;
       // Relaxed and atomic: with a stale h the owner may be rewriting this
       // slot right now; then the CAS below fails and the value is dropped.
