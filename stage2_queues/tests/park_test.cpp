@@ -75,6 +75,7 @@ TEST(ParkUnpark, FromPlainThreads) {
   std::thread waker([&] {
     while (!done.load())
       if (Task* t = slot.parked.exchange(nullptr, std::memory_order_acquire)) green::detail::unpark(t);
+      else std::this_thread::yield();  // let the workers run (Valgrind runs one thread at a time)
   });
   rt.run([&] {
     slot.running = 1;
