@@ -71,9 +71,11 @@ def _switch_figures(results):
 
 
 def _false_sharing_figures(results):
-    sep = results.median_counter("BM_RingSeparateLines/iterations:1", "ns_per_item")
-    packed = results.median_counter("BM_RingPackedLine/iterations:1", "ns_per_item")
-    return {"sep_ns": sep, "packed_ns": packed, "factor": packed / sep if sep > 0 else 0.0}
+    # The program alternates the two layouts and reports the median per-round ratio.
+    name = "BM_FalseSharing/iterations:1"
+    return {"sep_ns": results.median_counter(name, "separate_ns_per_item"),
+            "packed_ns": results.median_counter(name, "packed_ns_per_item"),
+            "factor": results.median_counter(name, "factor")}
 
 
 def _fib_figures(results):
@@ -103,7 +105,8 @@ CHECKS = {
     ],
     "stage2_queues": [
         # The issue asks only that separate lines are not slower; the factor
-        # is printed (about 1.3-1.5 here, medians of 5).
+        # is printed (about 1.25-1.3 here: medians of 7 alternating rounds,
+        # and of 5 repetitions of that).
         PerfCheck(
             name="false sharing",
             program="false_sharing",
