@@ -131,6 +131,25 @@ void RuntimeImpl::push_global_batch(Task* const* ts, std::size_t n) {
   if (nspinning_.load(std::memory_order_seq_cst) == 0) wake_one();
 }
 
+void RuntimeImpl::spill_to_global(Worker& w, Task* t) {
+  Task* batch[LocalQueue::capacity() / 2 + 1];
+  std::size_t n = 0;
+  while (n < LocalQueue::capacity() / 2)
+    if (Task* x = take_oldest(w.local)) batch[n++] = x;
+    else break;
+  batch[n++] = t;
+  push_global_batch(batch, n);
+}
+
+void RuntimeImpl::worker_main(Worker& w) {
+  w.enter();
+  while (Task* t = find_work(w)) {
+    w.switches.inc();
+    w.run(t);
+  }
+  w.leave();
+}
+
 // ---- Bookkeeping ----------------------------------------------------------
 
 Worker* RuntimeImpl::this_worker() noexcept {

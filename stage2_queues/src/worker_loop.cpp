@@ -24,15 +24,7 @@ namespace green::detail {
 void RuntimeImpl::submit(Task* t) {
   Worker* w = this_worker();
   if (!w || t->word.priority() != kDefaultPriority) return push_global(t);
-  if (w->local.push(t)) return;
-  // Full: move the older half out in one batch, then queue t.
-  Task* batch[LocalQueue::capacity() / 2 + 1];
-  std::size_t n = 0;
-  while (n < LocalQueue::capacity() / 2)
-    if (Task* x = w->local.pop()) batch[n++] = x;
-    else break;
-  batch[n++] = t;
-  push_global_batch(batch, n);
+  if (!w->local.push(t)) spill_to_global(*w, t);
 }
 
 // The ring is FIFO: a yielded task goes behind every other local task.
@@ -59,15 +51,6 @@ Task* RuntimeImpl::find_work(Worker& w) {
     if (global.nonempty_sc()) continue;
     park(w, [this] { return global.nonempty_sc(); });
   }
-}
-
-void RuntimeImpl::worker_main(Worker& w) {
-  w.enter();
-  while (Task* t = find_work(w)) {
-    w.switches.inc();
-    w.run(t);
-  }
-  w.leave();
 }
 
 }  // namespace green::detail

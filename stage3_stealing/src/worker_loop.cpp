@@ -35,8 +35,8 @@ namespace green::detail {
 
 namespace {
 
-// Per-worker random victim selection: xorshift, seeded by the worker index.
-// Only the worker's own loop uses it.
+// Per-worker random victim selection: xorshift, seeded from the worker's
+// index on first use. Only the worker's own loop uses it.
 std::uint32_t next_random(std::uint32_t& s) noexcept {
   s ^= s << 13;
   s ^= s >> 17;
@@ -58,16 +58,7 @@ static void wake_a_thief(RuntimeImpl& rt) noexcept {
 void RuntimeImpl::submit(Task* t) {
   Worker* w = this_worker();
   if (!w || t->word.priority() != kDefaultPriority) return push_global(t);
-  if (!w->local.push(t)) {
-    // Full: move the older half out in one batch, then queue t.
-    Task* batch[LocalQueue::capacity() / 2 + 1];
-    std::size_t n = 0;
-    while (n < LocalQueue::capacity() / 2)
-      if (Task* x = w->local.steal()) batch[n++] = x;
-      else break;
-    batch[n++] = t;
-    return push_global_batch(batch, n);
-  }
+  if (!w->local.push(t)) return spill_to_global(*w, t);
   wake_a_thief(*this);
 }
 
@@ -81,6 +72,7 @@ static bool any_work_sc(const RuntimeImpl& rt) noexcept {
 
 // One pass over the other workers, from a random one.
 static Task* steal_round(RuntimeImpl& rt, Worker& w) noexcept {
+  if (tl_rng == 0) tl_rng = 0x9E3779B9u * (w.index + 1);
   unsigned n = rt.nworkers();
   unsigned start = next_random(tl_rng) % n;
   for (unsigned i = 0; i < n; ++i) {
@@ -129,16 +121,6 @@ Task* RuntimeImpl::find_work(Worker& w) {
     }
     park(w, [this] { return any_work_sc(*this); });
   }
-}
-
-void RuntimeImpl::worker_main(Worker& w) {
-  tl_rng = 0x9E3779B9u * (w.index + 1);
-  w.enter();
-  while (Task* t = find_work(w)) {
-    w.switches.inc();
-    w.run(t);
-  }
-  w.leave();
 }
 
 }  // namespace green::detail

@@ -6,4 +6,6 @@
 
 namespace green::detail {
 using LocalQueue = RingQueue<Task*, 256>;
-}
+// The oldest task of a local queue, for moving work out (any thread).
+inline Task* take_oldest(LocalQueue& q) noexcept { return q.pop(); }
+}  // namespace green::detail

@@ -101,10 +101,12 @@ class RuntimeImpl final : public Scheduler {
   unsigned nworkers() const noexcept { return static_cast<unsigned>(workers_.size()); }
 
   // Policy (worker_loop.cpp)
-  void worker_main(Worker& w);
   Task* find_work(Worker& w);
 
   // Machinery (runtime.cpp)
+  void worker_main(Worker& w);               // a worker thread: find_work, run, repeat
+  // w's local queue is full: move its older half, then t, to the global queue.
+  void spill_to_global(Worker& w, Task* t);
   void push_global(Task* t);                 // + wake a parked worker
   void push_global_batch(Task* const* ts, std::size_t n);
   void wake_one() noexcept;                  // call after publishing work with a seq_cst store

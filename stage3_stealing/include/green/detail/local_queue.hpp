@@ -44,4 +44,7 @@ class LocalQueue {
   RingQueue<Task*, 256> yielded_;
 };
 
+// The oldest task of a local queue, for moving work out (any thread).
+inline Task* take_oldest(LocalQueue& q) noexcept { return q.steal(); }
+
 }  // namespace green::detail
