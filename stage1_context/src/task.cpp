@@ -318,6 +318,8 @@ static void task_entry(void* arg) {
   x.destroy(x.callable);
   run_exit_work(x);
   // A detached task has nobody to rethrow to: say so rather than lose it.
+  // acquire: pairs with the handle's release in release_task(); 1 means only
+  // our run reference is left (the handle was detached or dropped).
   if (x.exception && x.refs.load(std::memory_order_acquire) == 1) {
     try {
       std::rethrow_exception(x.exception);

@@ -31,6 +31,7 @@ Task* GlobalQueue::pop(int min_priority) {
   std::lock_guard lk(m_);
   if (q_.top_priority() < min_priority) return nullptr;
   Task* t = q_.pop();
+  // relaxed: taking work away publishes nothing and needs no wake-up.
   bitmap_.store(q_.bitmap(), std::memory_order_relaxed);
   return t;
 }
@@ -111,7 +112,7 @@ void RuntimeImpl::wake_one() noexcept {
     if (idle_.empty()) return;
     w = idle_.back();
     idle_.pop_back();
-    nparked_.fetch_sub(1, std::memory_order_relaxed);
+    nparked_.fetch_sub(1, std::memory_order_relaxed);  // under idle_m_; a hint outside it
   }
   // release: pairs with park()'s acquire load of wake.
   w->wake.store(1, std::memory_order_release);
@@ -168,7 +169,7 @@ void RuntimeImpl::wait_from_thread(Task* t) { block_thread_until_done(t); }
 
 RuntimeStats RuntimeImpl::stats() const noexcept {
   RuntimeStats s;
-  s.spawned = external_spawned.load(std::memory_order_relaxed);
+  s.spawned = external_spawned.load(std::memory_order_relaxed);  // a statistic: orders nothing
   for (auto& w : workers_) {
     s.spawned += w->spawned.read();
     s.switches += w->switches.read();
