@@ -300,7 +300,7 @@ struct AltStack {
 }  // namespace
 
 void report_stack_overflow(std::uint64_t id, const char* name) noexcept {
-  char buf[256];
+  char buf[256] = {};
   char* end = buf + sizeof buf - 1;
   char* p = put(buf, end, "green: stack overflow in task ");
   p = put_u64(p, end, id);
