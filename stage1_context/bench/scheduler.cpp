@@ -23,15 +23,15 @@ BENCHMARK(BM_SpawnRunFinish);
 
 // One iteration: spawn a batch of empty tasks from a task, join each (ns per task).
 void BM_SpawnJoinInTask(benchmark::State& state) {
-  const long batch = 1000;
+  constexpr long kBatch = 1000;
   green::LocalScheduler s;
   for (auto _ : state) {
-    s.spawn([batch] {
-      for (long i = 0; i < batch; ++i) green::spawn([] {}).join();
+    s.spawn([] {
+      for (long i = 0; i < kBatch; ++i) green::spawn([] {}).join();
     });
     s.run();
   }
-  state.SetItemsProcessed(state.iterations() * batch);
+  state.SetItemsProcessed(state.iterations() * kBatch);
 }
 BENCHMARK(BM_SpawnJoinInTask);
 
