@@ -63,11 +63,17 @@ class PerfCheck:
     describe: str                        # one line, formatted with the figures
 
 
+def _pair(results, counter, first, second):
+    """Median `counter` of two benchmarks, and their ratio first / second."""
+    x = results.median_counter(first, counter)
+    y = results.median_counter(second, counter)
+    return x, y, x / y if y > 0 else 0.0
+
+
 def _switch_figures(results):
     # One iteration is a round trip; the programs report the per-switch figure.
-    asm = results.median_counter("BM_AsmSwitch", "ns_per_switch")
-    swap = results.median_counter("BM_Swapcontext", "ns_per_switch")
-    return {"asm_ns": asm, "swap_ns": swap, "ratio": swap / asm if asm > 0 else 0.0}
+    swap, asm, ratio = _pair(results, "ns_per_switch", "BM_Swapcontext", "BM_AsmSwitch")
+    return {"asm_ns": asm, "swap_ns": swap, "ratio": ratio}
 
 
 def _false_sharing_figures(results):
@@ -79,15 +85,15 @@ def _false_sharing_figures(results):
 
 
 def _fib_figures(results):
-    one = results.median_counter("BM_FibFine/1/iterations:1/real_time", "seconds")
-    two = results.median_counter("BM_FibFine/2/iterations:1/real_time", "seconds")
-    return {"one_s": one, "two_s": two, "speedup": one / two if two > 0 else 0.0}
+    one, two, speedup = _pair(results, "seconds", "BM_FibFine/1/iterations:1/real_time",
+                              "BM_FibFine/2/iterations:1/real_time")
+    return {"one_s": one, "two_s": two, "speedup": speedup}
 
 
 def _yield_figures(results):
-    rt = results.median_counter("BM_YieldRuntime/1/iterations:1/real_time", "ns_per_yield")
-    local = results.median_counter("BM_YieldLocalScheduler/iterations:1/real_time", "ns_per_yield")
-    return {"rt_ns": rt, "local_ns": local, "ratio": rt / local if local > 0 else 0.0}
+    rt, local, ratio = _pair(results, "ns_per_yield", "BM_YieldRuntime/1/iterations:1/real_time",
+                             "BM_YieldLocalScheduler/iterations:1/real_time")
+    return {"rt_ns": rt, "local_ns": local, "ratio": ratio}
 
 
 # The perf checks of each stage. Later stages add entries.

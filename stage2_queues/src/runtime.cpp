@@ -18,8 +18,6 @@ Worker::Worker(RuntimeImpl* r, unsigned i) : Dispatcher(r), rt(r), index(i) {}
 
 // ---- The global queue -------------------------------------------------------
 
-void GlobalQueue::push(Task* t) { push_batch(&t, 1); }
-
 void GlobalQueue::push_batch(Task* const* ts, std::size_t n) {
   std::lock_guard lk(m_);
   for (std::size_t i = 0; i < n; ++i) q_.push(ts[i]);

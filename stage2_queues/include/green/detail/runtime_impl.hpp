@@ -61,7 +61,6 @@ struct alignas(64) Worker : Dispatcher {
 // workers can peek without the lock.
 class GlobalQueue {
  public:
-  void push(Task* t);
   void push_batch(Task* const* ts, std::size_t n);
   // The oldest task of the highest priority, if that priority is at least
   // min_priority; else nullptr.
