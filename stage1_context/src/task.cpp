@@ -118,7 +118,7 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
     delete_block(block, size, align);
     throw;
   }
-  t->word = TaskWord(TaskState::Ready, opts.priority, opts.small_stack);
+  t->word.store(TaskWord(TaskState::Ready, opts.priority, opts.small_stack));
   *callable = static_cast<std::byte*>(block) + off;
   return t;
 }
@@ -191,7 +191,7 @@ static void check_stack(Task* t, bool exiting) {
 
 void Dispatcher::run(Task* t) {
   current = t;
-  t->set_state(TaskState::Running);
+  t->word.start_running();
   if (!t->stack_lo && !bind_stack(t)) {
     // No memory for a stack: the task ends with std::bad_alloc, never run.
     t->extra().destroy(t->extra().callable);
@@ -217,13 +217,16 @@ void Dispatcher::run(Task* t) {
   current = nullptr;
   switch (after) {
     case After::Yield:
-      t->set_state(TaskState::Ready);
+      t->word.stop_running();
       t->extra().sched->submit_yielded(t);
       break;
     case After::Park:
       // Waiting before the callback: the callback may unpark it at once.
-      t->set_state(TaskState::Waiting);
-      if (park_fn) park_fn(t, park_arg);
+      if (t->word.park()) {
+        if (park_fn) park_fn(t, park_arg);
+      } else {
+        t->extra().sched->submit(t);  // woken before it finished parking
+      }
       break;
     case After::Exit: {
       TaskExtra& x = t->extra();
@@ -236,7 +239,7 @@ void Dispatcher::run(Task* t) {
       if (x.stack) stack_release(x.stack);
       x.stack = Stack{nullptr, x.stack.size};
       t->stack_lo = nullptr;
-      t->set_state(TaskState::Done);
+      t->word.finish();
       notify_done(t);
       x.sched->on_task_end(t);
       release_task(t);
@@ -272,8 +275,7 @@ void yield_current() { switch_to_loop(After::Yield); }
 void park_current(ParkFn fn, void* arg) { switch_to_loop(After::Park, fn, arg); }
 
 void unpark(Task* t) {
-  t->set_state(TaskState::Ready);
-  t->extra().sched->submit(t);
+  if (t->word.unpark()) t->extra().sched->submit(t);
 }
 
 // ---- The life of a task -----------------------------------------------------

@@ -85,7 +85,7 @@ void set_priority(int p) {
     throw std::invalid_argument("green::this_task::set_priority: " + std::to_string(p) + " is outside " +
                                 std::to_string(kMinPriority) + ".." + std::to_string(kMaxPriority));
   Task& t = self_or_throw("set_priority");
-  t.word = t.word.with_priority(p);
+  t.word.set_priority(p);
 }
 
 void at_exit(std::function<void()> handler) {

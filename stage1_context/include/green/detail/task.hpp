@@ -43,17 +43,17 @@ struct TaskExtra;
 //  - ctx is valid exactly when the task is not Running.
 //  - next belongs to whichever queue holds the task (at most one at a time).
 //  - word is written only by the thread the task is on (or, while it is not
-//    on any, by the one that owns it by the queue/park protocol).
+//    on any, by the one that owns it by the queue/park protocol); its
+//    transitions are TaskWordCell's.
 struct alignas(16) Task {
   Context ctx;             // saved registers while switched out
   Task* next = nullptr;    // intrusive link for run queues and wait lists
   std::byte* stack_lo = nullptr;  // low end of the stack; nullptr while it has none
-  TaskWord word;           // state | priority | small-stack flag
+  TaskWordCell word;       // state | priority | small-stack flag
   std::uint32_t reserved = 0;
 
   TaskExtra& extra() noexcept;
   TaskState state() const noexcept { return word.state(); }
-  void set_state(TaskState s) noexcept { word = word.with_state(s); }
 };
 static_assert(sizeof(Task) <= 32 || kUcontextBackend, "the TCB must stay within 32 bytes");
 
@@ -186,6 +186,7 @@ Task* current_task() noexcept;
 // Task side. Each returns (except exit) when the task runs again.
 void yield_current();
 void park_current(ParkFn fn, void* arg);   // fn(self, arg), if fn, runs once self is switched out
+                                           // and parked
 [[noreturn]] void exit_current() noexcept;
 // Makes a Waiting task Ready and gives it to its scheduler.
 void unpark(Task* t);

@@ -4,6 +4,12 @@
 //        (reserved, 0) | small stack | priority | state
 //
 // One word, so later stages can read and change it with one atomic instruction.
+//
+// The TCB holds it in a TaskWordCell (below), which names the transitions the
+// dispatcher makes. In stages 1-3 a task changes hands between threads only
+// through a queue, a lock or park's callback, each of which orders the
+// accesses, so the cell is a plain word. Stage 4 makes the cell atomic, so
+// that a wake-up may race a park.
 #pragma once
 #include <cstdint>
 
@@ -22,6 +28,7 @@ class TaskWord {
   static constexpr std::uint32_t kStateMask = (1u << kStateBits) - 1;
   static constexpr std::uint32_t kPriorityMask = ((1u << kPriorityBits) - 1) << kPriorityShift;
   static constexpr std::uint32_t kSmallMask = 1u << kSmallShift;
+  static constexpr std::uint32_t kUsedMask = kStateMask | kPriorityMask | kSmallMask;
 
   constexpr TaskWord() = default;
   constexpr TaskWord(TaskState s, int priority, bool small) noexcept
@@ -48,5 +55,38 @@ class TaskWord {
 };
 
 static_assert(sizeof(TaskWord) == 4);
+
+// The word as the TCB holds it, and its transitions:
+//
+//   Ready --start_running--> Running --stop_running (yield)--> Ready
+//                            Running --park--> Waiting --unpark--> Ready
+//                            Running --finish--> Done
+class TaskWordCell {
+ public:
+  TaskWord load() const noexcept { return w_; }
+  void store(TaskWord w) noexcept { w_ = w; }  // before the task is shared (spawn)
+  TaskState state() const noexcept { return w_.state(); }
+  int priority() const noexcept { return w_.priority(); }
+  bool small_stack() const noexcept { return w_.small_stack(); }
+  void set_priority(int p) noexcept { w_ = w_.with_priority(p); }  // by the task itself
+
+  void start_running() noexcept { w_ = w_.with_state(TaskState::Running); }
+  void stop_running() noexcept { w_ = w_.with_state(TaskState::Ready); }
+  void finish() noexcept { w_ = w_.with_state(TaskState::Done); }
+  // On the loop, once the task has switched out to park. True: it now waits
+  // for an unpark. (Stage 4: false when a wake-up came first.)
+  bool park() noexcept {
+    w_ = w_.with_state(TaskState::Waiting);
+    return true;
+  }
+  // By the waker. True: the task is Ready and the caller must queue it.
+  bool unpark() noexcept {
+    w_ = w_.with_state(TaskState::Ready);
+    return true;
+  }
+
+ private:
+  TaskWord w_;
+};
 
 }  // namespace green::detail
