@@ -1,0 +1,50 @@
+// Waiting for a task to end: the tagged join slot (see detail/join_state.hpp).
+//
+// A joining task announces itself in the slot and then parks, with no
+// callback: if the end of the task unparks it before it has switched out,
+// the task word's woken bit makes its park return at once (task_word.hpp).
+#include <green/detail/task.hpp>
+
+namespace green::detail {
+
+// acquire loads and the CAS's acquire on failure: pair with notify_done's
+// release, so a joiner that sees Done sees the task's result and exception.
+void wait_until_done(Task* self, Task* t) {
+  JoinState& js = t->extra().join;
+  JoinWord cur = js.load(std::memory_order_acquire);
+  if (cur.tag() == kJoinDone) return;  // the common case for short tasks: no switch at all
+  if (!self) return t->extra().sched->wait_from_thread(t);
+  // acq_rel on success: release so the end of the task sees a whole joiner;
+  // nothing between here and the park may yield (TaskWordCell's invariant).
+  if (!js.compare_exchange_strong(cur, JoinWord(self, kJoinTask), std::memory_order_acq_rel,
+                                  std::memory_order_acquire))
+    return;  // it ended meanwhile
+  park_current(nullptr, nullptr);
+}
+
+// The blocking half, for schedulers whose wait_from_thread blocks the caller.
+void block_thread_until_done(Task* t) {
+  JoinState& js = t->extra().join;
+  JoinWord cur = js.load(std::memory_order_acquire);
+  const JoinWord waiting(nullptr, kJoinThread);
+  if (cur.tag() == kJoinEmpty &&
+      !js.compare_exchange_strong(cur, waiting, std::memory_order_acquire, std::memory_order_acquire))
+    GREEN_CHECK(cur.tag() == kJoinDone, "two joiners for one task");
+  // Sleeps on the word itself (a futex) until the exchange to Done changes it.
+  while (js.load(std::memory_order_acquire).tag() != kJoinDone) js.wait(waiting, std::memory_order_acquire);
+}
+
+// Called once, by the loop the task ended on. The block stays alive until
+// this returns (the loop still holds the run reference), so the notify below
+// touches live memory even if the waiter has already woken and returned.
+void notify_done(Task* t) noexcept {
+  JoinState& js = t->extra().join;
+  // acq_rel: release publishes the task's result and exception to the joiner
+  // (its acquire loads); acquire pairs with the joiner's CAS, so a joiner task
+  // found here is seen whole.
+  JoinWord old = js.exchange(JoinWord(nullptr, kJoinDone), std::memory_order_acq_rel);
+  if (old.tag() == kJoinTask) unpark(old.ptr());
+  else if (old.tag() == kJoinThread) js.notify_all();
+}
+
+}  // namespace green::detail
