@@ -22,6 +22,7 @@ class Grader:
     def __init__(self, mode, context):
         self.mode, self.context = mode, context
         self.results = {}  # stage -> StageResult, in the order graded
+        self.baseline_builds = {}  # stage -> built ok, for stages built only as perf baselines
 
     def build(self, stage):
         """The stage's StageResult, built (once)."""
@@ -37,6 +38,17 @@ class Grader:
             result.components[kind] = self._grade(result, kind)
         return result.components[kind]
 
+    def _bench_dir(self, stage):
+        """An earlier stage's bench directory, built if needed (perf baselines).
+        Not added to the scoreboard unless that stage is graded too."""
+        if stage in self.results:
+            built = self.build(stage).built
+        else:
+            if stage not in self.baseline_builds:
+                self.baseline_builds[stage] = stages.build(stage, self.mode, self.context).ok
+            built = self.baseline_builds[stage]
+        return stages.build_dir(stage, self.mode, self.context) / "bench" if built else None
+
     def _grade(self, result, kind):
         points = getattr(POINTS[result.stage], kind)
         reason = skip_reason(kind, self.mode, result.stage)
@@ -51,5 +63,5 @@ class Grader:
             return Component(kind, points, run.items, note=run.note, zero=run.crashed)
         if kind == "perf":
             checks = perf.CHECKS[result.stage]
-            return Component(kind, points, perf.run_checks(checks, out / "bench"))
+            return Component(kind, points, perf.run_checks(checks, out / "bench", self._bench_dir))
         return Component(kind, points, [valgrind.run(out / "green_tests", self.mode)])

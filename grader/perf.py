@@ -61,6 +61,9 @@ class PerfCheck:
     figures: Callable                    # BenchResults -> {figure name: value}
     passes: Callable                     # figures -> bool
     describe: str                        # one line, formatted with the figures
+    # Optional baseline from an earlier stage's build, run in the same session:
+    # (stage, program, args). figures then takes (results, baseline results).
+    baseline: tuple = ()
 
 
 def _pair(results, counter, first, second):
@@ -94,6 +97,14 @@ def _yield_figures(results):
     rt, local, ratio = _pair(results, "ns_per_yield", "BM_YieldRuntime/1/iterations:1/real_time",
                              "BM_YieldLocalScheduler/iterations:1/real_time")
     return {"rt_ns": rt, "local_ns": local, "ratio": ratio}
+
+
+def _park_figures(results, stage3):
+    def rt(res, bench, arg):
+        return res.median_counter(f"{bench}/{arg}/iterations:1/real_time", "ns_per_round_trip")
+    return {"across": rt(results, "BM_PingPongAnnounce", 1), "same": rt(results, "BM_PingPongAnnounce", 0),
+            "across3": rt(stage3, "BM_PingPongCallback", 1), "same3": rt(stage3, "BM_PingPongCallback", 0),
+            "ratio": rt(results, "BM_PingPongAnnounce", 1) / max(rt(stage3, "BM_PingPongCallback", 1), 1e-9)}
 
 
 # The perf checks of each stage. Later stages add entries.
@@ -143,6 +154,22 @@ CHECKS = {
                      "{local_ns:.1f} ns per yield: {ratio:.2f}x (need <= 1.5x)",
         ),
     ],
+    "stage4_tagging": [
+        # The atomic task word must not make parking slower than stage 3's
+        # lock-and-callback protocol (they measure within a few % here; the
+        # margin absorbs the two programs running one after the other).
+        PerfCheck(
+            name="park/unpark vs stage 3",
+            program="tagging",
+            args=("--benchmark_filter=BM_PingPongAnnounce",),
+            baseline=("stage3_stealing", "runtime", ("--benchmark_filter=BM_PingPongCallback",)),
+            figures=_park_figures,
+            passes=lambda f: f["ratio"] <= 1.3,
+            describe="park/unpark round trip across workers: {across:.0f} ns (stage 3: {across3:.0f} ns), "
+                     "{ratio:.2f}x (need <= 1.3x); two tasks waking each other: {same:.0f} ns "
+                     "(stage 3: {same3:.0f} ns)",
+        ),
+    ],
 }
 
 
@@ -162,25 +189,41 @@ def run_program(binary, args, stream=False):
             return None, f"bench/{binary.name} wrote no JSON results"
 
 
-def run_checks(checks, bench_dir):
-    """Run perf checks against the programs in bench_dir; one Item per check."""
-    runs = {}  # (program, args) -> run_program(...): checks may share a run
+def run_checks(checks, bench_dir, bench_dir_of=None):
+    """Run perf checks against the programs in bench_dir; one Item per check.
+    bench_dir_of(stage) -> the bench directory of an earlier stage's build
+    (built on demand), or None if it does not build: for checks with a baseline."""
+    runs = {}  # (directory, program, args) -> run_program(...): checks may share a run
+
+    def results(directory, program, args):
+        binary = directory / program
+        if not binary.exists():
+            return None, f"bench/{program} was not built (no bench/{program}.cpp?)"
+        key = (directory, program, args)
+        if key not in runs:
+            runs[key] = run_program(binary, (*REPEAT_ARGS, *args))
+        return runs[key]
+
     items = []
     for check in checks:
-        binary = bench_dir / check.program
-        if not binary.exists():
-            items.append(Item(check.name, FAIL, f"bench/{check.program} was not built "
-                                                f"(no bench/{check.program}.cpp?)"))
-            continue
-        key = (check.program, check.args)
-        if key not in runs:
-            runs[key] = run_program(binary, (*REPEAT_ARGS, *check.args))
-        bench, problem = runs[key]
+        bench, problem = results(bench_dir, check.program, check.args)
         if bench is None:
             items.append(Item(check.name, FAIL, problem))
             continue
+        inputs = (bench,)
+        if check.baseline:
+            stage, program, args = check.baseline
+            directory = bench_dir_of(stage) if bench_dir_of else None
+            if directory is None:
+                items.append(Item(check.name, FAIL, f"the baseline stage {stage} did not build"))
+                continue
+            base, problem = results(directory, program, args)
+            if base is None:
+                items.append(Item(check.name, FAIL, f"{stage}: {problem}"))
+                continue
+            inputs = (bench, base)
         try:
-            figures = check.figures(bench)
+            figures = check.figures(*inputs)
         except MissingBenchmark as e:
             items.append(Item(check.name, FAIL, str(e)))
             continue

@@ -28,6 +28,8 @@ BENCHES := $(filter %.cpp,$(call overlay,bench))
 # search always starts at the latest stage.
 INCLUDES      := $(foreach s,$(LATEST_FIRST),$(if $(wildcard $(GREEN_ROOT)/$(s)/include),-I$(GREEN_ROOT)/$(s)/include))
 TEST_INCLUDES := $(foreach s,$(LATEST_FIRST),$(if $(wildcard $(GREEN_ROOT)/$(s)/tests),-I$(GREEN_ROOT)/$(s)/tests))
+# Bench programs also see the bench/*.hpp helpers of every stage up to this one.
+BENCH_INCLUDES := $(foreach s,$(LATEST_FIRST),$(if $(wildcard $(GREEN_ROOT)/$(s)/bench),-I$(GREEN_ROOT)/$(s)/bench))
 DEFINES       := $(if $(filter ucontext,$(CONTEXT)),-DGREEN_CONTEXT_UCONTEXT=1)
 
 # Quiet by default: one line per file. V=1 shows the full commands.
@@ -50,7 +52,7 @@ lib: $(BUILD)/libgreen.a $(BUILD)/green.pc
 $(BUILD)/obj/%.o: $(GREEN_ROOT)/%.cpp
 	@mkdir -p $(@D)
 	$(call say,CXX,$<)
-	$(Q)$(CXX) $(ALL_CXXFLAGS) $(if $(findstring /tests/,$<)$(findstring /bench/,$<),$(TEST_INCLUDES)) -MMD -MP -c $< -o $@
+	$(Q)$(CXX) $(ALL_CXXFLAGS) $(if $(findstring /tests/,$<)$(findstring /bench/,$<),$(TEST_INCLUDES))$(if $(findstring /bench/,$<), $(BENCH_INCLUDES)) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: $(GREEN_ROOT)/%.S
 	@mkdir -p $(@D)

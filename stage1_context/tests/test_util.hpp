@@ -11,11 +11,13 @@ namespace green::test {
 // runs with 0.02. Under ThreadSanitizer, which runs 5-15x slower and keeps a
 // thread state per live task, loops shrink by another 10x. Never below
 // `floor`, so a scaled test still tests something.
-inline long scaled(long n, long floor = 10) {
-  static const double scale = [] {
+// full_under_tsan: a race test whose count is its point keeps it under TSan.
+inline long scaled(long n, long floor = 10, bool full_under_tsan = false) {
+  static const double env = [] {
     const char* s = std::getenv("GREEN_TEST_SCALE");
-    return (s ? std::atof(s) : 1.0) * (GREEN_TSAN ? 0.1 : 1.0);
+    return s ? std::atof(s) : 1.0;
   }();
+  double scale = env * (GREEN_TSAN && !full_under_tsan ? 0.1 : 1.0);
   long v = static_cast<long>(static_cast<double>(n) * scale);
   return v < floor ? (n < floor ? n : floor) : v;
 }

@@ -4,6 +4,7 @@
 //   BM_FibCutoff/W        the same with a serial cutoff below n = 20
 //   BM_Unbalanced/W       1,000 tasks whose work grows by 0.75% each (the last quarter holds 85%)
 //   BM_Yield*             two tasks yielding to each other: ns per yield
+//   BM_PingPongCallback   two tasks parking and waking each other (ping_pong.hpp)
 //   BM_ParkedTaskMemory   resident bytes per parked task (100,000 tasks, small stacks)
 //                         while all of them are parked at once
 // Counters carry the figures; each run is one iteration (the grader repeats).
@@ -11,6 +12,7 @@
 #include <green/green.hpp>
 
 #include <benchmark/benchmark.h>
+#include <ping_pong.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -120,6 +122,13 @@ void BM_YieldLocalScheduler(benchmark::State& state) {
 }
 BENCHMARK(BM_YieldRuntime)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_YieldLocalScheduler)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+// Arg 0: two tasks waking each other; 1: across workers (ping_pong.hpp).
+void BM_PingPongCallback(benchmark::State& state) {
+  pingpong::run<pingpong::CallbackProtocol>(state, state.range(0) ? pingpong::Mode::AcrossWorkers
+                                                                  : pingpong::Mode::SameWorker);
+}
+BENCHMARK(BM_PingPongCallback)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 long rss_bytes() {
   std::ifstream f("/proc/self/statm");

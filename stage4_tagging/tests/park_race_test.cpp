@@ -59,7 +59,7 @@ struct Wakers {
 TEST(ParkRace, AMillionWakeUpsRacingParksNoneLost) {
   green::Runtime rt({.workers = 2});
   const int kParkers = 8;
-  const long total = green::test::scaled(1'000'000, 20'000);
+  const long total = green::test::scaled(1'000'000, 20'000, /*full_under_tsan=*/true);
   const long rounds = total / kParkers;
   std::vector<Mailbox> boxes(kParkers);
   std::atomic<int> finished{0};
