@@ -105,9 +105,9 @@ void unmap_guarded(const Stack& s) noexcept {
 }  // namespace
 
 // ---- Slabs --------------------------------------------------------------
-// A slab is one mapping cut into `capacity` slots of one stack size; a slot is
-// the canary gap (page-sized stacks only, see stack.hpp) and the stack above
-// it. Slots are handed out in address order the first time (`carved`), so a
+// A slab is one mapping cut into `capacity` slots of one stack size, above a
+// PROT_NONE page; a slot is the canary gap (page-sized stacks only, see
+// stack.hpp) and the stack above it. Slots are handed out in address order the first time (`carved`), so a
 // slot never used is never touched; freed ones are linked through their
 // stack's top word, on a page the stack's frames already made resident. Slabs
 // with a free slot sit on their size's partial list; an empty slab is
@@ -116,11 +116,11 @@ void unmap_guarded(const Stack& s) noexcept {
 // is enough.
 //
 // Slab sizing (slab_stacks): max(kSlabMinStacks, kSlabTargetBytes / slot). At
-// 4 MiB a slab, 1,000,000 16 KiB stacks take about 5,000 mappings, and
-// adjacent slabs with equal flags are often merged by the kernel into one.
+// 8 MiB a slab, 1,000,000 16 KiB stacks take about 2,400 slabs, 4,800
+// mappings (each slab's guard page splits it in two).
 
 struct Slab {
-  std::byte* base;            // the mapping: capacity * slot bytes
+  std::byte* base;            // the slots, capacity * slot bytes, a page above the mapping's start
   std::size_t stack_size;     // usable bytes per stack
   std::size_t gap;            // canary gap below each stack (0 for sub-page stacks)
   unsigned capacity;          // slots
@@ -160,14 +160,22 @@ void unlink(Slab*& head, Slab* s) {
   s->prev = s->next = nullptr;
 }
 
+// The mapping is a PROT_NONE page, then the slots. The page bounds the damage
+// of a runaway recursion on a slab stack to its own slab (it faults there, and
+// on_segv reports it), where it would otherwise run on into whatever mapping
+// lies below. It costs one more kernel mapping per slab; if mprotect fails
+// (out of mappings), the slab goes without.
 Slab* new_slab(std::size_t size) {
   auto* s = new Slab{nullptr, size, size < kPageSize ? 0 : kCanaryGap, static_cast<unsigned>(slab_stacks(size))};
+  std::byte* map;
   try {
-    s->base = static_cast<std::byte*>(map_pages(s->bytes()));
+    map = static_cast<std::byte*>(map_pages(kPageSize + s->bytes()));
   } catch (...) {
     delete s;
     throw;
   }
+  mprotect(map, kPageSize, PROT_NONE);
+  s->base = map + kPageSize;
   // Slabs are megabytes: where transparent huge pages are "always", one touch
   // would commit 2 MiB. Advice only; it may fail harmlessly.
   madvise(s->base, s->bytes(), MADV_NOHUGEPAGE);
@@ -207,7 +215,7 @@ void slab_release(const Stack& st) noexcept {
   }
   if (s->used == 0) {
     unlink(head, s);
-    munmap(s->base, s->bytes());
+    munmap(s->base - kPageSize, kPageSize + s->bytes());
     delete s;
     return;
   }

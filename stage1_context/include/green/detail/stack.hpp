@@ -15,8 +15,10 @@
 //    rationed: at most guard_budget() of them live at once. Only page-sized
 //    stacks are ever guarded (a guard would cost more than a sub-page stack).
 //  - Slab: carved from a shared mapping of slab_stacks(size) stacks, no guard
-//    page. Overflow is detected when the task next switches (canary or saved
-//    stack pointer out of bounds), or at once if it faults below the stack.
+//    page between them (one below the whole slab). Overflow is detected when
+//    the task next switches (canary or saved stack pointer out of bounds), or
+//    at once if it faults below the stack (a recursion that runs off the
+//    slab's low end faults on that page).
 //    The canary differs by size:
 //      page-sized: a canary region of kCanaryGap bytes (one page) below each
 //        stack, inside the slab, that nothing ever writes. The check reads its
@@ -64,10 +66,11 @@ inline constexpr std::uint64_t kStackCanary = 0x6772'6565'6e21'5354ULL;  // "gre
 inline constexpr std::size_t kCanaryGap = kPageSize;
 inline constexpr std::size_t kCanaryWords = 8;
 // A slab holds max(kSlabMinStacks, kSlabTargetBytes / slot) stacks, where a
-// slot is a stack plus its canary gap: few enough mappings that 1,000,000
-// slab stacks need about 5,000 of them (plus the guarded stacks' 2 x budget).
+// slot is a stack plus its canary gap, above one PROT_NONE page (2 mappings a
+// slab): few enough that 1,000,000 16 KiB slab stacks need about 4,800
+// mappings (plus the guarded stacks' 2 x budget, 32,764 by default).
 inline constexpr std::size_t kSlabMinStacks = 32;
-inline constexpr std::size_t kSlabTargetBytes = std::size_t{4} << 20;
+inline constexpr std::size_t kSlabTargetBytes = std::size_t{8} << 20;
 
 std::size_t page_size() noexcept;
 std::size_t round_to_pages(std::size_t bytes) noexcept;
