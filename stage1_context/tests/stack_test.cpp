@@ -165,6 +165,31 @@ TEST(Stack, SubPageStacksAreDenseAndTakeFewMappings) {
   for (Stack& s : v) stack_release(s);
 }
 
+// Tasks on slab stacks, page-sized and sub-page, switch many times: every
+// switch-out checks the canary (the zero gap's words, or the word at lo), under
+// Valgrind's and the sanitizers' eyes too.
+TEST(Stack, TasksRunAndSwitchOnSlabStacks) {
+  BudgetScope b(guarded_stacks_live());  // no new guarded stacks
+  std::vector<std::size_t> smalls{12 * 1024};  // a size only slabs have served
+  if (!GREEN_ASAN) smalls.push_back(2048);  // ASan's frames do not fit 2 KiB
+  for (std::size_t small : smalls) {
+    green::LocalScheduler s(256 * 1024, small);
+    int done = 0, on_slab = 0;
+    for (int i = 0; i < 100; ++i)
+      s.spawn(
+          [&] {
+            const Stack& st = current_task()->extra().stack;
+            on_slab += !st.guarded() && st.size == round_stack_size(small);
+            for (int k = 0; k < 5; ++k) green::this_task::yield();
+            ++done;
+          },
+          {.small_stack = true});
+    s.run();
+    EXPECT_EQ(done, 100) << "small stacks of " << small << " bytes";
+    EXPECT_EQ(on_slab, 100) << "every task should have run on a " << small << "-byte slab stack";
+  }
+}
+
 TEST(Stack, AMillionSmallStacksFitTheDefaultMapLimit) {
   // 1,000,000 live 16 KiB stacks: the guarded ones take 2 mappings each, the
   // rest come from slabs. That must leave a good part of vm.max_map_count's
