@@ -107,13 +107,16 @@ void unmap_guarded(const Stack& s) noexcept {
 // ---- Slabs --------------------------------------------------------------
 // A slab is one mapping cut into `capacity` slots of one stack size, above a
 // PROT_NONE page; a slot is the canary gap (page-sized stacks only, see
-// stack.hpp) and the stack above it. Slots are handed out in address order the first time (`carved`), so a
-// slot never used is never touched; freed ones are linked through their
-// stack's top word, on a page the stack's frames already made resident. Slabs
-// with a free slot sit on their size's partial list; an empty slab is
-// unmapped. All slab state is guarded by g_slab_mutex: slabs are the fallback
-// past the guard budget and the thread caches absorb most traffic, so one lock
-// is enough.
+// stack.hpp) and the stack above it. Slots are handed out in address order the
+// first time (`carved`), so a slot never used is never touched; freed ones are
+// linked through their stack's top word, on a page the stack's frames already
+// made resident. Slabs with a free slot sit on their size's partial list; an
+// empty slab is unmapped. All slab state (every field of every Slab, and
+// g_partial) is guarded by g_slab_mutex: slabs are the fallback past the guard
+// budget and the thread caches absorb most traffic, so one lock is enough.
+//
+// Invariants: used = carved - (stacks on `free`); a slab is on its partial
+// list exactly when used < capacity; outside the lock, no slab has used == 0.
 //
 // Slab sizing (slab_stacks): max(kSlabMinStacks, kSlabTargetBytes / slot). At
 // 8 MiB a slab, 1,000,000 16 KiB stacks take about 2,400 slabs, 4,800
