@@ -14,14 +14,14 @@
 #include <mutex>
 #include <new>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
 namespace green::detail {
 
-// x86-64 Linux pages are 4 KiB; checked once at startup rather than asked on
-// every spawn.
-static constexpr std::size_t kPageSize = 4096;
+// x86-64 Linux pages are 4 KiB (kPageSize); checked once at startup rather
+// than asked on every spawn.
 [[maybe_unused]] static const bool page_size_checked = [] {
   if (static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) != kPageSize) {
     std::fputs("green: this build assumes 4 KiB pages\n", stderr);
@@ -33,6 +33,20 @@ static constexpr std::size_t kPageSize = 4096;
 std::size_t page_size() noexcept { return kPageSize; }
 
 std::size_t round_to_pages(std::size_t bytes) noexcept { return (bytes + kPageSize - 1) & ~(kPageSize - 1); }
+
+std::size_t round_stack_size(std::size_t bytes) noexcept {
+  if (bytes <= kMinStackSize) return kMinStackSize;
+  if (bytes >= kPageSize) return round_to_pages(bytes);
+  return (bytes + kSubPageGranule - 1) & ~(kSubPageGranule - 1);  // at most a page
+}
+
+// A slot is a stack plus, for page-sized ones, the canary gap below it.
+static std::size_t slab_slot(std::size_t size) noexcept { return size < kPageSize ? size : size + kCanaryGap; }
+
+std::size_t slab_stacks(std::size_t size) noexcept {
+  std::size_t n = kSlabTargetBytes / slab_slot(round_stack_size(size));
+  return n > kSlabMinStacks ? n : kSlabMinStacks;
+}
 
 namespace {
 
@@ -91,19 +105,36 @@ void unmap_guarded(const Stack& s) noexcept {
 }  // namespace
 
 // ---- Slabs --------------------------------------------------------------
-// A slab is one mapping cut into kSlabStacks stacks of one size. Slabs with a
-// free stack sit on their size's partial list; an empty slab is unmapped.
-// All slab state is guarded by g_slab_mutex: slabs are the fallback past the
-// guard budget and the thread caches absorb most traffic, so one lock is enough.
+// A slab is one mapping cut into `capacity` slots of one stack size, above a
+// PROT_NONE page; a slot is the canary gap (page-sized stacks only, see
+// stack.hpp) and the stack above it. Slots are handed out in address order the
+// first time (`carved`), so a slot never used is never touched; freed ones are
+// linked through their stack's top word, on a page the stack's frames already
+// made resident. Slabs with a free slot sit on their size's partial list; an
+// empty slab is unmapped. All slab state (every field of every Slab, and
+// g_partial) is guarded by g_slab_mutex: slabs are the fallback past the guard
+// budget and the thread caches absorb most traffic, so one lock is enough.
+//
+// Invariants: used = carved - (stacks on `free`); a slab is on its partial
+// list exactly when used < capacity; outside the lock, no slab has used == 0.
+//
+// Slab sizing (slab_stacks): max(kSlabMinStacks, kSlabTargetBytes / slot). At
+// 8 MiB a slab, 1,000,000 16 KiB stacks take about 2,400 slabs, 4,800
+// mappings (each slab's guard page splits it in two).
 
 struct Slab {
-  std::byte* base;
-  std::size_t stack_size;
-  unsigned used = 0;            // stacks handed out
-  unsigned carved = 0;          // stacks [0, carved) have been handed out at least once
-  std::byte* free = nullptr;    // freed stacks, linked through their top word
-  Slab* prev = nullptr;         // partial list links
+  std::byte* base;            // the slots, capacity * slot bytes, a page above the mapping's start
+  std::size_t stack_size;     // usable bytes per stack
+  std::size_t gap;            // canary gap below each stack (0 for sub-page stacks)
+  unsigned capacity;          // slots
+  unsigned used = 0;          // stacks handed out
+  unsigned carved = 0;        // slots [0, carved) have been handed out at least once
+  std::byte* free = nullptr;  // lo of freed stacks, linked through their top word
+  Slab* prev = nullptr;       // partial list links
   Slab* next = nullptr;
+
+  std::size_t slot() const noexcept { return gap + stack_size; }
+  std::size_t bytes() const noexcept { return capacity * slot(); }
 };
 
 namespace {
@@ -132,12 +163,34 @@ void unlink(Slab*& head, Slab* s) {
   s->prev = s->next = nullptr;
 }
 
+// The mapping is a PROT_NONE page, then the slots. The page bounds the damage
+// of a runaway recursion on a slab stack to its own slab (it faults there, and
+// on_segv reports it), where it would otherwise run on into whatever mapping
+// lies below. It costs one more kernel mapping per slab; if mprotect fails
+// (out of mappings), the slab goes without.
+Slab* new_slab(std::size_t size) {
+  auto* s = new Slab{nullptr, size, size < kPageSize ? 0 : kCanaryGap, static_cast<unsigned>(slab_stacks(size))};
+  std::byte* map;
+  try {
+    map = static_cast<std::byte*>(map_pages(kPageSize + s->bytes()));
+  } catch (...) {
+    delete s;
+    throw;
+  }
+  mprotect(map, kPageSize, PROT_NONE);
+  s->base = map + kPageSize;
+  // Slabs are megabytes: where transparent huge pages are "always", one touch
+  // would commit 2 MiB. Advice only; it may fail harmlessly.
+  madvise(s->base, s->bytes(), MADV_NOHUGEPAGE);
+  return s;
+}
+
 Stack slab_allocate(std::size_t size) {
   std::lock_guard lock(g_slab_mutex);
   Slab*& head = partial_head(size);
   Slab* s = head;
   if (!s) {
-    s = new Slab{static_cast<std::byte*>(map_pages(size * kSlabStacks)), size};
+    s = new_slab(size);
     head = s;
   }
   std::byte* lo;
@@ -145,10 +198,12 @@ Stack slab_allocate(std::size_t size) {
     lo = s->free;
     s->free = free_link(lo, size);
   } else {
-    lo = s->base + size * s->carved++;
+    lo = s->base + s->slot() * s->carved++ + s->gap;
   }
-  if (++s->used == kSlabStacks) unlink(head, s);
-  *reinterpret_cast<std::uint64_t*>(lo) = kStackCanary;
+  if (++s->used == s->capacity) unlink(head, s);
+  // Sub-page: write the canary. Page-sized: the gap below lo is zero unless an
+  // overflow wrote it, and that was reported.
+  if (size < kPageSize) *reinterpret_cast<std::uint64_t*>(lo) = kStackCanary;
   return Stack{lo, size, s, 0};
 }
 
@@ -156,14 +211,14 @@ void slab_release(const Stack& st) noexcept {
   std::lock_guard lock(g_slab_mutex);
   Slab* s = st.slab;
   Slab*& head = partial_head(s->stack_size);
-  if (s->used-- == kSlabStacks) {  // was full: back on the partial list
+  if (s->used-- == s->capacity) {  // was full: back on the partial list
     s->next = head;
     if (head) head->prev = s;
     head = s;
   }
   if (s->used == 0) {
     unlink(head, s);
-    munmap(s->base, s->stack_size * kSlabStacks);
+    munmap(s->base - kPageSize, kPageSize + s->bytes());
     delete s;
     return;
   }
@@ -208,13 +263,13 @@ StackCache& cache() {
 }  // namespace
 
 Stack stack_allocate(std::size_t size) {
-  size = round_to_pages(size);
+  size = round_stack_size(size);
   Stack s;
   StackCache::Class* c = cache().find(size);
   if (c && c->count) {
     s = c->items[--c->count];
   } else {
-    s = map_guarded(size);
+    if (size >= kPageSize) s = map_guarded(size);  // sub-page stacks: slabs only
     if (!s) s = slab_allocate(size);
   }
   s.valgrind_id = VALGRIND_STACK_REGISTER(s.lo, s.hi());
@@ -260,16 +315,22 @@ char* put_u64(char* p, const char* end, std::uint64_t v) {
 
 struct sigaction g_previous_segv;
 
-// A fault just below the running task's stack is an overflow. Anything else is
-// not ours: restore the previous handler and return, so the fault repeats and
-// goes where it would have gone without us.
+// A fault below the running task's stack is an overflow if it is within reach
+// of the stack (just below lo: a guard page, or a slab stack's first frame
+// past its end) or of the stack pointer, when that has left the stack already
+// (a slab stack's recursion that ran down through its neighbours and off the
+// slab). Anything else is not ours: restore the previous handler and return,
+// so the fault repeats and goes where it would have gone without us.
 void on_segv(int sig, siginfo_t* info, void* uctx) {
   Task* t = current_task();
   if (t) {
     const Stack& s = t->extra().stack;
     auto* addr = static_cast<std::byte*>(info->si_addr);
-    constexpr std::size_t kReach = 64 * 1024;  // how far below lo a frame may land
-    if (addr < s.lo && addr + kReach >= s.lo) report_stack_overflow(t->extra().id, t->extra().name.c_str());
+    auto* sp = reinterpret_cast<std::byte*>(static_cast<ucontext_t*>(uctx)->uc_mcontext.gregs[REG_RSP]);
+    constexpr std::size_t kReach = 64 * 1024;  // how far below lo (or sp) a frame may land
+    bool near_lo = addr < s.lo && addr + kReach >= s.lo;
+    bool near_sp = sp < s.lo && addr < s.lo && addr + kReach >= sp && addr <= sp + kReach;
+    if (near_lo || near_sp) report_stack_overflow(t->extra().id, t->extra().name.c_str());
   }
   if (g_previous_segv.sa_flags & SA_SIGINFO && g_previous_segv.sa_sigaction) {
     g_previous_segv.sa_sigaction(sig, info, uctx);

@@ -37,51 +37,65 @@ void validate(const SpawnOptions& opts) {
 
 static void task_entry(void* arg);
 
-// Blocks of up to kSmallBlock bytes (a task whose callable is small: nearly
-// all) are recycled through a per-thread free list, so a spawn costs no
+// Small blocks (a task whose callable is small: nearly all) are recycled
+// through per-thread free lists, one per size class, so a spawn costs no
 // malloc. glibc's own per-thread cache keeps only 7 blocks of a size, far
-// fewer than a burst of spawns frees. Larger or over-aligned blocks go
-// straight to operator new.
-static constexpr std::size_t kSmallBlock = 512;
+// fewer than a burst of spawns frees. Two classes, so that a task whose
+// Task + TaskExtra + callable fits in 256 bytes costs 256 (plus malloc's
+// header), not 512: at 10^6 parked tasks that is a quarter of a kilobyte each.
+// Larger or over-aligned blocks go straight to operator new.
+//
+// Invariant: a block on class k's list was allocated as kBlockClass[k] bytes,
+// and a block's class is a function of (size, align) alone, which
+// free_task passes back exactly as allocate_task computed them.
+static constexpr std::size_t kBlockClass[] = {256, 512};
+static constexpr int kBlockClasses = 2;
 
 struct BlockCache {
-  static constexpr std::size_t kMax = 4096;
-  void* head = nullptr;  // free blocks, linked through their first word
-  std::size_t count = 0;
+  static constexpr std::size_t kMax = 4096;  // per class
+  struct List {
+    void* head = nullptr;  // free blocks, linked through their first word
+    std::size_t count = 0;
+  } lists[kBlockClasses];
   ~BlockCache() {
-    while (head) {
-      void* next = *static_cast<void**>(head);
-      ::operator delete(head);
-      head = next;
-    }
+    for (List& l : lists)
+      while (l.head) {
+        void* next = *static_cast<void**>(l.head);
+        ::operator delete(l.head);
+        l.head = next;
+      }
   }
 };
 static thread_local BlockCache tl_blocks;
 
-static bool is_small(std::size_t size, std::size_t align) {
-  return size <= kSmallBlock && align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+// The small class of a block, or -1 if it is not small.
+static int block_class(std::size_t size, std::size_t align) {
+  if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) return -1;
+  for (int k = 0; k < kBlockClasses; ++k)
+    if (size <= kBlockClass[k]) return k;
+  return -1;
 }
 
 static void* new_block(std::size_t size, std::size_t align) {
-  if (is_small(size, align)) {
-    BlockCache& c = tl_blocks;
-    if (void* p = c.head) {
-      c.head = *static_cast<void**>(p);
-      --c.count;
+  if (int k = block_class(size, align); k >= 0) {
+    BlockCache::List& l = tl_blocks.lists[k];
+    if (void* p = l.head) {
+      l.head = *static_cast<void**>(p);
+      --l.count;
       return p;
     }
-    return ::operator new(kSmallBlock);
+    return ::operator new(kBlockClass[k]);
   }
   return align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(size) : ::operator new(size, std::align_val_t{align});
 }
 
 static void delete_block(void* p, std::size_t size, std::size_t align) noexcept {
-  if (is_small(size, align)) {
-    BlockCache& c = tl_blocks;
-    if (c.count < BlockCache::kMax) {
-      *static_cast<void**>(p) = c.head;
-      c.head = p;
-      ++c.count;
+  if (int k = block_class(size, align); k >= 0) {
+    BlockCache::List& l = tl_blocks.lists[k];
+    if (l.count < BlockCache::kMax) {
+      *static_cast<void**>(p) = l.head;
+      l.head = p;
+      ++l.count;
       return;
     }
     ::operator delete(p);
@@ -108,7 +122,7 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   auto* x = ::new (&t->extra()) TaskExtra{};
   x->id = next_task_id();
   x->sched = &s;
-  x->stack = Stack{nullptr, round_to_pages(stack)};  // made when the task first runs
+  x->stack = Stack{nullptr, round_stack_size(stack)};  // made when the task first runs
   x->block_size = static_cast<std::uint32_t>(size);
   x->block_align = static_cast<std::uint32_t>(align);
   try {

@@ -15,7 +15,8 @@ struct SpawnOptions {
   std::string_view name = {};  // copied
   int priority = kDefaultPriority;  // out of range: std::invalid_argument
   bool small_stack = false;    // use the small stack class
-  std::size_t stack_size = 0;  // 0: the class default; else rounded up to pages
+  std::size_t stack_size = 0;  // 0: the class default; else rounded up to pages (below a
+                               // page: to 1 KiB, at least 2 KiB; see detail/stack.hpp)
 };
 
 // Largest stack a task may ask for; more is refused with std::invalid_argument.
