@@ -70,17 +70,11 @@ class AtomicTaggedPtr {
   // On failure, expected becomes the current value (as std::atomic).
   bool compare_exchange_strong(Value& expected, Value desired, std::memory_order success,
                                std::memory_order failure) noexcept {
-    std::uintptr_t e = expected.bits();
-    bool ok = word_.compare_exchange_strong(e, desired.bits(), success, failure);
-    expected = Value::from_bits(e);
-    return ok;
+    return cas<false>(expected, desired, success, failure);
   }
   bool compare_exchange_weak(Value& expected, Value desired, std::memory_order success,
                              std::memory_order failure) noexcept {
-    std::uintptr_t e = expected.bits();
-    bool ok = word_.compare_exchange_weak(e, desired.bits(), success, failure);
-    expected = Value::from_bits(e);
-    return ok;
+    return cas<true>(expected, desired, success, failure);
   }
   // Blocks the calling OS thread while the word equals old (std::atomic::wait:
   // a futex). Spurious returns are possible: callers re-check.
@@ -88,6 +82,15 @@ class AtomicTaggedPtr {
   void notify_all() noexcept { word_.notify_all(); }
 
  private:
+  template <bool Weak>
+  bool cas(Value& expected, Value desired, std::memory_order success, std::memory_order failure) noexcept {
+    std::uintptr_t e = expected.bits();
+    bool ok = Weak ? word_.compare_exchange_weak(e, desired.bits(), success, failure)
+                   : word_.compare_exchange_strong(e, desired.bits(), success, failure);
+    expected = Value::from_bits(e);
+    return ok;
+  }
+
   std::atomic<std::uintptr_t> word_{0};
 };
 
