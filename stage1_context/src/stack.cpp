@@ -40,8 +40,10 @@ std::size_t round_stack_size(std::size_t bytes) noexcept {
   return (bytes + kSubPageGranule - 1) & ~(kSubPageGranule - 1);  // at most a page
 }
 
-// A slot is a stack plus, for page-sized ones, the canary gap below it.
-static std::size_t slab_slot(std::size_t size) noexcept { return size < kPageSize ? size : size + kCanaryGap; }
+// The canary gap below a slab stack: a page for page-sized stacks, none for
+// sub-page ones (they carry a canary word). A slot is the gap and the stack.
+static std::size_t canary_gap(std::size_t size) noexcept { return size < kPageSize ? 0 : kCanaryGap; }
+static std::size_t slab_slot(std::size_t size) noexcept { return canary_gap(size) + size; }
 
 std::size_t slab_stacks(std::size_t size) noexcept {
   std::size_t n = kSlabTargetBytes / slab_slot(round_stack_size(size));
@@ -169,7 +171,7 @@ void unlink(Slab*& head, Slab* s) {
 // lies below. It costs one more kernel mapping per slab; if mprotect fails
 // (out of mappings), the slab goes without.
 Slab* new_slab(std::size_t size) {
-  auto* s = new Slab{nullptr, size, size < kPageSize ? 0 : kCanaryGap, static_cast<unsigned>(slab_stacks(size))};
+  auto* s = new Slab{nullptr, size, canary_gap(size), static_cast<unsigned>(slab_stacks(size))};
   std::byte* map;
   try {
     map = static_cast<std::byte*>(map_pages(kPageSize + s->bytes()));
@@ -203,7 +205,7 @@ Stack slab_allocate(std::size_t size) {
   if (++s->used == s->capacity) unlink(head, s);
   // Sub-page: write the canary. Page-sized: the gap below lo is zero unless an
   // overflow wrote it, and that was reported.
-  if (size < kPageSize) *reinterpret_cast<std::uint64_t*>(lo) = kStackCanary;
+  if (s->gap == 0) *reinterpret_cast<std::uint64_t*>(lo) = kStackCanary;
   return Stack{lo, size, s, 0};
 }
 
