@@ -1,11 +1,18 @@
 // Task creation, the task entry point, the dispatcher's two switch sites and
 // the end of a task. See include/green/detail/task.hpp for the design.
+#include <green/detail/preempt.hpp>
 #include <green/detail/sanitizers.hpp>
 #include <green/detail/task.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+extern "C" {
+__thread int green_preempt_off = 0;      // see detail/preempt.hpp
+__thread int green_preempt_pending = 0;
+}
 
 namespace green::detail {
 
@@ -113,6 +120,7 @@ static std::size_t callable_offset(std::size_t align) {
 
 Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,
                     std::size_t callable_align, void** callable) {
+  PreemptOff no_preempt;  // the block cache and the id block are this thread's
   std::size_t stack = opts.stack_size ? opts.stack_size : opts.small_stack ? s.small_stack_size : s.stack_size;
   std::size_t align = callable_align < alignof(Task) ? alignof(Task) : callable_align;
   std::size_t off = callable_offset(align);
@@ -138,6 +146,7 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
 }
 
 void free_task(Task* t) noexcept {
+  PreemptOff no_preempt;  // the block and stack caches are this thread's
   TaskExtra& x = t->extra();
   if (x.stack) stack_release(x.stack);
   std::size_t size = x.block_size, align = x.block_align;
@@ -181,21 +190,35 @@ static thread_local Dispatcher* tl_dispatcher = nullptr;
 }
 [[gnu::noinline]] void set_this_dispatcher(Dispatcher* d) noexcept { tl_dispatcher = d; }
 [[gnu::noinline]] Task* current_task() noexcept {
+  PreemptOff no_preempt;  // d must still be this thread's when d->current is read
   Dispatcher* d = this_dispatcher();
   return d ? d->current : nullptr;
+}
+
+// errno's address is the calling thread's. glibc declares __errno_location
+// const, so the compiler may reuse one call's result after a switch, when
+// the task runs on another thread: read it through an opaque call instead.
+[[gnu::noinline]] int* errno_location() noexcept {
+  int* p = &errno;
+  asm volatile("" : "+r"(p));
+  return p;
 }
 
 // ---- The two switch sites -------------------------------------------------
 
 void Dispatcher::enter() {
   install_overflow_handler();
+  set_preempt_count(1);  // a loop is never preempted (detail/preempt.hpp)
 #if GREEN_TSAN
   loop_tsan_fiber = __tsan_get_current_fiber();  // this thread's own fiber
 #endif
   set_this_dispatcher(this);
 }
 
-void Dispatcher::leave() noexcept { set_this_dispatcher(nullptr); }
+void Dispatcher::leave() noexcept {
+  set_this_dispatcher(nullptr);
+  set_preempt_count(0);
+}
 
 // Checks, each time a task switches out, that it stayed on its stack.
 static void check_stack(Task* t, bool exiting) {
@@ -264,7 +287,15 @@ void Dispatcher::run(Task* t) {
 
 // Task side: record what the loop should do, switch to it. When this returns
 // the task runs again, possibly on another thread: re-read the dispatcher.
+//
+// What belongs to the task and not to the thread travels with it: errno and
+// the task's preempt-disable nesting are saved here, on the task's stack, and
+// put back on whatever thread it resumes on.
 static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
+  preempt_disable();                         // from here on this thread stays ours
+  const int nesting = preempt_count() - 1;   // the task's own, without ours
+  const int saved_errno = *errno_location();
+  set_preempt_count(1);                      // what the loop runs with
   Dispatcher* d = this_dispatcher();
   Task* self = d->current;
   d->after = what;
@@ -283,12 +314,15 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   d = this_dispatcher();
   __sanitizer_finish_switch_fiber(fake_stack, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
+  *errno_location() = saved_errno;
+  set_preempt_count(nesting);                // one store: preemptible again if 0
 }
 
 void yield_current() { switch_to_loop(After::Yield); }
 void park_current(ParkFn fn, void* arg) { switch_to_loop(After::Park, fn, arg); }
 
 void unpark(Task* t) {
+  PreemptOff no_preempt;  // submit() pushes to this thread's queue
   if (t->word.unpark()) t->extra().sched->submit(t);
 }
 
@@ -325,6 +359,7 @@ static void task_entry(void* arg) {
   Dispatcher* d = this_dispatcher();
   __sanitizer_finish_switch_fiber(nullptr, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
+  set_preempt_count(0);  // the loop's 1 stays with the loop; the task starts at 0
   TaskExtra& x = t->extra();
   try {
     x.invoke(x.callable);

@@ -36,7 +36,12 @@ void TaskHandle::join() {
   if (self == task_)
     throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
                             "green::TaskHandle::join: a task cannot join itself");
-  detail::wait_until_done(self, task_);
+  {
+    // A joining task announces itself and then parks: nothing may switch it
+    // out in between (TaskWordCell's invariant), so no preemption either.
+    detail::PreemptOff no_preempt;
+    detail::wait_until_done(self, task_);
+  }
   Task* t = task_;
   task_ = nullptr;
   std::exception_ptr e = std::move(t->extra().exception);

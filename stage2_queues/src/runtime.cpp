@@ -49,6 +49,7 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   if (o.time_slice.count() < 0) throw std::invalid_argument("green::Runtime: negative time_slice");
   stack_size = o.stack_size;
   small_stack_size = o.small_stack_size;
+  time_slice = o.time_slice;
   unsigned n = o.workers ? o.workers : default_workers();
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
   // Threads start after every Worker exists: a worker may look at the others.
@@ -142,10 +143,12 @@ void RuntimeImpl::spill_to_global(Worker& w, Task* t) {
 
 void RuntimeImpl::worker_main(Worker& w) {
   w.enter();
+  on_worker_start(w);
   while (Task* t = find_work(w)) {
     w.switches.inc();
     w.run(t);
   }
+  on_worker_stop(w);
   w.leave();
 }
 

@@ -66,8 +66,11 @@ void run(benchmark::State& state, Mode mode) {
     rt.run([&] {
       green::TaskHandle a = green::spawn([&] {
         for (long r = 0; r < rounds; ++r) {
-          P::announce(slot_a);
-          P::park(slot_a);
+          {
+            green::detail::PreemptOff no_preempt;  // between announcing and parking (detail/preempt.hpp)
+            P::announce(slot_a);
+            P::park(slot_a);
+          }
           // relaxed: a statistic; the slot handoff orders the real data.
           if (where_b.load(std::memory_order_relaxed) != green::detail::this_dispatcher())
             apart.fetch_add(1, std::memory_order_relaxed);
@@ -83,6 +86,7 @@ void run(benchmark::State& state, Mode mode) {
         for (long r = 0; r < rounds; ++r) {
           Task* other = take<P>(slot_a);
           where_b.store(green::detail::this_dispatcher(), std::memory_order_relaxed);
+          green::detail::PreemptOff no_preempt;
           P::announce(slot_b);
           green::detail::unpark(other);
           P::park(slot_b);

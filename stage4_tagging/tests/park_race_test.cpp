@@ -33,6 +33,8 @@ struct alignas(64) Mailbox {
 // the window in which a wake-up finds the task still running.
 void announce_and_park(Mailbox& m, unsigned linger) {
   EXPECT_EQ(m.running.exchange(0), 1);
+  // Announced and not yet parked: no preemption may switch the task out here.
+  green::detail::PreemptOff no_preempt;
   // release: the waker's acquire exchange sees the whole announcement.
   m.slot.store(Announced(green::detail::current_task(), 1), std::memory_order_release);
   for (unsigned i = 0; i < linger; ++i) asm volatile("");

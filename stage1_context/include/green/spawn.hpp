@@ -9,6 +9,7 @@ namespace green {
 namespace detail {
 template <class F>
 TaskHandle spawn_on(Scheduler& s, F&& f, const SpawnOptions& opts) {
+  PreemptOff no_preempt;  // the block cache and the run queue it uses are this thread's
   Task* t = make_task(s, std::forward<F>(f), opts);
   s.on_task_spawned(t);
   s.submit(t);

@@ -17,6 +17,7 @@
 #pragma once
 #include <green/detail/context.hpp>
 #include <green/detail/join_state.hpp>
+#include <green/detail/preempt.hpp>
 #include <green/detail/sanitizers.hpp>
 #include <green/detail/stack.hpp>
 #include <green/detail/task_word.hpp>
@@ -182,6 +183,8 @@ struct Dispatcher {
 Dispatcher* this_dispatcher() noexcept;
 void set_this_dispatcher(Dispatcher* d) noexcept;
 Task* current_task() noexcept;
+// The calling thread's errno, read through an opaque call (see task.cpp).
+int* errno_location() noexcept;
 
 // Task side. Each returns (except exit) when the task runs again.
 void yield_current();

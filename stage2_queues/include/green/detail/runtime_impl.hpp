@@ -17,9 +17,11 @@
 #include <green/detail/local_queue.hpp>
 #include <green/detail/ready_queue.hpp>
 #include <green/detail/task.hpp>
+#include <green/detail/worker_hooks.hpp>
 #include <green/runtime.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -124,6 +126,7 @@ class RuntimeImpl final : public Scheduler {
   std::atomic<unsigned> nparked_{0};
   std::atomic<unsigned> nspinning_{0};             // workers looking for work (stage 3)
   std::atomic<bool> stopping_{false};              // set once by the destructor
+  std::chrono::microseconds time_slice{0};         // RuntimeOptions::time_slice; set once, before the workers
 
  private:
   void futex_wait(std::atomic<std::uint32_t>& word) noexcept;
@@ -149,8 +152,10 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
     // A waker already took us off the list: its wake is on the way; consume it.
   }
   w.parks.inc();
+  on_worker_sleep(w);
   // acquire: pairs with wake_one()'s release store; we see what the waker did.
   while (w.wake.load(std::memory_order_acquire) == 0) futex_wait(w.wake);
+  on_worker_wake(w);
 }
 
 }  // namespace green::detail

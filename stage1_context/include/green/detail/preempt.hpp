@@ -1,0 +1,69 @@
+// Preemption support: the per-thread preempt-disable count.
+//
+// An extension point (DESIGN.md 3.3). Nothing preempts before phase3_preempt,
+// whose timer signal switches a task out only while this count is 0. Every
+// earlier stage keeps the rules below so that the runtime is already safe to
+// preempt when that stage arrives:
+//
+//   - The count is per OS thread, but it means "the task running here may
+//     not be switched out now". The runtime raises it around every piece of
+//     its own code that a task runs and that uses per-thread state (the
+//     thread's dispatcher, block cache, id block, run queue) or a protocol
+//     window (announced to a waker, not yet parked).
+//   - A scheduler loop always runs with it at 1 (nothing to preempt there).
+//     A switch hands it over: switch_to_loop saves the task's own nesting on
+//     the task's stack, sets 1 for the loop, and puts the task's nesting back
+//     when the task resumes (maybe on another thread); a new task starts at 0.
+//   - It is read and written only by its own thread and that thread's signal
+//     handler, so it needs no atomic RMW; but each change must be ONE
+//     instruction addressed through %fs, so that a signal lands either before
+//     or after it, and a task that migrates between two instructions can
+//     never write another thread's count. Plain C++ would let the compiler
+//     compute the variable's address once and reuse it after a switch (the
+//     thread_local hazard): hence the inline assembly.
+//   - pending: the handler wanted to preempt but the count was not 0. The
+//     last guard to go takes the preemption (yields) at once.
+#pragma once
+
+extern "C" {
+extern __thread int green_preempt_off;      // the count; see above
+extern __thread int green_preempt_pending;  // 1: a preemption is owed to the running task
+}
+
+namespace green::detail {
+
+// The "memory" clobbers make each a compiler barrier: nothing the guard
+// protects moves out of it.
+inline void preempt_disable() noexcept {
+  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tincl %%fs:(%%rax)" ::: "rax", "cc", "memory");
+}
+inline void preempt_enable_no_yield() noexcept {
+  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tdecl %%fs:(%%rax)" ::: "rax", "cc", "memory");
+}
+inline int preempt_count() noexcept {
+  int n;
+  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tmovl %%fs:(%%rax), %0" : "=r"(n) : : "rax", "memory");
+  return n;
+}
+inline void set_preempt_count(int n) noexcept {
+  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tmovl %0, %%fs:(%%rax)" : : "r"(n) : "rax", "memory");
+}
+// Reads and clears the calling thread's pending flag in one instruction.
+inline bool take_preempt_pending() noexcept {
+  int was = 0;
+  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\txchgl %0, %%fs:(%%rax)"
+               : "+r"(was) : : "rax", "memory");
+  return was != 0;
+}
+
+// Runtime code holds this while it must not be preempted. It never yields
+// on release (the runtime's callers do not expect a switch there); an owed
+// preemption is taken at the task's next switch or tick instead.
+struct PreemptOff {
+  PreemptOff() noexcept { preempt_disable(); }
+  ~PreemptOff() { preempt_enable_no_yield(); }
+  PreemptOff(const PreemptOff&) = delete;
+  PreemptOff& operator=(const PreemptOff&) = delete;
+};
+
+}  // namespace green::detail
