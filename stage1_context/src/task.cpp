@@ -296,6 +296,7 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   const int nesting = preempt_count() - 1;   // the task's own, without ours
   const int saved_errno = *errno_location();
   set_preempt_count(1);                      // what the loop runs with
+  clear_preempt_pending();                   // an owed preemption is paid by this switch
   Dispatcher* d = this_dispatcher();
   Task* self = d->current;
   d->after = what;

@@ -21,8 +21,9 @@
 //     never write another thread's count. Plain C++ would let the compiler
 //     compute the variable's address once and reuse it after a switch (the
 //     thread_local hazard): hence the inline assembly.
-//   - pending: the handler wanted to preempt but the count was not 0. The
-//     last guard to go takes the preemption (yields) at once.
+//   - pending: the handler wanted to preempt but could not (the count was
+//     not 0, or the task was not at a safe point). Every switch clears it;
+//     phase 3's this_task::NoPreempt yields on release if it is set.
 #pragma once
 
 extern "C" {
@@ -54,6 +55,11 @@ inline bool take_preempt_pending() noexcept {
   asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\txchgl %0, %%fs:(%%rax)"
                : "+r"(was) : : "rax", "memory");
   return was != 0;
+}
+
+// Forgets an owed preemption: the task is switching out anyway.
+inline void clear_preempt_pending() noexcept {
+  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl $0, %%fs:(%%rax)" ::: "rax", "memory");
 }
 
 // Runtime code holds this while it must not be preempted. It never yields

@@ -1,0 +1,358 @@
+// Timer-signal preemption.
+//
+// Design. Each worker thread owns a POSIX timer that sends it (and only it:
+// SIGEV_THREAD_ID) a signal every time slice while the worker is awake. The
+// handler decides whether the running task must go: it has run for a whole
+// slice (the worker's switch count has not moved since the previous tick), or
+// a task of higher priority is Ready. If so, and the task is at a safe point,
+// it is switched out as if it had called yield(), and later resumes, on any
+// worker, exactly where the signal stopped it.
+//
+// The signal: SIGURG. Its default action is to ignore it, so a tick that
+// arrives after a worker stopped (or at a thread that is not ours) is
+// harmless; programs rarely use it (only for sockets given an owner with
+// F_SETOWN); SIGALRM belongs to alarm() and setitimer(), which user code
+// does use. A SIGURG that is not one of our ticks goes to the handler that
+// was installed before ours. Go made the same choice for the same reasons.
+//
+// The clock: CLOCK_MONOTONIC. A CPU-time clock would charge only the time
+// the worker actually ran, but the kernel checks CPU-time timers only at its
+// scheduler tick (1-4 ms), far too coarse for a 1 ms or 50 us slice. The
+// timer is disarmed while the worker sleeps for lack of work, so an idle
+// runtime still takes no signals and uses no CPU.
+//
+// Safe points. A task may be switched out only if all of these hold:
+//   - the preempt-disable count is 0 (detail/preempt.hpp): the runtime is
+//     not in its own code on the task's behalf, and the task is not inside
+//     this_task::NoPreempt;
+//   - the interrupted pc is in code that may be preempted (preemptible_pc):
+//     not libc, libstdc++, libgcc, the dynamic loader, the vDSO or a
+//     sanitizer runtime, which may hold internal locks that another task on
+//     this worker could then wait for forever; not our own trampoline;
+//   - the interrupted stack pointer is on the task's stack, with room for a
+//     copy of the signal frame plus the switch below the red zone.
+// Otherwise the preemption is owed: the pending flag is set (NoPreempt takes
+// it when it ends), and the next tick tries again, since the switch count
+// still has not moved.
+//
+// The signal path. The handler runs on the worker's signal stack (the one
+// stage 1 set up for stack overflows): a task's own stack may be too small
+// for a signal frame (with AVX-512 it is about 3.5 KiB; a small stack may be
+// 2 KiB), and a frame that does not fit cannot be refused once the kernel
+// has written it. So the handler first checks the room, then copies the
+// kernel's frame onto the task's stack and jumps to green_preempt_trampoline
+// (preempt_x86_64.S) on that stack, which calls green_preempt_switch (a
+// yield), and when the task is resumed, does the rt_sigreturn itself on the
+// copy. The kernel restores everything from it: all general registers,
+// flags, the x87/SSE/AVX state and the signal mask, on whatever thread that
+// is. Two fields of the copy are fixed first: the pointer to its FP state
+// (moved with it) and the saved signal stack (the new thread's own, or
+// sigreturn would give this thread the old thread's signal stack).
+//
+// Reentrancy. SA_NODEFER keeps the signal unblocked in the handler, so no
+// path out of the handler ever has to restore the mask. A tick that arrives
+// while another is being handled finds the count at 1 (the handler claims it
+// before anything else) or an interrupted sp that is not on the task's
+// stack, and only records itself.
+//
+// ThreadSanitizer delivers asynchronous signals late, from inside its own
+// interceptors and atomic operations, with a copy of the context: there the
+// handler already runs on the task's stack, and preempts in place (a plain
+// yield from inside the handler) instead of moving the frame.
+#include <green/detail/preempt_signal.hpp>
+#include <green/detail/runtime_impl.hpp>
+#include <green/detail/sanitizers.hpp>
+#include <green/no_preempt.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <link.h>
+#include <mutex>
+#include <ucontext.h>
+#include <unistd.h>
+
+extern "C" {
+extern char green_preempt_begin[], green_preempt_end[];  // preempt_x86_64.S
+[[noreturn]] void green_preempt_trampoline(void* frame, void* uc, int task_errno);
+void green_preempt_switch(ucontext_t* uc, int task_errno);
+}
+
+namespace green::detail {
+
+namespace {
+
+constexpr int kSignal = SIGURG;
+constexpr std::size_t kRedZone = 128;  // below sp, owned by the interrupted function (ABI)
+// Stack the trampoline and the switch need below the frame copy.
+constexpr std::size_t kSwitchRoom = GREEN_ASAN || GREEN_TSAN ? 16 * 1024 : 1024;
+
+// ---- Code that may be preempted -------------------------------------------
+// The executable segments of every object loaded when the first worker
+// started, each marked preemptible or not. Written once (under g_setup)
+// before any handler exists; read-only afterwards, so the handler may read it.
+struct CodeRange {
+  std::uintptr_t lo, hi;
+  bool preemptible;
+};
+constexpr int kMaxRanges = 256;
+CodeRange g_ranges[kMaxRanges];
+int g_nranges = 0;
+
+// Objects whose code may hold a lock another task could need, or that is
+// not ours to interrupt. Matched against the file name.
+bool runtime_library(const char* path) {
+  const char* name = std::strrchr(path, '/');
+  name = name ? name + 1 : path;
+  static const char* const kDenied[] = {
+      "libc.so", "libc-", "libm.so", "libstdc++", "libgcc_s", "ld-linux", "libpthread", "librt.", "libdl.",
+      "libasan", "libubsan", "liblsan", "vgpreload",
+      // Not the vDSO: its clock readers take no lock and keep no thread
+      // state (they retry on a sequence count), and code that polls the
+      // clock spends most of its time there.
+#if !GREEN_TSAN
+      // Under TSan the handler runs from TSan's own safe points (above), so
+      // a tick that landed in its atomics or instrumentation is preemptible.
+      "libtsan",
+#endif
+  };
+  for (const char* d : kDenied)
+    if (std::strncmp(name, d, std::strlen(d)) == 0) return true;
+  return false;
+}
+
+int add_ranges(dl_phdr_info* info, std::size_t, void*) {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) || g_nranges == kMaxRanges) continue;
+    std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    g_ranges[g_nranges++] = {lo, lo + ph.p_memsz, !runtime_library(info->dlpi_name)};
+  }
+  return 0;
+}
+
+// ---- Per worker thread ------------------------------------------------------
+// Touched only by its own thread: the worker's loop (start, pause, resume,
+// stop) and its signal handler. worker is set last and cleared first, with
+// a signal fence, so the handler sees either no worker or a complete state.
+struct PreemptState {
+  Worker* worker = nullptr;
+  timer_t timer{};
+  itimerspec slice{};
+  std::uint64_t seen_switches = ~0ull;  // the worker's switch count at the previous tick
+  char* alt_lo = nullptr;               // this thread's signal stack
+  char* alt_hi = nullptr;
+};
+constinit thread_local PreemptState tl_state;
+
+std::once_flag g_setup;
+struct sigaction g_previous{};  // the SIGURG action before ours: non-tick signals go there
+std::atomic<std::uint64_t> g_ticks{0}, g_preemptions{0}, g_deferred{0};  // relaxed: statistics
+
+void owe(const char* = nullptr) noexcept {
+  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl $1, %%fs:(%%rax)" ::: "rax", "memory");
+  g_deferred.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Does a Ready task outrank t? Non-default priorities always go through the
+// global queue, whose bitmap says what is there; default-priority tasks sit
+// in the worker's own deque. Both loads are hints, which is all a tick needs.
+bool outranked(Worker& w, Task& t) noexcept {
+  int p = t.word.priority();
+  if (w.rt->global.maybe_above(p)) return true;
+  return p < kDefaultPriority && w.local.nonempty_sc();
+}
+
+// Copies the frame with one uninstrumented instruction: the source is the
+// signal stack, which the sanitizers do not track.
+void copy_bytes(void* to, const void* from, std::size_t n) noexcept {
+  asm volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(n) : : "memory");
+}
+
+void chain(int sig, siginfo_t* si, void* uc) {
+  if (g_previous.sa_flags & SA_SIGINFO) {
+    if (g_previous.sa_sigaction) g_previous.sa_sigaction(sig, si, uc);
+  } else if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN && g_previous.sa_handler) {
+    g_previous.sa_handler(sig);
+  }
+}
+
+// One tick on a worker. Returns normally unless it preempts through the
+// trampoline (which never returns here).
+[[gnu::no_sanitize_address]] void tick(PreemptState& ps, siginfo_t* si, ucontext_t* uc, int task_errno) {
+  g_ticks.fetch_add(1, std::memory_order_relaxed);
+  Worker& w = *ps.worker;
+  if (this_dispatcher() != static_cast<Dispatcher*>(&w)) return;  // something else runs tasks here now
+  Task* t = w.current;
+  if (!t) return;  // the loop: nothing to preempt
+  std::uint64_t sw = w.switches.v.load(std::memory_order_relaxed);  // written by this thread only
+  bool whole_slice = sw == ps.seen_switches;
+  ps.seen_switches = sw;
+  if (!whole_slice && !outranked(w, *t)) return;
+  if (preempt_count() != 0) return owe();
+  set_preempt_count(1);  // claimed: a nested tick now only records itself
+
+  auto* sp = reinterpret_cast<std::byte*>(uc->uc_mcontext.gregs[REG_RSP]);
+  const void* pc = reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]);
+  std::byte* lo = t->stack_lo;
+  std::byte* hi = lo ? t->extra().stack.hi() : nullptr;
+  if (!lo || sp <= lo || sp > hi || !preemptible_pc(pc)) {
+    set_preempt_count(0);
+    return owe();
+  }
+  // The kernel's frame starts with the return address the handler would
+  // return through, right below the lower of uc and si.
+  char* frame = std::min(reinterpret_cast<char*>(uc), reinterpret_cast<char*>(si)) - sizeof(void*);
+  if (frame >= ps.alt_lo && frame < ps.alt_hi) {
+    std::size_t size = static_cast<std::size_t>(ps.alt_hi - frame);
+    // The copy keeps the frame's alignment mod 64 (its FP state must stay
+    // 64-byte aligned for XRSTOR) and ends below the red zone.
+    auto limit = reinterpret_cast<std::uintptr_t>(sp) - kRedZone;
+    std::uintptr_t at = ((limit - size) & ~std::uintptr_t{63}) | (reinterpret_cast<std::uintptr_t>(frame) & 63);
+    if (at + size > limit) at -= 64;
+    if (at < reinterpret_cast<std::uintptr_t>(lo) + kSwitchRoom) {
+      set_preempt_count(0);
+      return owe();  // no room: a small stack, or a deep one
+    }
+    char* copy = reinterpret_cast<char*>(at);
+    copy_bytes(copy, frame, size);
+    std::ptrdiff_t delta = copy - frame;
+    auto* moved = reinterpret_cast<ucontext_t*>(reinterpret_cast<char*>(uc) + delta);
+    auto* fp = reinterpret_cast<char*>(uc->uc_mcontext.fpregs);
+    if (fp >= frame && fp < ps.alt_hi) moved->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(fp + delta);
+    g_preemptions.fetch_add(1, std::memory_order_relaxed);
+#if GREEN_ASAN
+    __asan_handle_no_return();  // we leave the signal stack for good: unpoison it
+#endif
+    green_preempt_trampoline(copy, moved, task_errno);
+  }
+  // Not on the signal stack: a sanitizer is running us late, on the task's
+  // own stack (see the top). Preempt in place if there is room.
+  auto* here = static_cast<std::byte*>(__builtin_frame_address(0));
+  if (here <= lo + kSwitchRoom || here > hi) {
+    set_preempt_count(0);
+    return owe();
+  }
+  g_preemptions.fetch_add(1, std::memory_order_relaxed);
+  green_preempt_switch(nullptr, task_errno);
+  set_preempt_count(0);
+}
+
+void on_signal(int sig, siginfo_t* si, void* uc) {
+  int* err = errno_location();
+  const int saved_errno = *err;
+  PreemptState& ps = tl_state;
+  if (si->si_code != SI_TIMER || !ps.worker) chain(sig, si, uc);
+  else tick(ps, si, static_cast<ucontext_t*>(uc), saved_errno);
+  *errno_location() = saved_errno;  // maybe another thread's errno now (in-place preemption)
+}
+
+void setup_once() {
+  dl_iterate_phdr(&add_ranges, nullptr);
+  struct sigaction sa{};
+  sa.sa_sigaction = &on_signal;
+  // SA_ONSTACK: see "The signal path"; SA_NODEFER: see "Reentrancy";
+  // SA_RESTART: a tick must not make the task's system calls fail with EINTR.
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(kSignal, &sa, &g_previous);
+}
+
+void arm(PreemptState& ps) noexcept {
+  ps.seen_switches = ~0ull;  // the first tick after (re)arming never preempts
+  timer_settime(ps.timer, 0, &ps.slice, nullptr);
+}
+
+}  // namespace
+
+int preempt_signal() noexcept { return kSignal; }
+
+bool preemptible_pc(const void* pc) noexcept {
+  auto a = reinterpret_cast<std::uintptr_t>(pc);
+  if (pc >= green_preempt_begin && pc < green_preempt_end) return false;
+  for (int i = 0; i < g_nranges; ++i)
+    if (a >= g_ranges[i].lo && a < g_ranges[i].hi) return g_ranges[i].preemptible;
+  return false;  // loaded later, or not code at all: unknown, so not safe
+}
+
+void preempt_start(Worker& w) {
+  auto slice = w.rt->time_slice;
+  if (slice.count() <= 0) return;
+  std::call_once(g_setup, setup_once);
+  PreemptState& ps = tl_state;
+  stack_t ss{};
+  sigaltstack(nullptr, &ss);
+  ps.alt_lo = static_cast<char*>(ss.ss_sp);
+  ps.alt_hi = ps.alt_lo + ss.ss_size;
+  sigevent ev{};
+  ev.sigev_notify = SIGEV_THREAD_ID;
+  ev.sigev_signo = kSignal;
+  ev._sigev_un._tid = gettid();  // glibc 2.36 has no sigev_notify_thread_id
+  if (ss.ss_flags & SS_DISABLE || timer_create(CLOCK_MONOTONIC, &ev, &ps.timer) != 0) {
+    std::fprintf(stderr, "green: worker %u cannot run a preemption timer (%s); it stays cooperative\n", w.index,
+                 std::strerror(errno));
+    return;
+  }
+  long us = static_cast<long>(slice.count());
+  ps.slice.it_value = ps.slice.it_interval = timespec{us / 1'000'000, (us % 1'000'000) * 1000};
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, kSignal);
+  pthread_sigmask(SIG_UNBLOCK, &s, nullptr);  // the thread that made the runtime may have blocked it
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the state is complete before the handler may use it
+  ps.worker = &w;
+  arm(ps);
+}
+
+void preempt_pause() noexcept {
+  PreemptState& ps = tl_state;
+  if (!ps.worker) return;
+  itimerspec off{};
+  timer_settime(ps.timer, 0, &off, nullptr);
+}
+
+void preempt_resume() noexcept {
+  PreemptState& ps = tl_state;
+  if (ps.worker) arm(ps);
+}
+
+void preempt_stop() noexcept {
+  PreemptState& ps = tl_state;
+  if (!ps.worker) return;
+  ps.worker = nullptr;
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the handler stops before the timer goes
+  timer_delete(ps.timer);
+}
+
+PreemptStats preempt_stats() noexcept {
+  return {g_ticks.load(std::memory_order_relaxed), g_preemptions.load(std::memory_order_relaxed),
+          g_deferred.load(std::memory_order_relaxed)};
+}
+
+}  // namespace green::detail
+
+// Called on the task's own stack, with the preempt-disable count at 1 (the
+// handler's claim): the preemption proper. Returns, with the count still 1,
+// when the task has been resumed, maybe on another thread.
+extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {
+  using namespace green::detail;
+  *errno_location() = task_errno;  // the task's errno; the switch carries it to the next thread
+  yield_current();
+  if (uc) {
+    // The copied frame's signal stack is the old thread's: sigreturn would
+    // install it here. Give it this thread's.
+    stack_t ss{};
+    sigaltstack(nullptr, &ss);
+    uc->uc_stack = ss;
+  }
+}
+
+green::this_task::NoPreempt::~NoPreempt() {
+  using namespace green::detail;
+  preempt_enable_no_yield();
+  if (preempt_count() == 0 && take_preempt_pending() && current_task()) yield_current();
+}

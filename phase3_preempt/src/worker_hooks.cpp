@@ -1,0 +1,13 @@
+// Phase 3's worker hooks: each worker runs its preemption timer while it is
+// awake (see detail/worker_hooks.hpp and src/preempt.cpp).
+#include <green/detail/preempt_signal.hpp>
+#include <green/detail/worker_hooks.hpp>
+
+namespace green::detail {
+
+void on_worker_start(Worker& w) { preempt_start(w); }
+void on_worker_sleep(Worker&) noexcept { preempt_pause(); }  // an idle worker gets no ticks
+void on_worker_wake(Worker&) noexcept { preempt_resume(); }
+void on_worker_stop(Worker&) noexcept { preempt_stop(); }
+
+}  // namespace green::detail
