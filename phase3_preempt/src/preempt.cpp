@@ -75,6 +75,7 @@
 #include <mutex>
 #include <ucontext.h>
 #include <unistd.h>
+#include <valgrind/memcheck.h>
 
 extern "C" {
 extern char green_preempt_begin[], green_preempt_end[];  // preempt_x86_64.S
@@ -219,6 +220,11 @@ void chain(int sig, siginfo_t* si, void* uc) {
       return owe();  // no room: a small stack, or a deep one
     }
     char* copy = reinterpret_cast<char*>(at);
+    // Memcheck: Valgrind's frame does not fill the signal stack to its top
+    // (the bytes above it are copied too, harmlessly), and the task's stack
+    // below its sp is off limits until the stack pointer moves there.
+    VALGRIND_MAKE_MEM_DEFINED(frame, size);
+    VALGRIND_MAKE_MEM_UNDEFINED(copy - kSwitchRoom, kSwitchRoom + size);
     copy_bytes(copy, frame, size);
     std::ptrdiff_t delta = copy - frame;
     auto* moved = reinterpret_cast<ucontext_t*>(reinterpret_cast<char*>(uc) + delta);
