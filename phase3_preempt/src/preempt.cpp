@@ -49,11 +49,15 @@
 // (moved with it) and the saved signal stack (the new thread's own, or
 // sigreturn would give this thread the old thread's signal stack).
 //
-// Reentrancy. SA_NODEFER keeps the signal unblocked in the handler, so no
-// path out of the handler ever has to restore the mask. A tick that arrives
-// while another is being handled finds the count at 1 (the handler claims it
-// before anything else) or an interrupted sp that is not on the task's
-// stack, and only records itself.
+// Reentrancy and the signal mask. The kernel blocks the signal while its
+// handler runs, so ticks never nest (with slices of tens of microseconds and
+// a slow handler, under a debugger or Valgrind, nested frames would pile up
+// on the signal stack). A preemption leaves the handler without returning
+// from it, so before switching out, green_preempt_switch gives the thread
+// back the mask the task was interrupted with (the copy's uc_sigmask); the
+// final rt_sigreturn sets that same mask on whatever thread resumes the task.
+// From the claim until the task is resumed, the count is 1: a tick that
+// arrives then only records itself.
 //
 // ThreadSanitizer delivers asynchronous signals late, from inside its own
 // interceptors and atomic operations, with a copy of the context: there the
@@ -244,7 +248,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
     return owe();
   }
   g_preemptions.fetch_add(1, std::memory_order_relaxed);
-  green_preempt_switch(nullptr, task_errno);
+  green_preempt_switch(uc, task_errno);
   set_preempt_count(0);
 }
 
@@ -261,9 +265,9 @@ void setup_once() {
   dl_iterate_phdr(&add_ranges, nullptr);
   struct sigaction sa{};
   sa.sa_sigaction = &on_signal;
-  // SA_ONSTACK: see "The signal path"; SA_NODEFER: see "Reentrancy";
+  // SA_ONSTACK: see "The signal path"; no SA_NODEFER: see "Reentrancy";
   // SA_RESTART: a tick must not make the task's system calls fail with EINTR.
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(kSignal, &sa, &g_previous);
 }
@@ -344,17 +348,20 @@ PreemptStats preempt_stats() noexcept {
 // Called on the task's own stack, with the preempt-disable count at 1 (the
 // handler's claim): the preemption proper. Returns, with the count still 1,
 // when the task has been resumed, maybe on another thread.
+// uc is the interrupted context: our copy of the kernel's frame, which the
+// trampoline's rt_sigreturn loads, or (in place) a sanitizer's copy.
 extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {
   using namespace green::detail;
   *errno_location() = task_errno;  // the task's errno; the switch carries it to the next thread
+  // This thread's loop must run with the mask it had before the tick (see
+  // "Reentrancy"), not with the tick's signal blocked.
+  pthread_sigmask(SIG_SETMASK, &uc->uc_sigmask, nullptr);
   yield_current();
-  if (uc) {
-    // The copied frame's signal stack is the old thread's: sigreturn would
-    // install it here. Give it this thread's.
-    stack_t ss{};
-    sigaltstack(nullptr, &ss);
-    uc->uc_stack = ss;
-  }
+  // The copied frame's signal stack is the old thread's: rt_sigreturn would
+  // install it here. Give it this thread's.
+  stack_t ss{};
+  sigaltstack(nullptr, &ss);
+  uc->uc_stack = ss;
 }
 
 green::this_task::NoPreempt::~NoPreempt() {
