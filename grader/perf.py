@@ -126,6 +126,24 @@ def _memory_figures(results):
             "extra": results.median_counter(queued, "sizeof_TaskExtra")}
 
 
+def _overhead_figures(results):
+    # The program alternates time_slice 0 and 10 ms and reports the median
+    # per-pair overhead; this is the median of that over the repetitions.
+    name = "BM_PreemptOverhead/iterations:1/real_time"
+    return {"off_s": results.median_counter(name, "off_s"), "on_s": results.median_counter(name, "on_s"),
+            "pct": results.median_counter(name, "overhead_pct")}
+
+
+def _latency_figures(results):
+    f = {}
+    for us, tag in ((1000, "1"), (10000, "10")):
+        name = f"BM_ReadyLatency/{us}/iterations:1/real_time"
+        for q in ("p50", "p99"):
+            f[f"{q}_{tag}"] = results.median_counter(name, f"{q}_ms")
+            f[f"{q}s_{tag}"] = results.median_counter(name, f"{q}_slices")
+    return f
+
+
 # The perf checks of each stage. Later stages add entries.
 CHECKS = {
     "stage1_context": [
@@ -201,6 +219,32 @@ CHECKS = {
                      "{p100k:.0f} B/task at 100k, {p1m:.0f} at 1M (need < 4608); 2 KiB stacks: "
                      "{p100k_2k:.0f} at 100k, {p1m_2k:.0f} at 1M (need <= 2736, Go's); "
                      "queued: {queued:.0f} B/task",
+        ),
+    ],
+    "phase3_preempt": [
+        # Ticks every 10 ms must cost a CPU-bound program (more tasks than
+        # workers, so preemptions really switch) under 2%.
+        PerfCheck(
+            name="preemption overhead",
+            program="preempt",
+            args=("--benchmark_filter=BM_PreemptOverhead",),
+            figures=_overhead_figures,
+            passes=lambda f: f["pct"] < 2.0,
+            describe="CPU-bound, 8 tasks on 2 workers: time_slice 0 {off_s:.3f} s, 10 ms {on_s:.3f} s: "
+                     "overhead {pct:+.2f}% (need < 2%)",
+        ),
+        # A ready task behind one that never yields waits at most two ticks
+        # (the busy task's slice must have been whole at one tick); the check
+        # is the three slices.
+        PerfCheck(
+            name="ready-task latency",
+            program="preempt",
+            args=("--benchmark_filter=BM_ReadyLatency",),
+            figures=_latency_figures,
+            passes=lambda f: f["p99s_1"] <= 3 and f["p99s_10"] <= 3,
+            describe="a ready task behind a busy one, 1 worker: 1 ms slices p50 {p50_1:.2f} ms, "
+                     "p99 {p99_1:.2f} ms ({p99s_1:.1f} slices); 10 ms slices p50 {p50_10:.1f} ms, "
+                     "p99 {p99_10:.1f} ms ({p99s_10:.1f} slices) (need p99 <= 3 slices)",
         ),
     ],
 }

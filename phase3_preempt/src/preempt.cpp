@@ -33,7 +33,9 @@
 //     copy of the signal frame plus the switch below the red zone.
 // Otherwise the preemption is owed: the pending flag is set (NoPreempt takes
 // it when it ends), and the next tick tries again, since the switch count
-// still has not moved.
+// still has not moved. If the task was in library code or short of stack,
+// the next tick comes early (a quarter slice, within 50 us..1 ms): code that
+// spends most of its time in libc is still caught between two calls soon.
 //
 // The signal path. The handler runs on the worker's signal stack (the one
 // stage 1 set up for stack overflows): a task's own stack may be too small
@@ -116,9 +118,9 @@ bool runtime_library(const char* path) {
   static const char* const kDenied[] = {
       "libc.so", "libc-", "libm.so", "libstdc++", "libgcc_s", "ld-linux", "libpthread", "librt.", "libdl.",
       "libasan", "libubsan", "liblsan", "vgpreload",
-      // Not the vDSO: its clock readers take no lock and keep no thread
-      // state (they retry on a sequence count), and code that polls the
-      // clock spends most of its time there.
+      // The vDSO takes no lock itself, but it is called with locks held (a
+      // sanitizer's allocator reads the clock inside its region lock).
+      "linux-vdso",
 #if !GREEN_TSAN
       // Under TSan the handler runs from TSan's own safe points (above), so
       // a tick that landed in its atomics or instrumentation is preemptible.
@@ -148,6 +150,7 @@ struct PreemptState {
   Worker* worker = nullptr;
   timer_t timer{};
   itimerspec slice{};
+  timespec retry{};                     // how soon to try again after a deferral (see owe)
   std::uint64_t seen_switches = ~0ull;  // the worker's switch count at the previous tick
   char* alt_lo = nullptr;               // this thread's signal stack
   char* alt_hi = nullptr;
@@ -158,9 +161,17 @@ std::once_flag g_setup;
 struct sigaction g_previous{};  // the SIGURG action before ours: non-tick signals go there
 std::atomic<std::uint64_t> g_ticks{0}, g_preemptions{0}, g_deferred{0};  // relaxed: statistics
 
-void owe(const char* = nullptr) noexcept {
+// A preemption this tick could not take. retry: the task was in library
+// code or short of stack (not in a NoPreempt region or the runtime, which
+// end soon or pay it themselves): bring the next tick forward.
+void owe(PreemptState& ps, bool retry) noexcept {
   asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl $1, %%fs:(%%rax)" ::: "rax", "memory");
   g_deferred.fetch_add(1, std::memory_order_relaxed);
+  if (retry) {
+    itimerspec soon = ps.slice;
+    soon.it_value = ps.retry;
+    timer_settime(ps.timer, 0, &soon, nullptr);
+  }
 }
 
 // Does a Ready task outrank t? Non-default priorities always go through the
@@ -198,7 +209,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
   bool whole_slice = sw == ps.seen_switches;
   ps.seen_switches = sw;
   if (!whole_slice && !outranked(w, *t)) return;
-  if (preempt_count() != 0) return owe();
+  if (preempt_count() != 0) return owe(ps, false);
   set_preempt_count(1);  // claimed: a nested tick now only records itself
 
   auto* sp = reinterpret_cast<std::byte*>(uc->uc_mcontext.gregs[REG_RSP]);
@@ -207,7 +218,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
   std::byte* hi = lo ? t->extra().stack.hi() : nullptr;
   if (!lo || sp <= lo || sp > hi || !preemptible_pc(pc)) {
     set_preempt_count(0);
-    return owe();
+    return owe(ps, true);
   }
   // The kernel's frame starts with the return address the handler would
   // return through, right below the lower of uc and si.
@@ -221,7 +232,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
     if (at + size > limit) at -= 64;
     if (at < reinterpret_cast<std::uintptr_t>(lo) + kSwitchRoom) {
       set_preempt_count(0);
-      return owe();  // no room: a small stack, or a deep one
+      return owe(ps, true);  // no room: a small stack, or a deep one
     }
     char* copy = reinterpret_cast<char*>(at);
     // Memcheck: Valgrind's frame does not fill the signal stack to its top
@@ -245,7 +256,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
   auto* here = static_cast<std::byte*>(__builtin_frame_address(0));
   if (here <= lo + kSwitchRoom || here > hi) {
     set_preempt_count(0);
-    return owe();
+    return owe(ps, true);
   }
   g_preemptions.fetch_add(1, std::memory_order_relaxed);
   green_preempt_switch(uc, task_errno);
@@ -309,6 +320,8 @@ void preempt_start(Worker& w) {
   }
   long us = static_cast<long>(slice.count());
   ps.slice.it_value = ps.slice.it_interval = timespec{us / 1'000'000, (us % 1'000'000) * 1000};
+  long retry_us = std::clamp(us / 4, 50L, 1000L);
+  ps.retry = timespec{0, retry_us * 1000};
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, kSignal);
