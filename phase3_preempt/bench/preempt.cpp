@@ -40,7 +40,7 @@ double cpu_bound_seconds(std::chrono::microseconds slice) {
   auto t0 = Clock::now();
   rt.run([&] {
     std::vector<green::TaskHandle> hs;
-    for (int k = 0; k < 8; ++k) hs.push_back(green::spawn([&, k] { sink.store(work(k, 6'000'000)); }));
+    for (int k = 0; k < 8; ++k) hs.push_back(green::spawn([&, k] { sink.store(work(k, 25'000'000)); }));
     for (auto& h : hs) h.join();
   });
   benchmark::DoNotOptimize(sink.load());

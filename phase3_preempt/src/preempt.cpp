@@ -356,6 +356,16 @@ PreemptStats preempt_stats() noexcept {
           g_deferred.load(std::memory_order_relaxed)};
 }
 
+// Where a preempted task goes: to the back of the global queue, behind
+// everything that was Ready before it (as in Go). Requeued like a yield, it
+// would go to this worker's yield ring, which the worker serves before the
+// global queue: a task spawned from outside would wait for dozens of slices.
+// Runs on the worker's loop once the task has parked (park_current's
+// callback), so nobody can run it before it has switched out.
+void requeue_preempted(Task* t, void*) {
+  if (t->word.unpark()) static_cast<RuntimeImpl*>(t->extra().sched)->push_global(t);
+}
+
 }  // namespace green::detail
 
 // Called on the task's own stack, with the preempt-disable count at 1 (the
@@ -369,7 +379,7 @@ extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {
   // This thread's loop must run with the mask it had before the tick (see
   // "Reentrancy"), not with the tick's signal blocked.
   pthread_sigmask(SIG_SETMASK, &uc->uc_sigmask, nullptr);
-  yield_current();
+  park_current(&requeue_preempted, nullptr);
   // The copied frame's signal stack is the old thread's: rt_sigreturn would
   // install it here. Give it this thread's.
   stack_t ss{};
