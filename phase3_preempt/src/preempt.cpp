@@ -159,7 +159,7 @@ constinit thread_local PreemptState tl_state;
 
 std::once_flag g_setup;
 struct sigaction g_previous{};  // the SIGURG action before ours: non-tick signals go there
-std::atomic<std::uint64_t> g_ticks{0}, g_preemptions{0}, g_deferred{0};  // relaxed: statistics
+std::atomic<std::uint64_t> g_ticks{0}, g_preemptions{0}, g_deferred{0}, g_retries{0};  // relaxed: statistics
 
 // A preemption this tick could not take. retry: the task was in library
 // code or short of stack (not in a NoPreempt region or the runtime, which
@@ -168,6 +168,7 @@ void owe(PreemptState& ps, bool retry) noexcept {
   asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl $1, %%fs:(%%rax)" ::: "rax", "memory");
   g_deferred.fetch_add(1, std::memory_order_relaxed);
   if (retry) {
+    g_retries.fetch_add(1, std::memory_order_relaxed);
     itimerspec soon = ps.slice;
     soon.it_value = ps.retry;
     timer_settime(ps.timer, 0, &soon, nullptr);
@@ -353,7 +354,7 @@ void preempt_stop() noexcept {
 
 PreemptStats preempt_stats() noexcept {
   return {g_ticks.load(std::memory_order_relaxed), g_preemptions.load(std::memory_order_relaxed),
-          g_deferred.load(std::memory_order_relaxed)};
+          g_deferred.load(std::memory_order_relaxed), g_retries.load(std::memory_order_relaxed)};
 }
 
 // Where a preempted task goes: to the back of the global queue, behind

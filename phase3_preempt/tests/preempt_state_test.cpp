@@ -139,13 +139,21 @@ TEST(PreemptState, RegistersSurviveManyPreemptions) {
       std::fesetround(mode);
       for (int r = 0; !enough(); ++r) {
         const int seed = (k * 7 + r) % kSeeds;
-        // errno through an opaque call: the compiler may keep &errno in a
-        // register across the round (glibc declares __errno_location const),
-        // and after a move that is the old thread's errno (the hazard below).
-        *green::detail::errno_location() = 1000 + k;
+        // errno is the task's across any number of preemptions in between.
+        // Set and read it under NoPreempt: &errno is the thread's, and a
+        // preemption between computing it and using it would use the old
+        // thread's (the hazard tested below; glibc even declares
+        // __errno_location const, so the compiler may keep it for long).
+        {
+          green::this_task::NoPreempt np;
+          *green::detail::errno_location() = 1000 + k;
+        }
         Round got = run_round(seed, kIters);
         if (!(got == ref[{seed, mode}])) wrong.fetch_add(1);
-        if (*green::detail::errno_location() != 1000 + k) errno_lost.fetch_add(1);
+        {
+          green::this_task::NoPreempt np;
+          if (*green::detail::errno_location() != 1000 + k) errno_lost.fetch_add(1);
+        }
         if (std::fegetround() != mode) mode_lost.fetch_add(1);
         rounds.fetch_add(1, std::memory_order_relaxed);
       }

@@ -22,7 +22,8 @@ using namespace std::chrono_literals;
 using green::detail::preempt_stats;
 using Clock = std::chrono::steady_clock;
 
-std::uint64_t ticks() { return preempt_stats().ticks; }
+// Time in slices: the timer's regular ticks (early retries not counted).
+std::uint64_t ticks() { return preempt_stats().slices(); }
 
 // Spins without yielding until told to stop, or until a watchdog runs out (so
 // that a runtime that never preempts fails the test instead of hanging it).

@@ -5,6 +5,7 @@
 #include <green/detail/task.hpp>
 
 #include <cerrno>
+#include <cxxabi.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -204,11 +205,33 @@ static thread_local Dispatcher* tl_dispatcher = nullptr;
   return p;
 }
 
+// The C++ runtime's exception state is per thread too (Itanium C++ ABI
+// 2.4.2: the stack of caught exceptions and the count of uncaught ones), but
+// it belongs to the task that is inside the catch block or throw: a task that
+// switches out there and resumes on another thread, or after another task
+// threw on this one, would otherwise end or rethrow someone else's exception.
+// __cxa_get_globals is declared const, hence the opaque call.
+struct EhGlobals {
+  void* caught;
+  unsigned int uncaught;
+};
+[[gnu::noinline]] static EhGlobals* eh_globals() noexcept {
+  auto* p = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+  asm volatile("" : "+r"(p));
+  return p;
+}
+
 // ---- The two switch sites -------------------------------------------------
 
 void Dispatcher::enter() {
   install_overflow_handler();
   set_preempt_count(1);  // a loop is never preempted (detail/preempt.hpp)
+  // Call what switch_to_loop calls in shared libraries once here, on the
+  // thread's own stack: the first call through a PLT slot runs the dynamic
+  // linker's lazy binding, which saves every vector register and needs more
+  // stack than a 2 KiB task has.
+  (void)eh_globals();
+  (void)errno_location();
 #if GREEN_TSAN
   loop_tsan_fiber = __tsan_get_current_fiber();  // this thread's own fiber
 #endif
@@ -288,13 +311,16 @@ void Dispatcher::run(Task* t) {
 // Task side: record what the loop should do, switch to it. When this returns
 // the task runs again, possibly on another thread: re-read the dispatcher.
 //
-// What belongs to the task and not to the thread travels with it: errno and
-// the task's preempt-disable nesting are saved here, on the task's stack, and
-// put back on whatever thread it resumes on.
+// What belongs to the task and not to the thread travels with it: errno,
+// the exception state and the task's preempt-disable nesting are saved here,
+// on the task's stack, and put back on whatever thread it resumes on.
 static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
   preempt_disable();                         // from here on this thread stays ours
   const int nesting = preempt_count() - 1;   // the task's own, without ours
   const int saved_errno = *errno_location();
+  EhGlobals* eh = eh_globals();
+  const EhGlobals saved_eh = *eh;
+  *eh = EhGlobals{};                         // the thread's next task starts with none
   set_preempt_count(1);                      // what the loop runs with
   clear_preempt_pending();                   // an owed preemption is paid by this switch
   Dispatcher* d = this_dispatcher();
@@ -316,6 +342,7 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   __sanitizer_finish_switch_fiber(fake_stack, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
   *errno_location() = saved_errno;
+  *eh_globals() = saved_eh;
   set_preempt_count(nesting);                // one store: preemptible again if 0
 }
 

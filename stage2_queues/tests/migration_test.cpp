@@ -61,3 +61,35 @@ TEST(Migration, RuntimeTlsIsReReadAfterEachSwitch) {
 }
 
 }  // namespace
+
+namespace {
+
+// The C++ runtime keeps the exceptions being handled per thread. A task that
+// switches out inside a catch block, while other tasks throw and catch on
+// that thread, and resumes (maybe elsewhere) must still be handling its own.
+TEST(Migration, ExceptionBeingHandledStaysWithItsTask) {
+  green::Runtime rt({.workers = 2});
+  std::atomic<long> wrong{0};
+  const long tasks = green::test::scaled(2000, 20);
+  rt.run([&] {
+    std::vector<green::TaskHandle> hs;
+    for (long i = 0; i < tasks; ++i)
+      hs.push_back(green::spawn([&, i] {
+        try {
+          throw i;
+        } catch (long caught) {
+          green::this_task::yield();  // others throw and catch meanwhile
+          try {
+            throw;  // rethrows the exception being handled: ours
+          } catch (long again) {
+            if (again != i || caught != i) wrong.fetch_add(1);
+          }
+          if (std::uncaught_exceptions() != 0) wrong.fetch_add(1);
+        }
+      }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(wrong.load(), 0) << "tasks that rethrew or saw another task's exception";
+}
+
+}  // namespace
