@@ -37,7 +37,11 @@ Q   := $(if $(V),,@)
 say  = $(if $(V),,@printf '  %-5s %s\n' $(1) $(subst $(GREEN_ROOT)/,,$(2));)
 
 ALL_CXXFLAGS := $(CXXSTD) $(WARN) $(CXXFLAGS_$(MODE)) -pthread $(DEFINES) $(INCLUDES) $(CXXFLAGS)
-ALL_LDFLAGS  := -pthread $(LDFLAGS_$(MODE)) $(LDFLAGS)
+# -z now: bind every shared-library call at load time. A lazily bound call
+# runs the dynamic linker on the caller's stack, which saves every vector
+# register (several KiB): more than a 2 KiB task stack has.
+LINK_NOW     := -Wl,-z,now
+ALL_LDFLAGS  := -pthread $(LINK_NOW) $(LDFLAGS_$(MODE)) $(LDFLAGS)
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
 LIB_OBJS   := $(call obj,$(SRCS))
@@ -84,7 +88,7 @@ $(BUILD)/green.pc: $(GREEN_ROOT)/mk/stage.mk $(GREEN_ROOT)/mk/config.mk
 	  'Description: green M:N green-thread runtime, as of $(STAGE) ($(BUILD_TAG))' \
 	  'Version: 0.1' \
 	  'Cflags: $(CXXSTD) -pthread $(DEFINES) $(INCLUDES)' \
-	  'Libs: -L$(BUILD) -lgreen -pthread $(LDFLAGS_$(MODE))' > $@
+	  'Libs: -L$(BUILD) -lgreen -pthread $(LINK_NOW) $(LDFLAGS_$(MODE))' > $@
 
 test: $(BUILD)/green_tests
 	$(BUILD)/green_tests $(GTEST_ARGS)

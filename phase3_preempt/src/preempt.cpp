@@ -81,7 +81,9 @@
 #include <mutex>
 #include <ucontext.h>
 #include <unistd.h>
+#include <valgrind/libvex_guest_amd64.h>
 #include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
 
 extern "C" {
 extern char green_preempt_begin[], green_preempt_end[];  // preempt_x86_64.S
@@ -372,6 +374,28 @@ void requeue_preempted(Task* t, void*) {
 // Called on the task's own stack, with the preempt-disable count at 1 (the
 // handler's claim): the preemption proper. Returns, with the count still 1,
 // when the task has been resumed, maybe on another thread.
+// Valgrind's rt_sigreturn restores the whole guest state it saved with the
+// frame, the FS base (the thread pointer, which makes thread_local work)
+// included; the kernel's leaves the FS base alone. A task resumed on another
+// worker would come back with the old worker's thread pointer. So under
+// Valgrind, find that saved state in the copied frame (it is the one whose
+// saved rip and rsp are the interrupted ones) and give it this thread's.
+void fix_valgrind_thread_pointer(const ucontext_t* uc, const std::byte* limit) noexcept {
+  if (!RUNNING_ON_VALGRIND) return;
+  auto rip = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  auto rsp = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
+  std::uint64_t fs;
+  asm volatile("movq %%fs:0, %0" : "=r"(fs));  // glibc's thread pointer points at itself
+  auto at = [](std::byte* p, std::size_t off) { return reinterpret_cast<std::uint64_t*>(p + off); };
+  for (auto* p = reinterpret_cast<std::byte*>(const_cast<ucontext_t*>(uc));
+       p + sizeof(VexGuestAMD64State) <= limit; p += 8)
+    if (*at(p, offsetof(VexGuestAMD64State, guest_RIP)) == rip &&
+        *at(p, offsetof(VexGuestAMD64State, guest_RSP)) == rsp) {
+      *at(p, offsetof(VexGuestAMD64State, guest_FS_CONST)) = fs;
+      return;
+    }
+}
+
 // uc is the interrupted context: our copy of the kernel's frame, which the
 // trampoline's rt_sigreturn loads, or (in place) a sanitizer's copy.
 extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {
@@ -386,6 +410,7 @@ extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {
   stack_t ss{};
   sigaltstack(nullptr, &ss);
   uc->uc_stack = ss;
+  fix_valgrind_thread_pointer(uc, current_task()->extra().stack.hi());
 }
 
 green::this_task::NoPreempt::~NoPreempt() {

@@ -93,6 +93,19 @@ long real_tid() { return syscall(SYS_gettid); }
   return as[0] + as[1] + as[2] + as[3] + bs[0] + bs[3] + static_cast<double>(cs[0] ^ cs[3]);
 }
 
+// The thread this copy belongs to. Atomic only because the test reads
+// another thread's copy on purpose (that is the hazard) and TSan would
+// rightly call it a race.
+thread_local std::atomic<long> tl_owner;
+std::atomic<int> spin_sink{0};
+
+// Busy work with an atomic load in it: ThreadSanitizer runs signal handlers
+// only at its own interception points (atomics among them), so without one
+// a tick could never land inside the loop there.
+void busy(int n) {
+  for (int i = 0; i < n; ++i) (void)spin_sink.load(std::memory_order_relaxed);
+}
+
 // One round of every kernel under a rounding mode, as bits.
 struct Round {
   std::uint64_t i;
@@ -177,12 +190,14 @@ TEST(PreemptState, WorkersKeepTheirSignalMaskAndSignalStack) {
   std::map<long, void*> alt_of;  // worker thread -> its signal stack
   std::atomic<long> blocked{0}, shared{0};
   const std::uint64_t p0 = preempt_stats().preemptions;
+  const std::uint64_t want = static_cast<std::uint64_t>(scaled(500, 20));
+  auto give_up = Clock::now() + 60s;
   std::vector<green::TaskHandle> hs;
   for (int k = 0; k < 4; ++k)
     hs.push_back(rt.spawn(
         [&] {
-          auto until = Clock::now() + std::chrono::milliseconds(scaled(300, 50));
-          while (Clock::now() < until) {
+          while (preempt_stats().preemptions - p0 < want && Clock::now() < give_up) {
+            busy(5000);  // where the ticks land
             green::this_task::NoPreempt np;  // the three reads below from one thread
             long tid = real_tid();
             sigset_t cur;
@@ -197,7 +212,7 @@ TEST(PreemptState, WorkersKeepTheirSignalMaskAndSignalStack) {
         },
         {.priority = 7}));  // non-default: each preempted task goes through the global queue
   for (auto& h : hs) h.join();
-  EXPECT_GT(preempt_stats().preemptions - p0, 10u);
+  EXPECT_GE(preempt_stats().preemptions - p0, want) << "too few preemptions in the time allowed";
   EXPECT_EQ(blocked.load(), 0) << "the tick signal was left blocked on a worker";
   EXPECT_EQ(shared.load(), 0) << "a worker's signal stack changed (another thread's was installed)";
   std::set<void*> distinct;
@@ -210,35 +225,28 @@ TEST(PreemptState, WorkersKeepTheirSignalMaskAndSignalStack) {
 // state (a thread_local's address, pthread_self(), the CPU) can go stale
 // without a yield in sight. The runtime's own state is re-read safely; user
 // code that must not move holds NoPreempt.
-thread_local long tl_owner;  // the thread this copy belongs to
-std::atomic<int> spin_sink{0};
-
-// Busy work with an atomic load in it: ThreadSanitizer runs signal handlers
-// only at its own interception points (atomics among them), so without one
-// a tick could never land inside the loop there.
-void busy(int n) {
-  for (int i = 0; i < n; ++i) (void)spin_sink.load(std::memory_order_relaxed);
-}
-
 TEST(PreemptState, ThreadLocalCachingAcrossMigrationIsTheHazard) {
   green::Runtime rt({.workers = 2, .time_slice = 50us});
+  const long want = scaled(50, 3);
+  auto give_up = Clock::now() + 60s;
   std::atomic<long> moved_while_running{0}, stale_cached{0}, moved_in_no_preempt{0}, wrong_identity{0};
   std::vector<green::TaskHandle> hs;
   for (int k = 0; k < 4; ++k)
     hs.push_back(rt.spawn(
         [&] {
           const green::TaskId me = green::this_task::id();
-          auto until = Clock::now() + std::chrono::milliseconds(scaled(400, 60));
-          while (Clock::now() < until) {
+          // Until enough moves were seen (and at least a while), or a watchdog.
+          auto at_least = Clock::now() + std::chrono::milliseconds(scaled(300, 20));
+          while ((moved_while_running.load() < want || Clock::now() < at_least) && Clock::now() < give_up) {
             // Unprotected: cache the thread_local's address, spin, compare.
-            tl_owner = real_tid();
-            long* volatile cached = &tl_owner;  // what a compiler may legally keep in a register
+            tl_owner.store(real_tid(), std::memory_order_relaxed);
+            std::atomic<long>* volatile cached = &tl_owner;  // what a compiler may legally keep in a register
             long before = real_tid();
             busy(20000);
             if (long now = real_tid(); now != before) {
               moved_while_running.fetch_add(1);
               // Other tasks on the old thread write that thread's id there.
-              if (*cached == before) stale_cached.fetch_add(1);
+              if (cached->load(std::memory_order_relaxed) == before) stale_cached.fetch_add(1);
             }
             if (green::this_task::id() != me) wrong_identity.fetch_add(1);
             // Protected: the same under NoPreempt never moves.
