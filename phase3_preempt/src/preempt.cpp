@@ -61,6 +61,13 @@
 // From the claim until the task is resumed, the count is 1: a tick that
 // arrives then only records itself.
 //
+// Valgrind emulates signal delivery, and Memcheck reads the jump from the
+// signal stack to a task's stack as the stack shrinking over whatever lies
+// between. Under Valgrind the handler therefore runs on the task's stack (no
+// SA_ONSTACK) and preempts in place, as under TSan below; and since Valgrind's
+// rt_sigreturn restores the thread pointer it saved, the frame gets the
+// resuming thread's (fix_valgrind_thread_pointer).
+//
 // ThreadSanitizer delivers asynchronous signals late, from inside its own
 // interceptors and atomic operations, with a copy of the context: there the
 // handler already runs on the task's stack, and preempts in place (a plain
@@ -279,9 +286,10 @@ void setup_once() {
   dl_iterate_phdr(&add_ranges, nullptr);
   struct sigaction sa{};
   sa.sa_sigaction = &on_signal;
-  // SA_ONSTACK: see "The signal path"; no SA_NODEFER: see "Reentrancy";
-  // SA_RESTART: a tick must not make the task's system calls fail with EINTR.
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  // SA_ONSTACK: see "The signal path" (not under Valgrind, see "Valgrind");
+  // no SA_NODEFER: see "Reentrancy"; SA_RESTART: a tick must not make the
+  // task's system calls fail with EINTR.
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | (RUNNING_ON_VALGRIND ? 0 : SA_ONSTACK);
   sigemptyset(&sa.sa_mask);
   sigaction(kSignal, &sa, &g_previous);
 }
@@ -386,14 +394,22 @@ void fix_valgrind_thread_pointer(const ucontext_t* uc, const std::byte* limit) n
   auto rsp = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
   std::uint64_t fs;
   asm volatile("movq %%fs:0, %0" : "=r"(fs));  // glibc's thread pointer points at itself
-  auto at = [](std::byte* p, std::size_t off) { return reinterpret_cast<std::uint64_t*>(p + off); };
-  for (auto* p = reinterpret_cast<std::byte*>(const_cast<ucontext_t*>(uc));
-       p + sizeof(VexGuestAMD64State) <= limit; p += 8)
-    if (*at(p, offsetof(VexGuestAMD64State, guest_RIP)) == rip &&
-        *at(p, offsetof(VexGuestAMD64State, guest_RSP)) == rsp) {
-      *at(p, offsetof(VexGuestAMD64State, guest_FS_CONST)) = fs;
-      return;
+  // The search reads Valgrind's frame, redzones and padding included: keep
+  // Memcheck quiet while it does (this thread only).
+  VALGRIND_DISABLE_ERROR_REPORTING;
+  auto word = [](const std::byte* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  };
+  auto* from = reinterpret_cast<std::byte*>(const_cast<ucontext_t*>(uc));
+  for (std::byte* p = from; p + sizeof(VexGuestAMD64State) <= limit; p += 8)
+    if (word(p + offsetof(VexGuestAMD64State, guest_RIP)) == rip &&
+        word(p + offsetof(VexGuestAMD64State, guest_RSP)) == rsp) {
+      std::memcpy(p + offsetof(VexGuestAMD64State, guest_FS_CONST), &fs, sizeof fs);
+      break;
     }
+  VALGRIND_ENABLE_ERROR_REPORTING;
 }
 
 // uc is the interrupted context: our copy of the kernel's frame, which the

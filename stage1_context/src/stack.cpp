@@ -341,12 +341,13 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
   sigaction(SIGSEGV, &g_previous_segv, nullptr);
 }
 
+// The thread's signal stack, a mapping of its own.
 struct AltStack {
+  static constexpr std::size_t size = 64 * 1024;
   void* mem = nullptr;
   AltStack() {
-    std::size_t size = 64 * 1024;
-    mem = std::malloc(size);
-    if (!mem) throw std::bad_alloc();
+    mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::bad_alloc();
     stack_t ss{};
     ss.ss_sp = mem;
     ss.ss_size = size;
@@ -356,7 +357,7 @@ struct AltStack {
     stack_t ss{};
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, nullptr);
-    std::free(mem);
+    munmap(mem, size);
   }
 };
 
