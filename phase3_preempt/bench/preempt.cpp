@@ -1,9 +1,14 @@
 // What preemption costs and what it buys.
-//   BM_PreemptOverhead   a CPU-bound workload (8 tasks of floating-point work
-//                        on 2 workers, ~0.2 s) with time_slice 10 ms against
-//                        time_slice 0, run as 7 alternating pairs; counters:
-//                        the median seconds of each, and overhead_pct, the
-//                        median over pairs of (on / off - 1) * 100
+//   BM_PreemptOverhead/T a CPU-bound workload (floating-point work split over
+//                        T tasks on 2 workers, ~0.17 s) with time_slice 10 ms
+//                        against time_slice 0, run as 7 alternating pairs;
+//                        counters: the median seconds of each, and
+//                        overhead_pct, the median over pairs of
+//                        (on / off - 1) * 100. T = 2 (one task per worker)
+//                        measures what the ticks and preemptions cost. With
+//                        T = 8, slicing also turns run-to-completion into
+//                        round robin, whose end is ragged: the last task runs
+//                        alone for up to a slice while the other worker idles.
 //   BM_ReadyLatency/S    1 worker, one task spinning without ever yielding,
 //                        slices of S microseconds; a plain thread spawns a
 //                        tiny task every few slices and it records how long
@@ -34,13 +39,14 @@ using Clock = std::chrono::steady_clock;
   return a + b;
 }
 
-double cpu_bound_seconds(std::chrono::microseconds slice) {
+double cpu_bound_seconds(std::chrono::microseconds slice, int tasks) {
   green::Runtime rt({.workers = 2, .time_slice = slice});
   std::atomic<double> sink{0};
+  const long per_task = 200'000'000 / tasks;
   auto t0 = Clock::now();
   rt.run([&] {
     std::vector<green::TaskHandle> hs;
-    for (int k = 0; k < 8; ++k) hs.push_back(green::spawn([&, k] { sink.store(work(k, 25'000'000)); }));
+    for (int k = 0; k < tasks; ++k) hs.push_back(green::spawn([&, k] { sink.store(work(k, per_task)); }));
     for (auto& h : hs) h.join();
   });
   benchmark::DoNotOptimize(sink.load());
@@ -53,18 +59,19 @@ double median(std::vector<double> v) {
 }
 
 void BM_PreemptOverhead(benchmark::State& state) {
+  const int tasks = static_cast<int>(state.range(0));
   for (auto _ : state) {
     std::vector<double> off, on, pct;
-    cpu_bound_seconds(0us);  // warm up the caches, the frequency and the allocator
+    cpu_bound_seconds(0us, tasks);  // warm up the caches, the frequency and the allocator
     for (int pair = 0; pair < 7; ++pair) {
       // Alternate which goes first, so a drift in the machine hits both alike.
       double a, b;
       if (pair % 2) {
-        b = cpu_bound_seconds(10ms);
-        a = cpu_bound_seconds(0us);
+        b = cpu_bound_seconds(10ms, tasks);
+        a = cpu_bound_seconds(0us, tasks);
       } else {
-        a = cpu_bound_seconds(0us);
-        b = cpu_bound_seconds(10ms);
+        a = cpu_bound_seconds(0us, tasks);
+        b = cpu_bound_seconds(10ms, tasks);
       }
       off.push_back(a);
       on.push_back(b);
@@ -75,7 +82,7 @@ void BM_PreemptOverhead(benchmark::State& state) {
     state.counters["overhead_pct"] = median(pct);
   }
 }
-BENCHMARK(BM_PreemptOverhead)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PreemptOverhead)->Arg(2)->Arg(8)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_ReadyLatency(benchmark::State& state) {
   const auto slice = std::chrono::microseconds(state.range(0));

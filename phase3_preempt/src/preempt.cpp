@@ -33,9 +33,9 @@
 //     copy of the signal frame plus the switch below the red zone.
 // Otherwise the preemption is owed: the pending flag is set (NoPreempt takes
 // it when it ends), and the next tick tries again, since the switch count
-// still has not moved. If the task was in library code or short of stack,
-// the next tick comes early (a quarter slice, within 50 us..1 ms): code that
-// spends most of its time in libc is still caught between two calls soon.
+// still has not moved; a second, one-shot timer brings a tick early (a
+// quarter slice, within 50 us..1 ms), so code that spends most of its time in libc, or a tick that
+// landed in the runtime's own code, costs a fraction of a slice, not a slice.
 //
 // The signal path. The handler runs on the worker's signal stack (the one
 // stage 1 set up for stack overflows): a task's own stack may be too small
@@ -157,9 +157,10 @@ int add_ranges(dl_phdr_info* info, std::size_t, void*) {
 // a signal fence, so the handler sees either no worker or a complete state.
 struct PreemptState {
   Worker* worker = nullptr;
-  timer_t timer{};
+  timer_t timer{};                      // periodic, every slice
+  timer_t retry_timer{};                // one-shot, armed by a deferral (see owe)
   itimerspec slice{};
-  timespec retry{};                     // how soon to try again after a deferral (see owe)
+  itimerspec retry{};                   // how soon to try again after a deferral
   std::uint64_t seen_switches = ~0ull;  // the worker's switch count at the previous tick
   char* alt_lo = nullptr;               // this thread's signal stack
   char* alt_hi = nullptr;
@@ -168,20 +169,14 @@ constinit thread_local PreemptState tl_state;
 
 std::once_flag g_setup;
 struct sigaction g_previous{};  // the SIGURG action before ours: non-tick signals go there
-std::atomic<std::uint64_t> g_ticks{0}, g_preemptions{0}, g_deferred{0}, g_retries{0};  // relaxed: statistics
+std::atomic<std::uint64_t> g_ticks{0}, g_retries{0}, g_preemptions{0}, g_deferred{0};  // relaxed: statistics
 
-// A preemption this tick could not take. retry: the task was in library
-// code or short of stack (not in a NoPreempt region or the runtime, which
-// end soon or pay it themselves): bring the next tick forward.
-void owe(PreemptState& ps, bool retry) noexcept {
+// A preemption this tick could not take: remember it, and bring the next
+// tick forward (see "Safe points").
+void owe(PreemptState& ps) noexcept {
   asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl $1, %%fs:(%%rax)" ::: "rax", "memory");
   g_deferred.fetch_add(1, std::memory_order_relaxed);
-  if (retry) {
-    g_retries.fetch_add(1, std::memory_order_relaxed);
-    itimerspec soon = ps.slice;
-    soon.it_value = ps.retry;
-    timer_settime(ps.timer, 0, &soon, nullptr);
-  }
+  timer_settime(ps.retry_timer, 0, &ps.retry, nullptr);
 }
 
 // Does a Ready task outrank t? Non-default priorities always go through the
@@ -209,8 +204,10 @@ void chain(int sig, siginfo_t* si, void* uc) {
 
 // One tick on a worker. Returns normally unless it preempts through the
 // trampoline (which never returns here).
+constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
+
 [[gnu::no_sanitize_address]] void tick(PreemptState& ps, siginfo_t* si, ucontext_t* uc, int task_errno) {
-  g_ticks.fetch_add(1, std::memory_order_relaxed);
+  (si->si_value.sival_int == kRetry ? g_retries : g_ticks).fetch_add(1, std::memory_order_relaxed);
   Worker& w = *ps.worker;
   if (this_dispatcher() != static_cast<Dispatcher*>(&w)) return;  // something else runs tasks here now
   Task* t = w.current;
@@ -219,7 +216,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
   bool whole_slice = sw == ps.seen_switches;
   ps.seen_switches = sw;
   if (!whole_slice && !outranked(w, *t)) return;
-  if (preempt_count() != 0) return owe(ps, false);
+  if (preempt_count() != 0) return owe(ps);
   set_preempt_count(1);  // claimed: a nested tick now only records itself
 
   auto* sp = reinterpret_cast<std::byte*>(uc->uc_mcontext.gregs[REG_RSP]);
@@ -228,7 +225,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
   std::byte* hi = lo ? t->extra().stack.hi() : nullptr;
   if (!lo || sp <= lo || sp > hi || !preemptible_pc(pc)) {
     set_preempt_count(0);
-    return owe(ps, true);
+    return owe(ps);
   }
   // The kernel's frame starts with the return address the handler would
   // return through, right below the lower of uc and si.
@@ -242,7 +239,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
     if (at + size > limit) at -= 64;
     if (at < reinterpret_cast<std::uintptr_t>(lo) + kSwitchRoom) {
       set_preempt_count(0);
-      return owe(ps, true);  // no room: a small stack, or a deep one
+      return owe(ps);  // no room: a small stack, or a deep one
     }
     char* copy = reinterpret_cast<char*>(at);
     // Memcheck: Valgrind's frame does not fill the signal stack to its top
@@ -266,7 +263,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
   auto* here = static_cast<std::byte*>(__builtin_frame_address(0));
   if (here <= lo + kSwitchRoom || here > hi) {
     set_preempt_count(0);
-    return owe(ps, true);
+    return owe(ps);
   }
   g_preemptions.fetch_add(1, std::memory_order_relaxed);
   green_preempt_switch(uc, task_errno);
@@ -324,7 +321,16 @@ void preempt_start(Worker& w) {
   ev.sigev_notify = SIGEV_THREAD_ID;
   ev.sigev_signo = kSignal;
   ev._sigev_un._tid = gettid();  // glibc 2.36 has no sigev_notify_thread_id
-  if (ss.ss_flags & SS_DISABLE || timer_create(CLOCK_MONOTONIC, &ev, &ps.timer) != 0) {
+  auto make = [&](timer_t* t, int which) {
+    ev.sigev_value.sival_int = which;
+    return timer_create(CLOCK_MONOTONIC, &ev, t) == 0;
+  };
+  bool ok = make(&ps.timer, kRegular);
+  if (ok && !make(&ps.retry_timer, kRetry)) {
+    timer_delete(ps.timer);
+    ok = false;
+  }
+  if (!ok) {
     std::fprintf(stderr, "green: worker %u cannot run a preemption timer (%s); it stays cooperative\n", w.index,
                  std::strerror(errno));
     return;
@@ -332,7 +338,7 @@ void preempt_start(Worker& w) {
   long us = static_cast<long>(slice.count());
   ps.slice.it_value = ps.slice.it_interval = timespec{us / 1'000'000, (us % 1'000'000) * 1000};
   long retry_us = std::clamp(us / 4, 50L, 1000L);
-  ps.retry = timespec{0, retry_us * 1000};
+  ps.retry.it_value = timespec{0, retry_us * 1000};  // one shot
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, kSignal);
@@ -347,6 +353,7 @@ void preempt_pause() noexcept {
   if (!ps.worker) return;
   itimerspec off{};
   timer_settime(ps.timer, 0, &off, nullptr);
+  timer_settime(ps.retry_timer, 0, &off, nullptr);
 }
 
 void preempt_resume() noexcept {
@@ -360,11 +367,12 @@ void preempt_stop() noexcept {
   ps.worker = nullptr;
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the handler stops before the timer goes
   timer_delete(ps.timer);
+  timer_delete(ps.retry_timer);
 }
 
 PreemptStats preempt_stats() noexcept {
-  return {g_ticks.load(std::memory_order_relaxed), g_preemptions.load(std::memory_order_relaxed),
-          g_deferred.load(std::memory_order_relaxed), g_retries.load(std::memory_order_relaxed)};
+  return {g_ticks.load(std::memory_order_relaxed), g_retries.load(std::memory_order_relaxed),
+          g_preemptions.load(std::memory_order_relaxed), g_deferred.load(std::memory_order_relaxed)};
 }
 
 // Where a preempted task goes: to the back of the global queue, behind

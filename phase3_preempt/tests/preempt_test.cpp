@@ -23,7 +23,7 @@ using green::detail::preempt_stats;
 using Clock = std::chrono::steady_clock;
 
 // Time in slices: the timer's regular ticks (early retries not counted).
-std::uint64_t ticks() { return preempt_stats().slices(); }
+std::uint64_t ticks() { return preempt_stats().ticks; }
 
 // Spins without yielding until told to stop, or until a watchdog runs out (so
 // that a runtime that never preempts fails the test instead of hanging it).

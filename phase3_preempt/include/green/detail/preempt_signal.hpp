@@ -23,12 +23,10 @@ bool preemptible_pc(const void* pc) noexcept;
 
 // Process-wide counters (relaxed: statistics).
 struct PreemptStats {
-  std::uint64_t ticks = 0;        // timer signals handled on workers
+  std::uint64_t ticks = 0;        // regular timer ticks handled on workers: time in slices
+  std::uint64_t retries = 0;      // early ticks after a deferral
   std::uint64_t preemptions = 0;  // tasks switched out by a tick
   std::uint64_t deferred = 0;     // ticks that wanted to but could not (not a safe point)
-  std::uint64_t retries = 0;      // of those, how many brought the next tick forward
-  // Ticks of the regular period (the rest were early retries).
-  std::uint64_t slices() const noexcept { return ticks - retries; }
 };
 PreemptStats preempt_stats() noexcept;
 
