@@ -375,14 +375,20 @@ PreemptStats preempt_stats() noexcept {
           g_preemptions.load(std::memory_order_relaxed), g_deferred.load(std::memory_order_relaxed)};
 }
 
-// Where a preempted task goes: to the back of the global queue, behind
-// everything that was Ready before it (as in Go). Requeued like a yield, it
-// would go to this worker's yield ring, which the worker serves before the
-// global queue: a task spawned from outside would wait for dozens of slices.
-// Runs on the worker's loop once the task has parked (park_current's
+// Where a preempted task goes: behind everything Ready that its worker
+// would run. If the global queue holds work, to its back (as in Go): requeued
+// like a yield, into the worker's yield ring, it would be picked again ahead
+// of that work, which the worker serves after the ring. Otherwise like a
+// yield: behind the worker's own tasks, and at once again if there are none
+// (the global queue is also what the worker's fairness check prefers to its
+// ring, so a preempted task put there could overtake a task that yielded to
+// it). Runs on the worker's loop once the task has parked (park_current's
 // callback), so nobody can run it before it has switched out.
 void requeue_preempted(Task* t, void*) {
-  if (t->word.unpark()) static_cast<RuntimeImpl*>(t->extra().sched)->push_global(t);
+  if (!t->word.unpark()) return;
+  auto* rt = static_cast<RuntimeImpl*>(t->extra().sched);
+  if (rt->global.maybe_nonempty()) rt->push_global(t);
+  else rt->submit_yielded(t);
 }
 
 }  // namespace green::detail
