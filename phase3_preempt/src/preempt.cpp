@@ -33,9 +33,10 @@
 //     copy of the signal frame plus the switch below the red zone.
 // Otherwise the preemption is owed: the pending flag is set (NoPreempt takes
 // it when it ends), and the next tick tries again, since the switch count
-// still has not moved; a second, one-shot timer brings a tick early (a
-// quarter slice, within 50 us..1 ms), so code that spends most of its time in libc, or a tick that
-// landed in the runtime's own code, costs a fraction of a slice, not a slice.
+// still has not moved. A second, one-shot timer brings that tick forward (a
+// quarter slice, within 50 us..1 ms): code that spends most of its time in
+// libc, or a tick that landed in the runtime's own code, then costs a
+// fraction of a slice, not a whole one.
 //
 // The signal path. The handler runs on the worker's signal stack (the one
 // stage 1 set up for stack overflows): a task's own stack may be too small
@@ -43,9 +44,9 @@
 // 2 KiB), and a frame that does not fit cannot be refused once the kernel
 // has written it. So the handler first checks the room, then copies the
 // kernel's frame onto the task's stack and jumps to green_preempt_trampoline
-// (preempt_x86_64.S) on that stack, which calls green_preempt_switch (a
-// yield), and when the task is resumed, does the rt_sigreturn itself on the
-// copy. The kernel restores everything from it: all general registers,
+// (preempt_x86_64.S) on that stack, which calls green_preempt_switch (a park
+// that requeues the task, see requeue_preempted), and when the task is
+// resumed, does the rt_sigreturn itself on the copy. The kernel restores everything from it: all general registers,
 // flags, the x87/SSE/AVX state and the signal mask, on whatever thread that
 // is. Two fields of the copy are fixed first: the pointer to its FP state
 // (moved with it) and the saved signal stack (the new thread's own, or
@@ -70,8 +71,8 @@
 //
 // ThreadSanitizer delivers asynchronous signals late, from inside its own
 // interceptors and atomic operations, with a copy of the context: there the
-// handler already runs on the task's stack, and preempts in place (a plain
-// yield from inside the handler) instead of moving the frame.
+// handler already runs on the task's stack, and preempts in place (the same
+// switch, called from inside the handler) instead of moving the frame.
 #include <green/detail/preempt_signal.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/sanitizers.hpp>
