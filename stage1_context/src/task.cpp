@@ -215,7 +215,7 @@ struct EhGlobals {
   void* caught;
   unsigned int uncaught;
 };
-[[gnu::noinline]] static EhGlobals* eh_globals() noexcept {
+[[gnu::noinline]] static EhGlobals* thread_eh_globals() noexcept {
   auto* p = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
   asm volatile("" : "+r"(p));
   return p;
@@ -230,8 +230,8 @@ void Dispatcher::enter() {
   // thread's own stack: the first call through a PLT slot runs the dynamic
   // linker's lazy binding, which saves every vector register and needs more
   // stack than a 2 KiB task has.
-  (void)eh_globals();
-  (void)errno_location();
+  eh_globals = thread_eh_globals();
+  errno_ptr = errno_location();
 #if GREEN_TSAN
   loop_tsan_fiber = __tsan_get_current_fiber();  // this thread's own fiber
 #endif
@@ -317,13 +317,13 @@ void Dispatcher::run(Task* t) {
 static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
   preempt_disable();                         // from here on this thread stays ours
   const int nesting = preempt_count() - 1;   // the task's own, without ours
-  const int saved_errno = *errno_location();
-  EhGlobals* eh = eh_globals();
+  Dispatcher* d = this_dispatcher();
+  const int saved_errno = *d->errno_ptr;
+  auto* eh = static_cast<EhGlobals*>(d->eh_globals);
   const EhGlobals saved_eh = *eh;
   *eh = EhGlobals{};                         // the thread's next task starts with none
   set_preempt_count(1);                      // what the loop runs with
   clear_preempt_pending();                   // an owed preemption is paid by this switch
-  Dispatcher* d = this_dispatcher();
   Task* self = d->current;
   d->after = what;
   d->park_fn = fn;
@@ -337,12 +337,12 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   __tsan_switch_to_fiber(d->loop_tsan_fiber, 0);
 #endif
   context_switch(self->ctx, d->loop);
+  d = this_dispatcher();                     // maybe another thread's now
 #if GREEN_ASAN
-  d = this_dispatcher();
   __sanitizer_finish_switch_fiber(fake_stack, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
-  *errno_location() = saved_errno;
-  *eh_globals() = saved_eh;
+  *d->errno_ptr = saved_errno;
+  *static_cast<EhGlobals*>(d->eh_globals) = saved_eh;
   set_preempt_count(nesting);                // one store: preemptible again if 0
 }
 

@@ -167,6 +167,10 @@ struct Dispatcher {
   std::size_t loop_stack_size = 0;
   void* loop_fake_stack = nullptr;
   void* loop_tsan_fiber = nullptr;
+  // This thread's errno and C++ exception state (task.cpp's EhGlobals), found
+  // once by enter(): switch_to_loop saves and restores them for every task.
+  int* errno_ptr = nullptr;
+  void* eh_globals = nullptr;
 
   explicit Dispatcher(Scheduler* s) : sched(s) {}
   // Makes this the calling thread's dispatcher (and sets up what a thread
