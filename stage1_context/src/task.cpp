@@ -13,6 +13,7 @@
 extern "C" {
 __thread int green_preempt_off = 0;      // see detail/preempt.hpp
 __thread int green_preempt_pending = 0;
+__thread void* green_current_task = nullptr;  // see current_task() in detail/task.hpp
 }
 
 namespace green::detail {
@@ -190,11 +191,6 @@ static thread_local Dispatcher* tl_dispatcher = nullptr;
   return d;
 }
 [[gnu::noinline]] void set_this_dispatcher(Dispatcher* d) noexcept { tl_dispatcher = d; }
-[[gnu::noinline]] Task* current_task() noexcept {
-  PreemptOff no_preempt;  // d must still be this thread's when d->current is read
-  Dispatcher* d = this_dispatcher();
-  return d ? d->current : nullptr;
-}
 
 // errno's address is the calling thread's. glibc declares __errno_location
 // const, so the compiler may reuse one call's result after a switch, when
@@ -251,6 +247,7 @@ static void check_stack(Task* t, bool exiting) {
 
 void Dispatcher::run(Task* t) {
   current = t;
+  set_current_task(t);
   t->word.start_running();
   if (!t->stack_lo && !bind_stack(t)) {
     // No memory for a stack: the task ends with std::bad_alloc, never run.
@@ -275,6 +272,7 @@ void Dispatcher::run(Task* t) {
     check_stack(t, after == After::Exit);
   }
   current = nullptr;
+  set_current_task(nullptr);
   switch (after) {
     case After::Yield:
       t->word.stop_running();
@@ -315,14 +313,17 @@ void Dispatcher::run(Task* t) {
 // the exception state and the task's preempt-disable nesting are saved here,
 // on the task's stack, and put back on whatever thread it resumes on.
 static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
-  preempt_disable();                         // from here on this thread stays ours
-  const int nesting = preempt_count() - 1;   // the task's own, without ours
+  // The task's own nesting, read before raising the count: a preemption
+  // between the two instructions resumes the task with that same nesting,
+  // and the read does not wait for the raise's store.
+  const int nesting = preempt_count();
+  preempt_disable();                         // from here on this thread stays ours, and
+                                             // the loop runs with nesting + 1 >= 1
   Dispatcher* d = this_dispatcher();
   const int saved_errno = *d->errno_ptr;
   auto* eh = static_cast<EhGlobals*>(d->eh_globals);
   const EhGlobals saved_eh = *eh;
   *eh = EhGlobals{};                         // the thread's next task starts with none
-  set_preempt_count(1);                      // what the loop runs with
   clear_preempt_pending();                   // an owed preemption is paid by this switch
   Task* self = d->current;
   d->after = what;

@@ -10,10 +10,11 @@
 //     its own code that a task runs and that uses per-thread state (the
 //     thread's dispatcher, block cache, id block, run queue) or a protocol
 //     window (announced to a waker, not yet parked).
-//   - A scheduler loop always runs with it at 1 (nothing to preempt there).
-//     A switch hands it over: switch_to_loop saves the task's own nesting on
-//     the task's stack, sets 1 for the loop, and puts the task's nesting back
-//     when the task resumes (maybe on another thread); a new task starts at 0.
+//   - A scheduler loop always runs with it at 1 or more (nothing to preempt
+//     there). A switch hands it over: switch_to_loop raises it, saves the
+//     task's own nesting on the task's stack, leaves the raised value to the
+//     loop, and puts the task's nesting back when the task resumes (maybe on
+//     another thread); a new task starts at 0.
 //   - It is read and written only by its own thread and that thread's signal
 //     handler, so it needs no atomic RMW; but each change must be ONE
 //     instruction addressed through %fs, so that a signal lands either before
@@ -29,6 +30,7 @@
 extern "C" {
 extern __thread int green_preempt_off;      // the count; see above
 extern __thread int green_preempt_pending;  // 1: a preemption is owed to the running task
+extern __thread void* green_current_task;   // Dispatcher::current's mirror (detail/task.hpp)
 }
 
 namespace green::detail {

@@ -186,7 +186,18 @@ struct Dispatcher {
 // and a cached thread_local address would then point at the old thread's data.
 Dispatcher* this_dispatcher() noexcept;
 void set_this_dispatcher(Dispatcher* d) noexcept;
-Task* current_task() noexcept;
+// The running task, from the thread-local mirror of Dispatcher::current
+// that Dispatcher::run keeps: read in one %fs-relative instruction, so a
+// preemption cannot come between finding the thread and reading its task
+// (and the compiler cannot reuse an address computed before a switch).
+inline Task* current_task() noexcept {
+  void* t;
+  asm volatile("movq green_current_task@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(t) : : "memory");
+  return static_cast<Task*>(t);
+}
+inline void set_current_task(Task* t) noexcept {
+  asm volatile("movq green_current_task@gottpoff(%%rip), %%rax\n\tmovq %0, %%fs:(%%rax)" : : "r"(t) : "rax", "memory");
+}
 // The calling thread's errno, read through an opaque call (see task.cpp).
 int* errno_location() noexcept;
 
