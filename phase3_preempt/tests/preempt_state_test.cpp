@@ -261,8 +261,11 @@ TEST(PreemptState, ThreadLocalCachingAcrossMigrationIsTheHazard) {
         {.priority = 7}));
   for (auto& h : hs) h.join();
   EXPECT_GT(moved_while_running.load(), 0) << "no task ever moved between two instructions (nothing was tested)";
-  EXPECT_EQ(stale_cached.load(), moved_while_running.load())
-      << "after a move, a cached thread_local address still points at the old thread's copy";
+  // Nearly always equal. Rarely another task, which itself moved between
+  // computing its id and storing it, wrote a third thread's id there: the
+  // same hazard once more.
+  EXPECT_GT(stale_cached.load(), 0) << "after a move, a cached thread_local address should still point at "
+                                       "the old thread's copy";
   EXPECT_EQ(moved_in_no_preempt.load(), 0) << "a task moved inside NoPreempt";
   EXPECT_EQ(wrong_identity.load(), 0) << "this_task::id() gave another task's id after a move";
 }
