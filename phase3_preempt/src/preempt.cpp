@@ -90,7 +90,6 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include <valgrind/libvex_guest_amd64.h>
-#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 
 extern "C" {
@@ -175,7 +174,7 @@ std::atomic<std::uint64_t> g_ticks{0}, g_retries{0}, g_preemptions{0}, g_deferre
 // A preemption this tick could not take: remember it, and bring the next
 // tick forward (see "Safe points").
 void owe(PreemptState& ps) noexcept {
-  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl $1, %%fs:(%%rax)" ::: "rax", "memory");
+  set_preempt_pending(1);
   g_deferred.fetch_add(1, std::memory_order_relaxed);
   timer_settime(ps.retry_timer, 0, &ps.retry, nullptr);
 }
@@ -203,15 +202,15 @@ void chain(int sig, siginfo_t* si, void* uc) {
   }
 }
 
-// One tick on a worker. Returns normally unless it preempts through the
-// trampoline (which never returns here).
 constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
 
+// One tick on a worker. Returns normally unless it preempts through the
+// trampoline (which never returns here).
 [[gnu::no_sanitize_address]] void tick(PreemptState& ps, siginfo_t* si, ucontext_t* uc, int task_errno) {
   (si->si_value.sival_int == kRetry ? g_retries : g_ticks).fetch_add(1, std::memory_order_relaxed);
   Worker& w = *ps.worker;
   if (this_dispatcher() != static_cast<Dispatcher*>(&w)) return;  // something else runs tasks here now
-  Task* t = w.current;
+  Task* t = current_task();
   if (!t) return;  // the loop: nothing to preempt
   std::uint64_t sw = w.switches.v.load(std::memory_order_relaxed);  // written by this thread only
   bool whole_slice = sw == ps.seen_switches;
@@ -219,15 +218,16 @@ constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
   if (!whole_slice && !outranked(w, *t)) return;
   if (preempt_count() != 0) return owe(ps);
   set_preempt_count(1);  // claimed: a nested tick now only records itself
+  auto refuse = [&ps] {  // not a safe point after all
+    set_preempt_count(0);
+    owe(ps);
+  };
 
   auto* sp = reinterpret_cast<std::byte*>(uc->uc_mcontext.gregs[REG_RSP]);
   const void* pc = reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]);
   std::byte* lo = t->stack_lo;
   std::byte* hi = lo ? t->extra().stack.hi() : nullptr;
-  if (!lo || sp <= lo || sp > hi || !preemptible_pc(pc)) {
-    set_preempt_count(0);
-    return owe(ps);
-  }
+  if (!lo || sp <= lo || sp > hi || !preemptible_pc(pc)) return refuse();
   // The kernel's frame starts with the return address the handler would
   // return through, right below the lower of uc and si.
   char* frame = std::min(reinterpret_cast<char*>(uc), reinterpret_cast<char*>(si)) - sizeof(void*);
@@ -238,16 +238,8 @@ constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
     auto limit = reinterpret_cast<std::uintptr_t>(sp) - kRedZone;
     std::uintptr_t at = ((limit - size) & ~std::uintptr_t{63}) | (reinterpret_cast<std::uintptr_t>(frame) & 63);
     if (at + size > limit) at -= 64;
-    if (at < reinterpret_cast<std::uintptr_t>(lo) + kSwitchRoom) {
-      set_preempt_count(0);
-      return owe(ps);  // no room: a small stack, or a deep one
-    }
+    if (at < reinterpret_cast<std::uintptr_t>(lo) + kSwitchRoom) return refuse();  // a small or deep stack
     char* copy = reinterpret_cast<char*>(at);
-    // Memcheck: Valgrind's frame does not fill the signal stack to its top
-    // (the bytes above it are copied too, harmlessly), and the task's stack
-    // below its sp is off limits until the stack pointer moves there.
-    VALGRIND_MAKE_MEM_DEFINED(frame, size);
-    VALGRIND_MAKE_MEM_UNDEFINED(copy - kSwitchRoom, kSwitchRoom + size);
     copy_bytes(copy, frame, size);
     std::ptrdiff_t delta = copy - frame;
     auto* moved = reinterpret_cast<ucontext_t*>(reinterpret_cast<char*>(uc) + delta);
@@ -259,21 +251,17 @@ constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
 #endif
     green_preempt_trampoline(copy, moved, task_errno);
   }
-  // Not on the signal stack: a sanitizer is running us late, on the task's
-  // own stack (see the top). Preempt in place if there is room.
+  // Not on the signal stack: TSan running us late, or Valgrind, on the
+  // task's own stack (see the top). Preempt in place if there is room.
   auto* here = static_cast<std::byte*>(__builtin_frame_address(0));
-  if (here <= lo + kSwitchRoom || here > hi) {
-    set_preempt_count(0);
-    return owe(ps);
-  }
+  if (here <= lo + kSwitchRoom || here > hi) return refuse();
   g_preemptions.fetch_add(1, std::memory_order_relaxed);
   green_preempt_switch(uc, task_errno);
   set_preempt_count(0);
 }
 
 void on_signal(int sig, siginfo_t* si, void* uc) {
-  int* err = errno_location();
-  const int saved_errno = *err;
+  const int saved_errno = *errno_location();
   PreemptState& ps = tl_state;
   if (si->si_code != SI_TIMER || !ps.worker) chain(sig, si, uc);
   else tick(ps, si, static_cast<ucontext_t*>(uc), saved_errno);

@@ -222,10 +222,8 @@ struct EhGlobals {
 void Dispatcher::enter() {
   install_overflow_handler();
   set_preempt_count(1);  // a loop is never preempted (detail/preempt.hpp)
-  // Call what switch_to_loop calls in shared libraries once here, on the
-  // thread's own stack: the first call through a PLT slot runs the dynamic
-  // linker's lazy binding, which saves every vector register and needs more
-  // stack than a 2 KiB task has.
+  // This thread's errno and exception state, for switch_to_loop: found here
+  // once, not by two library calls per switch.
   eh_globals = thread_eh_globals();
   errno_ptr = errno_location();
 #if GREEN_TSAN
@@ -324,8 +322,8 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   auto* eh = static_cast<EhGlobals*>(d->eh_globals);
   const EhGlobals saved_eh = *eh;
   *eh = EhGlobals{};                         // the thread's next task starts with none
-  clear_preempt_pending();                   // an owed preemption is paid by this switch
-  Task* self = d->current;
+  set_preempt_pending(0);                    // an owed preemption is paid by this switch
+  Task* self = current_task();
   d->after = what;
   d->park_fn = fn;
   d->park_arg = arg;
@@ -388,7 +386,7 @@ static void task_entry(void* arg) {
   Dispatcher* d = this_dispatcher();
   __sanitizer_finish_switch_fiber(nullptr, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
-  set_preempt_count(0);  // the loop's 1 stays with the loop; the task starts at 0
+  set_preempt_count(0);  // the loop keeps its own count; the task starts at 0
   TaskExtra& x = t->extra();
   try {
     x.invoke(x.callable);

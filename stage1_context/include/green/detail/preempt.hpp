@@ -30,7 +30,6 @@
 extern "C" {
 extern __thread int green_preempt_off;      // the count; see above
 extern __thread int green_preempt_pending;  // 1: a preemption is owed to the running task
-extern __thread void* green_current_task;   // Dispatcher::current's mirror (detail/task.hpp)
 }
 
 namespace green::detail {
@@ -59,9 +58,9 @@ inline bool take_preempt_pending() noexcept {
   return was != 0;
 }
 
-// Forgets an owed preemption: the task is switching out anyway.
-inline void clear_preempt_pending() noexcept {
-  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl $0, %%fs:(%%rax)" ::: "rax", "memory");
+// 1: a preemption is owed (the handler); 0: forgotten (a switch pays it).
+inline void set_preempt_pending(int v) noexcept {
+  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl %0, %%fs:(%%rax)" : : "r"(v) : "rax", "memory");
 }
 
 // Runtime code holds this while it must not be preempted. It never yields

@@ -158,7 +158,7 @@ using ParkFn = void (*)(Task* parked, void* arg);
 struct Dispatcher {
   Scheduler* sched = nullptr;   // whose loop this is
   Context loop;                 // the loop's saved context while a task runs
-  Task* current = nullptr;      // the running task, nullptr on the loop
+  Task* current = nullptr;      // the running task, nullptr on the loop (and current_task())
   After after = After::Yield;   // set by the task as it switches to the loop
   ParkFn park_fn = nullptr;     // with After::Park: called on the loop's stack
   void* park_arg = nullptr;
@@ -186,10 +186,12 @@ struct Dispatcher {
 // and a cached thread_local address would then point at the old thread's data.
 Dispatcher* this_dispatcher() noexcept;
 void set_this_dispatcher(Dispatcher* d) noexcept;
-// The running task, from the thread-local mirror of Dispatcher::current
-// that Dispatcher::run keeps: read in one %fs-relative instruction, so a
-// preemption cannot come between finding the thread and reading its task
-// (and the compiler cannot reuse an address computed before a switch).
+// The task running on this thread, nullptr on a loop or a plain thread:
+// Dispatcher::current, kept also in a thread-local by Dispatcher::run so that
+// it is read in one %fs-relative instruction. Through this_dispatcher() it
+// would take two loads, and a preemption between them would read another
+// thread's task; the compiler cannot reuse the address after a switch either.
+extern "C" __thread void* green_current_task;
 inline Task* current_task() noexcept {
   void* t;
   asm volatile("movq green_current_task@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(t) : : "memory");
