@@ -4,6 +4,7 @@
 #   green.pc     pkg-config file for programs outside the repo
 #   green_tests  the GoogleTest binary: the tests of stages 1..N against stage N
 #   bench/<name> one Google Benchmark program per bench/*.cpp of stages 1..N
+#   aux/         helpers the tests load or run (tests/aux/, below)
 # Usage: make -C <stage> [MODE=release|debug|asan|tsan] [CONTEXT=asm|ucontext]
 #        targets: all (default), test, bench, diff, clean
 
@@ -20,7 +21,14 @@ BUILD   := $(GREEN_ROOT)/build/$(BUILD_TAG)/$(STAGE)
 overlay  = $(shell $(GREEN_ROOT)/mk/overlay.sh $(GREEN_ROOT) $(1) $(UPTO))
 
 SRCS    := $(filter %.cpp %.S,$(call overlay,src))
-TESTS   := $(filter %.cpp,$(call overlay,tests))
+ALL_TESTS := $(filter %.cpp,$(call overlay,tests))
+# tests/aux/: helpers the tests run or load, built beside green_tests in aux/:
+# lib<name>.cpp is a shared library (aux/lib<name>.so), any other file a
+# program linked with the stage's library, plus the link flags its first line
+# gives as "// link: <flags>".
+AUX     := $(foreach f,$(ALL_TESTS),$(if $(findstring /tests/aux/,$(f)),$(f)))
+AUX_LIB_SRCS := $(foreach f,$(AUX),$(if $(filter lib%,$(notdir $(f))),$(f)))
+TESTS   := $(filter-out $(AUX),$(ALL_TESTS))
 BENCHES := $(filter %.cpp,$(call overlay,bench))
 
 # Include paths latest-first, so a later stage's header shadows an earlier one.
@@ -47,10 +55,12 @@ obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
 LIB_OBJS   := $(call obj,$(SRCS))
 TEST_OBJS  := $(call obj,$(TESTS))
 BENCH_BINS := $(patsubst %,$(BUILD)/bench/%,$(notdir $(basename $(BENCHES))))
+AUX_LIBS   := $(patsubst %,$(BUILD)/aux/%.so,$(notdir $(basename $(AUX_LIB_SRCS))))
+AUX_PROGS  := $(patsubst %,$(BUILD)/aux/%,$(notdir $(basename $(filter-out $(AUX_LIB_SRCS),$(AUX)))))
 
 .PHONY: all lib test bench diff clean
 .DEFAULT_GOAL := all
-all: $(BUILD)/libgreen.a $(BUILD)/green.pc $(if $(TESTS),$(BUILD)/green_tests) $(BENCH_BINS)
+all: $(BUILD)/libgreen.a $(BUILD)/green.pc $(if $(TESTS),$(BUILD)/green_tests) $(BENCH_BINS) $(AUX_LIBS) $(AUX_PROGS)
 lib: $(BUILD)/libgreen.a $(BUILD)/green.pc
 
 $(BUILD)/obj/%.o: $(GREEN_ROOT)/%.cpp
@@ -81,6 +91,21 @@ $(BUILD)/bench/$(notdir $(basename $(1))): $(call obj,$(1)) $(BUILD)/libgreen.a
 endef
 $(foreach b,$(BENCHES),$(eval $(call bench_rule,$(b))))
 
+define aux_lib_rule
+$(BUILD)/aux/$(notdir $(basename $(1))).so: $(GREEN_ROOT)/$(1)
+	@mkdir -p $$(@D)
+	$$(call say,LINK,$$@)
+	$$(Q)$$(CXX) $$(ALL_CXXFLAGS) -fPIC -shared $$< -o $$@
+endef
+define aux_prog_rule
+$(BUILD)/aux/$(notdir $(basename $(1))): $(call obj,$(1)) $(BUILD)/libgreen.a
+	@mkdir -p $$(@D)
+	$$(call say,LINK,$$@)
+	$$(Q)$$(CXX) $$(ALL_LDFLAGS) $$< $(BUILD)/libgreen.a $(shell sed -n '1s|^// link: ||p' $(GREEN_ROOT)/$(1)) -o $$@
+endef
+$(foreach a,$(AUX_LIB_SRCS),$(eval $(call aux_lib_rule,$(a))))
+$(foreach a,$(filter-out $(AUX_LIB_SRCS),$(AUX)),$(eval $(call aux_prog_rule,$(a))))
+
 $(BUILD)/green.pc: $(GREEN_ROOT)/mk/stage.mk $(GREEN_ROOT)/mk/config.mk
 	@mkdir -p $(@D)
 	@printf '%s\n' \
@@ -106,4 +131,4 @@ diff:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(patsubst %.o,%.d,$(call obj,$(BENCHES)))
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(patsubst %.o,%.d,$(call obj,$(BENCHES) $(AUX)))

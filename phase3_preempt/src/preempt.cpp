@@ -23,12 +23,13 @@
 //
 // Safe points. A task may be switched out only if all of these hold:
 //   - the preempt-disable count is 0 (detail/preempt.hpp): the runtime is
-//     not in its own code on the task's behalf, and the task is not inside
-//     this_task::NoPreempt;
+//     not in its own code on the task's behalf, the task is not inside
+//     this_task::NoPreempt, and it holds no OS lock (os_locks.cpp);
 //   - the interrupted pc is in code that may be preempted (preemptible_pc):
-//     not libc, libstdc++, libgcc, the dynamic loader, the vDSO or a
-//     sanitizer runtime, which may hold internal locks that another task on
-//     this worker could then wait for forever; not our own trampoline;
+//     the main program's or an opted-in library's, never another library
+//     (libc, libstdc++, a malloc replacement, any .so), which may hold an
+//     internal lock that another task on this worker could then wait for
+//     forever; not our own trampoline;
 //   - the interrupted stack pointer is on the task's stack, with room for a
 //     copy of the signal frame plus the switch below the red zone.
 // Otherwise the preemption is owed: the pending flag is set (NoPreempt takes
@@ -73,6 +74,7 @@
 // interceptors and atomic operations, with a copy of the context: there the
 // handler already runs on the task's stack, and preempts in place (the same
 // switch, called from inside the handler) instead of moving the frame.
+#include <green/detail/os_locks.hpp>
 #include <green/detail/preempt_signal.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/sanitizers.hpp>
@@ -83,10 +85,16 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <link.h>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 #include <ucontext.h>
 #include <unistd.h>
 #include <valgrind/libvex_guest_amd64.h>
@@ -108,47 +116,74 @@ constexpr std::size_t kRedZone = 128;  // below sp, owned by the interrupted fun
 constexpr std::size_t kSwitchRoom = GREEN_ASAN || GREEN_TSAN ? 16 * 1024 : 1024;
 
 // ---- Code that may be preempted -------------------------------------------
-// The executable segments of every object loaded when the first worker
-// started, each marked preemptible or not. Written once (under g_setup)
-// before any handler exists; read-only afterwards, so the handler may read it.
+// An allowlist: only code known to be the program's own may be preempted, the
+// main executable's and that of the libraries its runtime names
+// (RuntimeOptions::preemptible_libraries, and GREEN_PREEMPT_LIBS for every
+// runtime). Any other library may hold a lock of its own that another task
+// on this worker could then wait for forever: libc's malloc arenas, a malloc
+// replacement's (jemalloc, tcmalloc), libstdc++'s, OpenSSL's, any user .so.
+// Code loaded after the worker started is not in its table, and so not
+// preemptible either.
+//
+// Each worker makes its own table when it starts (so each runtime's options
+// apply to its own workers) and frees it when it stops; only the worker's
+// thread and its signal handler read it.
 struct CodeRange {
   std::uintptr_t lo, hi;
   bool preemptible;
 };
-constexpr int kMaxRanges = 256;
-CodeRange g_ranges[kMaxRanges];
-int g_nranges = 0;
+struct RangeTable {
+  static constexpr int kMax = 256;
+  int n = 0;
+  CodeRange r[kMax];
+  bool static_runtime = false;  // libc or libstdc++ is linked into the executable
+};
 
-// Objects whose code may hold a lock another task could need, or that is
-// not ours to interrupt. Matched against the file name.
-bool runtime_library(const char* path) {
+bool name_starts(const char* path, std::string_view prefix) {
   const char* name = std::strrchr(path, '/');
   name = name ? name + 1 : path;
-  static const char* const kDenied[] = {
-      "libc.so", "libc-", "libm.so", "libstdc++", "libgcc_s", "ld-linux", "libpthread", "librt.", "libdl.",
-      "libasan", "libubsan", "liblsan", "vgpreload",
-      // The vDSO takes no lock itself, but it is called with locks held (a
-      // sanitizer's allocator reads the clock inside its region lock).
-      "linux-vdso",
-#if !GREEN_TSAN
-      // Under TSan the handler runs from TSan's own safe points (above), so
-      // a tick that landed in its atomics or instrumentation is preemptible.
-      "libtsan",
-#endif
-  };
-  for (const char* d : kDenied)
-    if (std::strncmp(name, d, std::strlen(d)) == 0) return true;
-  return false;
+  return !prefix.empty() && std::string_view(name).starts_with(prefix);
 }
 
-int add_ranges(dl_phdr_info* info, std::size_t, void*) {
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
+struct Scan {
+  RangeTable* table;
+  const std::vector<std::string>* libs;  // the runtime's opted-in libraries
+  std::string_view env;                  // GREEN_PREEMPT_LIBS: more, ':'-separated
+  bool first = true, libc = false, libstdcxx = false;
+};
+
+int add_ranges(dl_phdr_info* info, std::size_t, void* arg) {
+  auto& scan = *static_cast<Scan*>(arg);
+  const char* path = info->dlpi_name ? info->dlpi_name : "";
+  scan.libc |= name_starts(path, "libc.so");
+  scan.libstdcxx |= name_starts(path, "libstdc++.so");
+  bool ours = std::exchange(scan.first, false);  // the first object is the main program
+  for (const std::string& lib : *scan.libs) ours |= name_starts(path, lib);
+  for (std::string_view v = scan.env; !v.empty();) {
+    std::size_t colon = std::min(v.find(':'), v.size());
+    ours |= name_starts(path, v.substr(0, colon));
+    v.remove_prefix(std::min(colon + 1, v.size()));
+  }
+  // Under TSan the handler runs from TSan's own safe points (see the top),
+  // so a tick that landed in its atomics or instrumentation is preemptible.
+  ours |= GREEN_TSAN && name_starts(path, "libtsan");
+  RangeTable& t = *scan.table;
+  for (int i = 0; i < info->dlpi_phnum && t.n < RangeTable::kMax; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) || g_nranges == kMaxRanges) continue;
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
     std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    g_ranges[g_nranges++] = {lo, lo + ph.p_memsz, !runtime_library(info->dlpi_name)};
+    t.r[t.n++] = {lo, lo + ph.p_memsz, ours};
   }
   return 0;
+}
+
+std::unique_ptr<RangeTable> make_ranges(const std::vector<std::string>& libs) {
+  auto t = std::make_unique<RangeTable>();
+  const char* env = std::getenv("GREEN_PREEMPT_LIBS");
+  Scan scan{t.get(), &libs, env ? env : ""};
+  dl_iterate_phdr(&add_ranges, &scan);
+  t->static_runtime = !scan.libc || !scan.libstdcxx;
+  return t;
 }
 
 // ---- Per worker thread ------------------------------------------------------
@@ -164,10 +199,12 @@ struct PreemptState {
   std::uint64_t seen_switches = ~0ull;  // the worker's switch count at the previous tick
   char* alt_lo = nullptr;               // this thread's signal stack
   char* alt_hi = nullptr;
+  RangeTable* ranges = nullptr;         // code this worker may preempt (make_ranges)
 };
 constinit thread_local PreemptState tl_state;
 
 std::once_flag g_setup;
+std::atomic<bool> g_static{false};  // a worker found libc or libstdc++ linked statically
 struct sigaction g_previous{};  // the SIGURG action before ours: non-tick signals go there
 std::atomic<std::uint64_t> g_ticks{0}, g_retries{0}, g_preemptions{0}, g_deferred{0};  // relaxed: statistics
 
@@ -269,7 +306,6 @@ void on_signal(int sig, siginfo_t* si, void* uc) {
 }
 
 void setup_once() {
-  dl_iterate_phdr(&add_ranges, nullptr);
   struct sigaction sa{};
   sa.sa_sigaction = &on_signal;
   // SA_ONSTACK: see "The signal path" (not under Valgrind, see "Valgrind");
@@ -289,19 +325,36 @@ void arm(PreemptState& ps) noexcept {
 
 int preempt_signal() noexcept { return kSignal; }
 
+bool preemption_refused_static() noexcept { return g_static.load(std::memory_order_relaxed); }
+
+void pay_owed_preemption(const void* caller) noexcept {
+  if (preempt_count() != 0 || !preempt_pending() || !current_task()) return;
+  if (caller && !preemptible_pc(caller)) return;  // the retry tick will take it
+  yield_current();                                // and the switch clears the flag
+}
+
 bool preemptible_pc(const void* pc) noexcept {
+  const RangeTable* t = tl_state.ranges;
+  if (!t || (pc >= green_preempt_begin && pc < green_preempt_end)) return false;
   auto a = reinterpret_cast<std::uintptr_t>(pc);
-  if (pc >= green_preempt_begin && pc < green_preempt_end) return false;
-  for (int i = 0; i < g_nranges; ++i)
-    if (a >= g_ranges[i].lo && a < g_ranges[i].hi) return g_ranges[i].preemptible;
+  for (int i = 0; i < t->n; ++i)
+    if (a >= t->r[i].lo && a < t->r[i].hi) return t->r[i].preemptible;
   return false;  // loaded later, or not code at all: unknown, so not safe
 }
 
 void preempt_start(Worker& w) {
   auto slice = w.rt->time_slice;
   if (slice.count() <= 0) return;
-  std::call_once(g_setup, setup_once);
   PreemptState& ps = tl_state;
+  auto ranges = make_ranges(w.rt->preemptible_libraries);
+  if (ranges->static_runtime) {
+    if (!g_static.exchange(true, std::memory_order_relaxed))  // relaxed: one warning, whoever prints it
+      std::fputs("green: libc or libstdc++ is linked statically; tasks are not preempted (cooperative only)\n",
+                 stderr);
+    return;
+  }
+  os_locks_init();
+  std::call_once(g_setup, setup_once);
   stack_t ss{};
   sigaltstack(nullptr, &ss);
   ps.alt_lo = static_cast<char*>(ss.ss_sp);
@@ -332,6 +385,7 @@ void preempt_start(Worker& w) {
   sigemptyset(&s);
   sigaddset(&s, kSignal);
   pthread_sigmask(SIG_UNBLOCK, &s, nullptr);  // the thread that made the runtime may have blocked it
+  ps.ranges = ranges.release();
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the state is complete before the handler may use it
   ps.worker = &w;
   arm(ps);
@@ -357,6 +411,7 @@ void preempt_stop() noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the handler stops before the timer goes
   timer_delete(ps.timer);
   timer_delete(ps.retry_timer);
+  delete std::exchange(ps.ranges, nullptr);
 }
 
 PreemptStats preempt_stats() noexcept {
@@ -433,7 +488,6 @@ extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {
 }
 
 green::this_task::NoPreempt::~NoPreempt() {
-  using namespace green::detail;
-  preempt_enable_no_yield();
-  if (preempt_count() == 0 && take_preempt_pending() && current_task()) yield_current();
+  green::detail::preempt_enable_no_yield();
+  green::detail::pay_owed_preemption(nullptr);
 }

@@ -138,7 +138,7 @@ TEST(PreemptState, RegistersSurviveManyPreemptions) {
     }
   std::fesetround(FE_TONEAREST);
 
-  green::Runtime rt({.workers = 2, .time_slice = 20us});
+  green::Runtime rt({.workers = 2, .time_slice = 50us});
   const std::uint64_t p0 = preempt_stats().preemptions;
   std::atomic<long> rounds{0}, wrong{0}, errno_lost{0}, mode_lost{0};
   auto give_up = Clock::now() + 120s;

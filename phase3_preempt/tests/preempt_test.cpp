@@ -9,6 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <string>
 #include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
@@ -168,20 +172,86 @@ TEST(Preempt, IdleWorkersTakeNoTicks) {
 
 void plain_code() {}
 
-TEST(Preempt, SafePointsExcludeRuntimeLibrariesAndTheTrampoline) {
-  green::Runtime rt({.workers = 1, .time_slice = 1ms});  // the code ranges are read at the first start
-  using green::detail::preemptible_pc;
-  EXPECT_TRUE(preemptible_pc(reinterpret_cast<const void*>(&plain_code)));
-  EXPECT_FALSE(preemptible_pc(green_preempt_trampoline));
-  EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&std::__throw_bad_alloc))) << "libstdc++";
-  EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&::getpid))) << "libc";
-  // Under TSan, malloc is TSan's interceptor, which counts as preemptible
-  // there (src/preempt.cpp explains why).
-  if (!GREEN_TSAN) {
-    EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&::malloc))) << "the allocator";
-  }
-  int on_stack = 0;
-  EXPECT_FALSE(preemptible_pc(&on_stack)) << "not code";
+// preemptible_pc answers for the worker it runs on (each has its own table).
+TEST(SafePoints, OnlyTheProgramsOwnCodeIsPreemptible) {
+  green::Runtime rt({.workers = 1, .time_slice = 1ms});
+  rt.run([] {
+    using green::detail::preemptible_pc;
+    EXPECT_TRUE(preemptible_pc(reinterpret_cast<const void*>(&plain_code))) << "the main program";
+    EXPECT_FALSE(preemptible_pc(green_preempt_trampoline));
+    EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&std::__throw_bad_alloc))) << "libstdc++";
+    EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&::getpid))) << "libc";
+    // Under TSan, malloc is TSan's interceptor, which counts as preemptible
+    // there (src/preempt.cpp explains why).
+    if (!GREEN_TSAN) {
+      EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&::malloc))) << "the allocator";
+    }
+    int on_stack = 0;
+    EXPECT_FALSE(preemptible_pc(&on_stack)) << "not code";
+  });
+  EXPECT_FALSE(green::detail::preemptible_pc(reinterpret_cast<const void*>(&plain_code))) << "not on a worker";
+}
+
+// The tests' helpers (tests/aux/) are built beside the test binary.
+std::string aux_path(const char* name) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::string path(exe, n > 0 ? static_cast<std::size_t>(n) : 0);
+  return path.substr(0, path.rfind('/') + 1) + "aux/" + name;
+}
+
+// One worker, 1 ms slices: a task spends 40 ms inside a library that holds a
+// lock of its own while another task is Ready. Returns whether the other task
+// ran before the first came back out of the library.
+bool overtaken_inside_library(long (*hold)(long), std::vector<std::string> opted_in) {
+  green::Runtime rt({.workers = 1, .time_slice = 1ms, .preemptible_libraries = std::move(opted_in)});
+  std::atomic<bool> other_ran{false};
+  bool overtaken = false;
+  rt.run([&] {
+    auto other = green::spawn([&] { other_ran = true; });
+    hold(40);
+    overtaken = other_ran.load();
+    other.join();
+  });
+  return overtaken;
+}
+
+TEST(SafePoints, ALibraryIsPreemptedOnlyIfOptedIn) {
+  void* lib = dlopen(aux_path("libgreen_spinlib.so").c_str(), RTLD_NOW);
+  ASSERT_NE(lib, nullptr) << dlerror();
+  auto hold = reinterpret_cast<long (*)(long)>(dlsym(lib, "green_spinlib_hold"));
+  ASSERT_NE(hold, nullptr);
+  for (int trial = 0; trial < 3; ++trial)
+    EXPECT_FALSE(overtaken_inside_library(hold, {})) << "a task was preempted inside a library that holds a lock";
+  EXPECT_TRUE(overtaken_inside_library(hold, {"libgreen_spinlib"}))
+      << "the library was opted in (RuntimeOptions::preemptible_libraries), but its task was never preempted";
+  setenv("GREEN_PREEMPT_LIBS", "libnothing:libgreen_spinlib", 1);
+  EXPECT_TRUE(overtaken_inside_library(hold, {})) << "opted in through GREEN_PREEMPT_LIBS";
+  unsetenv("GREEN_PREEMPT_LIBS");
+}
+
+TEST(SafePoints, StaticLibstdcxxRunsCooperatively) {
+  std::string cmd = aux_path("static_libstdcxx") + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  int status = pclose(p);
+  EXPECT_EQ(status, 0) << out;
+  auto count = [&](const std::string& s) {
+    std::size_t n = 0;
+    for (std::size_t at = out.find(s); at != std::string::npos; at = out.find(s, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("linked statically; tasks are not preempted"), 1u) << "want exactly one warning:\n" << out;
+}
+
+TEST(Preempt, TimeSliceHasALowerBound) {
+  EXPECT_THROW(green::Runtime({.time_slice = 1us}), std::invalid_argument);
+  EXPECT_THROW(green::Runtime({.time_slice = green::kMinTimeSlice - 1us}), std::invalid_argument);
+  EXPECT_NO_THROW(green::Runtime({.workers = 1, .time_slice = green::kMinTimeSlice}));
+  EXPECT_NO_THROW(green::Runtime({.workers = 1, .time_slice = 0us}));
 }
 
 }  // namespace

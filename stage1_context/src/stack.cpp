@@ -341,26 +341,28 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
   sigaction(SIGSEGV, &g_previous_segv, nullptr);
 }
 
-// The thread's signal stack, a mapping of its own.
+// The thread's signal stack, a mapping of its own, made the first time the
+// thread needs it and kept until the thread ends. prev: what the thread had
+// before ours went in, while ours is in.
 struct AltStack {
   static constexpr std::size_t size = 64 * 1024;
+  static_assert(size >= kMinSignalStack);
   void* mem = nullptr;
-  AltStack() {
-    mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) throw std::bad_alloc();
-    stack_t ss{};
-    ss.ss_sp = mem;
-    ss.ss_size = size;
-    sigaltstack(&ss, nullptr);
-  }
+  bool installed = false;
+  stack_t prev{};
   ~AltStack() {
-    stack_t ss{};
-    ss.ss_flags = SS_DISABLE;
-    sigaltstack(&ss, nullptr);
+    if (!mem) return;
+    stack_t cur{};
+    sigaltstack(nullptr, &cur);
+    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_sp == mem) {
+      stack_t off{};
+      off.ss_flags = SS_DISABLE;
+      sigaltstack(&off, nullptr);
+    }
     munmap(mem, size);
   }
 };
-
+thread_local AltStack tl_alt;
 }  // namespace
 
 void report_stack_overflow(std::uint64_t id, const char* name) noexcept {
@@ -384,8 +386,27 @@ void install_overflow_handler() {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &g_previous_segv);
   });
-  static thread_local AltStack alt;
-  (void)alt;
+  AltStack& a = tl_alt;
+  stack_t cur{};
+  sigaltstack(nullptr, &cur);
+  if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= kMinSignalStack) return;  // the thread's own will do
+  if (!a.mem) {
+    void* m = mmap(nullptr, AltStack::size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    a.mem = m;
+  }
+  stack_t ss{};
+  ss.ss_sp = a.mem;
+  ss.ss_size = AltStack::size;
+  if (sigaltstack(&ss, &a.prev) == 0) a.installed = true;
+}
+
+void restore_overflow_stack() noexcept {
+  AltStack& a = tl_alt;
+  if (!a.installed) return;
+  a.installed = false;
+  // A disabled stack is put back as disabled (sigaltstack ignores its other fields then).
+  sigaltstack(&a.prev, nullptr);
 }
 
 }  // namespace green::detail

@@ -14,6 +14,7 @@ extern "C" {
 __thread int green_preempt_off = 0;      // see detail/preempt.hpp
 __thread int green_preempt_pending = 0;
 __thread void* green_current_task = nullptr;  // see current_task() in detail/task.hpp
+__thread void* green_this_dispatcher = nullptr;
 }
 
 namespace green::detail {
@@ -147,9 +148,24 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   return t;
 }
 
+// A task whose exception nobody took (it was detached, or its handle was
+// dropped without a join) has nobody to rethrow to: say so rather than lose it.
+static void report_lost_exception(const TaskExtra& x) noexcept {
+  const char* what = nullptr;
+  try {
+    std::rethrow_exception(x.exception);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr, "green: task %llu \"%s\" ended with an exception that nobody joined%s%s\n",
+               static_cast<unsigned long long>(x.id), x.name.c_str(), what ? ": " : "", what ? what : "");
+}
+
 void free_task(Task* t) noexcept {
   PreemptOff no_preempt;  // the block and stack caches are this thread's
   TaskExtra& x = t->extra();
+  if (x.exception) report_lost_exception(x);
   if (x.stack) stack_release(x.stack);
   std::size_t size = x.block_size, align = x.block_align;
   x.~TaskExtra();
@@ -180,18 +196,6 @@ void release_task(Task* t) noexcept {
 
 // ---- Thread-local state, read so that migration cannot stale it ----------
 
-static thread_local Dispatcher* tl_dispatcher = nullptr;
-
-[[gnu::noinline]] Dispatcher* this_dispatcher() noexcept {
-  // The empty asm stops the compiler from assuming two calls return the same
-  // value (it could otherwise merge them across a switch, when the task may
-  // have moved to another thread).
-  Dispatcher* d = tl_dispatcher;
-  asm volatile("" : "+r"(d));
-  return d;
-}
-[[gnu::noinline]] void set_this_dispatcher(Dispatcher* d) noexcept { tl_dispatcher = d; }
-
 // errno's address is the calling thread's. glibc declares __errno_location
 // const, so the compiler may reuse one call's result after a switch, when
 // the task runs on another thread: read it through an opaque call instead.
@@ -201,16 +205,11 @@ static thread_local Dispatcher* tl_dispatcher = nullptr;
   return p;
 }
 
-// The C++ runtime's exception state is per thread too (Itanium C++ ABI
-// 2.4.2: the stack of caught exceptions and the count of uncaught ones), but
-// it belongs to the task that is inside the catch block or throw: a task that
+// The C++ runtime's exception state is per thread too (EhGlobals), but it
+// belongs to the task that is inside the catch block or throw: a task that
 // switches out there and resumes on another thread, or after another task
 // threw on this one, would otherwise end or rethrow someone else's exception.
 // __cxa_get_globals is declared const, hence the opaque call.
-struct EhGlobals {
-  void* caught;
-  unsigned int uncaught;
-};
 [[gnu::noinline]] static EhGlobals* thread_eh_globals() noexcept {
   auto* p = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
   asm volatile("" : "+r"(p));
@@ -219,13 +218,24 @@ struct EhGlobals {
 
 // ---- The two switch sites -------------------------------------------------
 
+// What belongs to a task and not to the thread it runs on: errno, the C++
+// exception state and the preempt-disable nesting. A thread that starts
+// running tasks keeps its own in the dispatcher until it stops (a plain
+// thread may run a LocalScheduler inside a catch block, or under a
+// PreemptOff); each task keeps its own on its stack while it is switched
+// out (switch_to_loop). In between, the loop runs with none: no exception,
+// and the count raised (a loop is never preempted, detail/preempt.hpp).
 void Dispatcher::enter() {
   install_overflow_handler();
-  set_preempt_count(1);  // a loop is never preempted (detail/preempt.hpp)
   // This thread's errno and exception state, for switch_to_loop: found here
   // once, not by two library calls per switch.
   eh_globals = thread_eh_globals();
   errno_ptr = errno_location();
+  outer.err = *errno_ptr;
+  outer.eh = *eh_globals;
+  outer.nesting = preempt_count();
+  *eh_globals = EhGlobals{};
+  set_preempt_count(outer.nesting + 1);
 #if GREEN_TSAN
   loop_tsan_fiber = __tsan_get_current_fiber();  // this thread's own fiber
 #endif
@@ -234,7 +244,10 @@ void Dispatcher::enter() {
 
 void Dispatcher::leave() noexcept {
   set_this_dispatcher(nullptr);
-  set_preempt_count(0);
+  *eh_globals = outer.eh;
+  *errno_ptr = outer.err;
+  set_preempt_count(outer.nesting);
+  restore_overflow_stack();
 }
 
 // Checks, each time a task switches out, that it stayed on its stack.
@@ -306,24 +319,21 @@ void Dispatcher::run(Task* t) {
 
 // Task side: record what the loop should do, switch to it. When this returns
 // the task runs again, possibly on another thread: re-read the dispatcher.
-//
-// What belongs to the task and not to the thread travels with it: errno,
-// the exception state and the task's preempt-disable nesting are saved here,
-// on the task's stack, and put back on whatever thread it resumes on.
+// What belongs to the task (TaskOwned) is saved here, on the task's stack,
+// and put back on whatever thread it resumes on; the loop gets none.
 static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
+  TaskOwned mine;
   // The task's own nesting, read before raising the count: a preemption
   // between the two instructions resumes the task with that same nesting,
   // and the read does not wait for the raise's store.
-  const int nesting = preempt_count();
+  mine.nesting = preempt_count();
   preempt_disable();                         // from here on this thread stays ours, and
                                              // the loop runs with nesting + 1 >= 1
   Dispatcher* d = this_dispatcher();
-  const int saved_errno = *d->errno_ptr;
-  auto* eh = static_cast<EhGlobals*>(d->eh_globals);
-  const EhGlobals saved_eh = *eh;
-  *eh = EhGlobals{};                         // the thread's next task starts with none
-  set_preempt_pending(0);                    // an owed preemption is paid by this switch
-  Task* self = current_task();
+  mine.err = *d->errno_ptr;
+  mine.eh = *d->eh_globals;
+  *d->eh_globals = EhGlobals{};              // the loop, and the thread's next task, have none
+  Task* self = d->current;
   d->after = what;
   d->park_fn = fn;
   d->park_arg = arg;
@@ -340,9 +350,12 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
 #if GREEN_ASAN
   __sanitizer_finish_switch_fiber(fake_stack, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
-  *d->errno_ptr = saved_errno;
-  *static_cast<EhGlobals*>(d->eh_globals) = saved_eh;
-  set_preempt_count(nesting);                // one store: preemptible again if 0
+  *d->errno_ptr = mine.err;
+  *d->eh_globals = mine.eh;
+  // A tick that landed while the loop ran (the count was raised) owes
+  // nothing to this task: this switch was its preemption.
+  set_preempt_pending(0);
+  set_preempt_count(mine.nesting);           // one store: preemptible again if 0
 }
 
 void yield_current() { switch_to_loop(After::Yield); }
@@ -386,7 +399,8 @@ static void task_entry(void* arg) {
   Dispatcher* d = this_dispatcher();
   __sanitizer_finish_switch_fiber(nullptr, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
-  set_preempt_count(0);  // the loop keeps its own count; the task starts at 0
+  set_preempt_pending(0);  // see the end of switch_to_loop
+  set_preempt_count(0);    // the loop keeps its own count; the task starts at 0
   TaskExtra& x = t->extra();
   try {
     x.invoke(x.callable);
@@ -395,20 +409,6 @@ static void task_entry(void* arg) {
   }
   x.destroy(x.callable);
   run_exit_work(x);
-  // A detached task has nobody to rethrow to: say so rather than lose it.
-  // acquire: pairs with the handle's release in release_task(); 1 means only
-  // our run reference is left (the handle was detached or dropped).
-  if (x.exception && x.refs.load(std::memory_order_acquire) == 1) {
-    try {
-      std::rethrow_exception(x.exception);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "green: detached task %llu \"%s\" ended with an exception: %s\n",
-                   static_cast<unsigned long long>(x.id), x.name.c_str(), e.what());
-    } catch (...) {
-      std::fprintf(stderr, "green: detached task %llu \"%s\" ended with an exception\n",
-                   static_cast<unsigned long long>(x.id), x.name.c_str());
-    }
-  }
   exit_current();
 }
 

@@ -18,9 +18,13 @@ Worker::Worker(RuntimeImpl* r, unsigned i) : Dispatcher(r), rt(r), index(i) {}
 
 // ---- The global queue -------------------------------------------------------
 
-void GlobalQueue::push_batch(Task* const* ts, std::size_t n) {
+void GlobalQueue::push_chain(Task* head) {
   std::lock_guard lk(m_);
-  for (std::size_t i = 0; i < n; ++i) q_.push(ts[i]);
+  while (head) {
+    Task* next = head->next;  // push() reuses the link
+    q_.push(head);
+    head = next;
+  }
   bitmap_.store(q_.bitmap(), std::memory_order_seq_cst);  // see the declaration
 }
 
@@ -46,14 +50,36 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   if (bad_size(o.stack_size) || bad_size(o.small_stack_size))
     throw std::invalid_argument("green::Runtime: stack sizes must be in 1.." + std::to_string(kMaxStackSize));
   if (o.workers > 1024) throw std::invalid_argument("green::Runtime: more than 1024 workers");
-  if (o.time_slice.count() < 0) throw std::invalid_argument("green::Runtime: negative time_slice");
+  if (o.time_slice.count() < 0 || (o.time_slice.count() > 0 && o.time_slice < kMinTimeSlice))
+    throw std::invalid_argument("green::Runtime: time_slice " + std::to_string(o.time_slice.count()) +
+                                " us: must be 0 (cooperative) or at least " +
+                                std::to_string(kMinTimeSlice.count()) + " us");
   stack_size = o.stack_size;
   small_stack_size = o.small_stack_size;
   time_slice = o.time_slice;
+  preemptible_libraries = o.preemptible_libraries;
   unsigned n = o.workers ? o.workers : default_workers();
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
   // Threads start after every Worker exists: a worker may look at the others.
-  for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { worker_main(*w); });
+  // If one cannot start, stop those that did (no task can exist yet) and throw.
+  try {
+    for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { worker_main(*w); });
+  } catch (...) {
+    stop_workers();
+    throw;
+  }
+}
+
+// Tells every worker to stop once it finds no work, and waits for their threads.
+void RuntimeImpl::stop_workers() noexcept {
+  // seq_cst: a producer's half of park()'s Dekker pair, like a push.
+  stopping_.store(true, std::memory_order_seq_cst);
+  for (auto& w : workers_) {
+    (void)w;
+    wake_one();
+  }
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
 }
 
 // Quiescence: every task spawned has ended. Counters only grow, so reading
@@ -76,13 +102,7 @@ RuntimeImpl::~RuntimeImpl() {
   }
   // Wait for the tasks still running; sleep, do not spin: this may take long.
   for (int us = 1; !quiescent(*this); us = us < 1000 ? us * 2 : 1000) std::this_thread::sleep_for(std::chrono::microseconds(us));
-  // seq_cst: a producer's half of park()'s Dekker pair, like a push.
-  stopping_.store(true, std::memory_order_seq_cst);
-  for (auto& w : workers_) {
-    (void)w;
-    wake_one();
-  }
-  for (auto& w : workers_) w->thread.join();
+  stop_workers();
 }
 
 // ---- Parking --------------------------------------------------------------
@@ -118,10 +138,13 @@ void RuntimeImpl::wake_one() noexcept {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w->wake), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-void RuntimeImpl::push_global(Task* t) { push_global_batch(&t, 1); }
+void RuntimeImpl::push_global(Task* t) {
+  t->next = nullptr;
+  push_global_chain(t, 1);
+}
 
-void RuntimeImpl::push_global_batch(Task* const* ts, std::size_t n) {
-  global.push_batch(ts, n);
+void RuntimeImpl::push_global_chain(Task* head, std::size_t n) {
+  global.push_chain(head);
   if (Worker* w = this_worker()) {
     for (std::size_t i = 0; i < n; ++i) w->global_pushes.inc();
   }
@@ -131,14 +154,24 @@ void RuntimeImpl::push_global_batch(Task* const* ts, std::size_t n) {
   if (nspinning_.load(std::memory_order_seq_cst) == 0) wake_one();
 }
 
+// Runs on the spawning task's stack: the batch is chained through the
+// tasks' own links (the queue owns them until they are pushed), so it costs
+// a few words of stack however large the queue (see DEVELOPERS.md, stack budget).
 void RuntimeImpl::spill_to_global(Worker& w, Task* t) {
-  Task* batch[LocalQueue::capacity() / 2 + 1];
+  Task* head = nullptr;
+  Task** tail = &head;
   std::size_t n = 0;
   while (n < LocalQueue::capacity() / 2)
-    if (Task* x = take_oldest(w.local)) batch[n++] = x;
-    else break;
-  batch[n++] = t;
-  push_global_batch(batch, n);
+    if (Task* x = take_oldest(w.local)) {
+      *tail = x;
+      tail = &x->next;
+      ++n;
+    } else {
+      break;
+    }
+  *tail = t;
+  t->next = nullptr;
+  push_global_chain(head, n + 1);
 }
 
 void RuntimeImpl::worker_main(Worker& w) {

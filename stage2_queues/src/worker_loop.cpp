@@ -43,7 +43,7 @@ Task* RuntimeImpl::find_work(Worker& w) {
     // While we spin, producers need not wake anyone: we will see their work.
     nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement below decides
     for (int i = 0; i < kSpins && !global.maybe_nonempty() && !stopping(); ++i) __builtin_ia32_pause();
-    // seq_cst RMW, then a seq_cst look: a Dekker pair with push_global_batch
+    // seq_cst RMW, then a seq_cst look: a Dekker pair with push_global_chain
     // [seq_cst push; seq_cst load of nspinning_]. A producer that still saw
     // us spinning (and woke nobody) pushed before this decrement in the
     // total order, so the look below sees its work.

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 namespace green {
 
@@ -17,7 +19,16 @@ struct RuntimeOptions {
   std::chrono::microseconds time_slice{10'000};   // preemption quantum; 0: cooperative only
   std::size_t stack_size = 256 * 1024;            // default stack class, usable bytes
   std::size_t small_stack_size = 16 * 1024;       // small stack class
+  // Phase 3: besides the main program, the shared libraries whose code a
+  // tick may interrupt, by file name prefix ("libmycode" for libmycode.so.1).
+  // Only name code that holds no lock across a preemption. Process-wide: the
+  // names of every runtime (and of GREEN_PREEMPT_LIBS, ':'-separated) add up.
+  std::vector<std::string> preemptible_libraries = {};
 };
+
+// The shortest time slice; shorter ones (but 0) are refused: a tick costs a
+// few microseconds, so a shorter slice would be a storm of signals.
+inline constexpr std::chrono::microseconds kMinTimeSlice{50};
 
 // Counters summed over the workers; each is exact once the runtime is quiet.
 struct RuntimeStats {
@@ -33,7 +44,9 @@ namespace detail { class RuntimeImpl; }
 class Runtime {
  public:
   // Starts the workers. Bad options (stack sizes of 0 or over kMaxStackSize,
-  // more than 1024 workers): std::invalid_argument.
+  // more than 1024 workers, a time_slice below 0 or in 0..kMinTimeSlice):
+  // std::invalid_argument. If a worker thread cannot be made, the ones made
+  // are stopped and the error is thrown (std::system_error).
   explicit Runtime(RuntimeOptions opts = {});
   // Waits until every task spawned on it has ended, then stops the workers.
   // Destroying a Runtime from one of its own tasks aborts with a message.

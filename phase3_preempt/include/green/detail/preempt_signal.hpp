@@ -16,10 +16,21 @@ void preempt_pause() noexcept;       // disarm while the worker sleeps
 void preempt_resume() noexcept;      // re-arm when it wakes
 void preempt_stop() noexcept;        // delete the timer
 
-// May a task interrupted at pc be switched out there? False inside libc,
-// libstdc++, libgcc, the dynamic loader, the vDSO, a sanitizer runtime,
-// code loaded after the first runtime started, and the preemption stub.
+// May a task interrupted at pc be switched out there? True only in the main
+// program's code (but the preemption stub) and in libraries opted in
+// (RuntimeOptions::preemptible_libraries, GREEN_PREEMPT_LIBS) that were
+// loaded when the latest worker started.
 bool preemptible_pc(const void* pc) noexcept;
+
+// The running task yields now if a preemption is owed, the count is 0 and
+// caller (the code it would return to; nullptr: the task's own) may be
+// preempted; otherwise the retry tick takes it. From NoPreempt and OS-lock unlocks.
+void pay_owed_preemption(const void* caller) noexcept;
+
+// True if this process runs cooperatively because libc or libstdc++ is
+// linked into the executable, where their code cannot be told from the
+// program's (the first worker to find out prints a one-line warning).
+bool preemption_refused_static() noexcept;
 
 // Process-wide counters (relaxed: statistics).
 struct PreemptStats {

@@ -23,8 +23,10 @@
 //     compute the variable's address once and reuse it after a switch (the
 //     thread_local hazard): hence the inline assembly.
 //   - pending: the handler wanted to preempt but could not (the count was
-//     not 0, or the task was not at a safe point). Every switch clears it;
-//     phase 3's this_task::NoPreempt yields on release if it is set.
+//     not 0, or the task was not at a safe point). A task's switch clears it
+//     when the task resumes (a tick that found the loop running owes the
+//     task nothing); phase 3 pays it when the count comes down to 0 in
+//     this_task::NoPreempt and in an OS lock's unlock.
 #pragma once
 
 extern "C" {
@@ -56,6 +58,12 @@ inline bool take_preempt_pending() noexcept {
   asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\txchgl %0, %%fs:(%%rax)"
                : "+r"(was) : : "rax", "memory");
   return was != 0;
+}
+
+inline bool preempt_pending() noexcept {
+  int n;
+  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl %%fs:(%%rax), %0" : "=r"(n) : : "rax", "memory");
+  return n != 0;
 }
 
 // 1: a preemption is owed (the handler); 0: forgotten (a switch pays it).

@@ -103,10 +103,14 @@ std::size_t guard_budget() noexcept;
 void set_guard_budget(std::size_t n) noexcept;   // for tests and tuning
 std::size_t guarded_stacks_live() noexcept;
 
-// Installs the SIGSEGV handler (once per process) and an alternate signal
-// stack for the calling thread (once per thread). Every thread that runs tasks
-// calls this before it runs the first one.
+// Installs the SIGSEGV handler (once per process) and makes sure the calling
+// thread has an alternate signal stack of at least kMinSignalStack bytes:
+// the thread's own, if it has one that large (a crash reporter's), else ours
+// until restore_overflow_stack() puts back exactly what was there. Every
+// thread that runs tasks calls the pair around running them (Dispatcher).
+inline constexpr std::size_t kMinSignalStack = 32 * 1024;
 void install_overflow_handler();
+void restore_overflow_stack() noexcept;
 
 // Reports an overflow of the running task's stack and aborts. Async-signal-safe.
 [[noreturn]] void report_stack_overflow(std::uint64_t id, const char* name) noexcept;

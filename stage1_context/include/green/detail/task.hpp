@@ -155,6 +155,22 @@ Task* make_task(Scheduler& s, F&& f, const SpawnOptions& opts) {
 enum class After : std::uint8_t { Yield, Park, Exit };
 using ParkFn = void (*)(Task* parked, void* arg);
 
+// The C++ runtime's per-thread exception state (Itanium C++ ABI 2.4.2): the
+// stack of caught exceptions and the count of uncaught ones.
+struct EhGlobals {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+// What belongs to a task and not to the thread it runs on. The running
+// task's is the thread's own; a switched-out task keeps its copy on its
+// stack, a dispatcher keeps the thread's own while the thread runs tasks
+// (task.cpp, "What belongs to a task"). A new task starts with all zero.
+struct TaskOwned {
+  int err = 0;      // errno
+  EhGlobals eh;
+  int nesting = 0;  // the preempt-disable count (detail/preempt.hpp)
+};
+
 struct Dispatcher {
   Scheduler* sched = nullptr;   // whose loop this is
   Context loop;                 // the loop's saved context while a task runs
@@ -167,10 +183,11 @@ struct Dispatcher {
   std::size_t loop_stack_size = 0;
   void* loop_fake_stack = nullptr;
   void* loop_tsan_fiber = nullptr;
-  // This thread's errno and C++ exception state (task.cpp's EhGlobals), found
-  // once by enter(): switch_to_loop saves and restores them for every task.
+  // This thread's errno and C++ exception state, found once by enter():
+  // switch_to_loop saves and restores them for every task.
   int* errno_ptr = nullptr;
-  void* eh_globals = nullptr;
+  EhGlobals* eh_globals = nullptr;
+  TaskOwned outer;              // the thread's own, from enter() to leave()
 
   explicit Dispatcher(Scheduler* s) : sched(s) {}
   // Makes this the calling thread's dispatcher (and sets up what a thread
@@ -181,17 +198,14 @@ struct Dispatcher {
   void run(Task* t);
 };
 
-// The calling thread's dispatcher and running task. Not inlined, and read
-// through an opaque call each time: a task may resume on a different thread,
-// and a cached thread_local address would then point at the old thread's data.
-Dispatcher* this_dispatcher() noexcept;
-void set_this_dispatcher(Dispatcher* d) noexcept;
-// The task running on this thread, nullptr on a loop or a plain thread:
-// Dispatcher::current, kept also in a thread-local by Dispatcher::run so that
-// it is read in one %fs-relative instruction. Through this_dispatcher() it
-// would take two loads, and a preemption between them would read another
-// thread's task; the compiler cannot reuse the address after a switch either.
+// The calling thread's dispatcher and running task (nullptr on a loop or a
+// plain thread: Dispatcher::current, mirrored by Dispatcher::run). Each is a
+// thread-local read in ONE %fs-relative instruction through inline asm, so
+// that the compiler can never reuse an address computed before a switch
+// (the task may resume on another thread), and a preemption can never land
+// between computing the address and reading through it.
 extern "C" __thread void* green_current_task;
+extern "C" __thread void* green_this_dispatcher;
 inline Task* current_task() noexcept {
   void* t;
   asm volatile("movq green_current_task@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(t) : : "memory");
@@ -199,6 +213,14 @@ inline Task* current_task() noexcept {
 }
 inline void set_current_task(Task* t) noexcept {
   asm volatile("movq green_current_task@gottpoff(%%rip), %%rax\n\tmovq %0, %%fs:(%%rax)" : : "r"(t) : "rax", "memory");
+}
+inline Dispatcher* this_dispatcher() noexcept {
+  void* d;
+  asm volatile("movq green_this_dispatcher@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(d) : : "memory");
+  return static_cast<Dispatcher*>(d);
+}
+inline void set_this_dispatcher(Dispatcher* d) noexcept {
+  asm volatile("movq green_this_dispatcher@gottpoff(%%rip), %%rax\n\tmovq %0, %%fs:(%%rax)" : : "r"(d) : "rax", "memory");
 }
 // The calling thread's errno, read through an opaque call (see task.cpp).
 int* errno_location() noexcept;

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -63,7 +64,7 @@ struct alignas(64) Worker : Dispatcher {
 // workers can peek without the lock.
 class GlobalQueue {
  public:
-  void push_batch(Task* const* ts, std::size_t n);
+  void push_chain(Task* head);  // tasks linked through Task::next, oldest first
   // The oldest task of the highest priority, if that priority is at least
   // min_priority; else nullptr.
   Task* pop(int min_priority = kMinPriority);
@@ -109,7 +110,7 @@ class RuntimeImpl final : public Scheduler {
   // w's local queue is full: move its older half, then t, to the global queue.
   void spill_to_global(Worker& w, Task* t);
   void push_global(Task* t);                 // + wake a parked worker
-  void push_global_batch(Task* const* ts, std::size_t n);
+  void push_global_chain(Task* head, std::size_t n);  // n tasks linked through next
   void wake_one() noexcept;                  // call after publishing work with a seq_cst store
   // Parks w unless work shows up; false if it returned because of stopping.
   // has_work is re-checked after w is on the idle list (see runtime.cpp).
@@ -125,11 +126,13 @@ class RuntimeImpl final : public Scheduler {
   std::vector<Worker*> idle_;                      // guarded by idle_m_
   std::atomic<unsigned> nparked_{0};
   std::atomic<unsigned> nspinning_{0};             // workers looking for work (stage 3)
-  std::atomic<bool> stopping_{false};              // set once by the destructor
+  std::atomic<bool> stopping_{false};              // set once, by stop_workers()
   std::chrono::microseconds time_slice{0};         // RuntimeOptions::time_slice; set once, before the workers
+  std::vector<std::string> preemptible_libraries;  // RuntimeOptions'; set once, before the workers
 
  private:
   void futex_wait(std::atomic<std::uint32_t>& word) noexcept;
+  void stop_workers() noexcept;              // sets stopping_, wakes and joins every started thread
   bool remove_from_idle(Worker& w) noexcept;
 };
 

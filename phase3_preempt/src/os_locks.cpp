@@ -1,0 +1,173 @@
+// OS locks hold preemption off.
+//
+// The hazard. A task preempted while it holds a pthread lock (so a
+// std::mutex, std::shared_mutex, std::recursive_mutex, std::timed_mutex, or
+// any library's lock) keeps it while it waits in a run queue. The next task
+// on every worker that wants the lock blocks its OS thread in the kernel, and
+// then no worker is left to run the holder: the program hangs. Users do not
+// control every OS lock their tasks take (logging, allocators, third-party
+// libraries), so the runtime must rule this out by itself.
+//
+// The rule. While a task holds an OS lock it is not preempted: every pthread
+// lock operation below raises the per-thread preempt-disable count
+// (detail/preempt.hpp) before it takes the lock, and the matching unlock
+// lowers it after releasing it. A tick that lands meanwhile is owed (the
+// pending flag), and the unlock that brings the count to 0 pays it at once,
+// if its caller is code that may be preempted anyway (preemptible_pc);
+// otherwise the retry timer takes it a quarter slice later. The count
+// travels with the task across its own yields and parks (switch_to_loop), so
+// a task that blocks while holding a lock still holds preemption off when it
+// resumes, on whatever thread.
+//
+// How. The program's executable defines pthread_mutex_lock and its kin (this
+// file is linked into it from libgreen.a), so the dynamic linker binds every
+// call to them to these definitions: the program's own, and those from
+// libstdc++ and other shared libraries. Each forwards to the next definition
+// (dlsym RTLD_NEXT): libc's, or a sanitizer's interceptor in front of it.
+// The count is raised BEFORE the real lock: a tick between the real lock's
+// return and a raise after it would find a task at a safe point (our own
+// code) holding the lock. Calls libc makes internally (malloc's arena
+// locks, stdio's) do not go through these symbols; libc is never a safe
+// point anyway (preempt.cpp).
+//
+// Rejected: Go's hand-off (a monitor thread notices a worker blocked in the
+// kernel and lets another thread run its queue). It covers every blocking
+// call, not only locks, but needs a spare thread per blocked worker, makes
+// the number of running threads unbounded, and still lets the preempted
+// holder wait behind every task queued before it. See HANDOUT 6.4.
+//
+// Limits: a lock taken by one task and released by another (undefined for
+// these locks anyway) leaves the first at a raised count (it runs
+// cooperatively) and never lowers the second's below 0. C11 mtx_* and
+// futexes used directly are not seen.
+#include <green/detail/os_locks.hpp>
+#include <green/detail/preempt_signal.hpp>
+#include <green/detail/task.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <time.h>
+
+namespace green::detail {
+
+namespace {
+
+// The next definition of a symbol, found on first use. relaxed: the value is
+// an address of code, the same whoever finds it; nothing else is published.
+template <class Fn>
+struct Next {
+  const char* name;
+  std::atomic<Fn*> fn{nullptr};
+  Fn* get() noexcept {
+    Fn* f = fn.load(std::memory_order_relaxed);
+    if (__builtin_expect(f != nullptr, 1)) return f;
+    f = reinterpret_cast<Fn*>(dlsym(RTLD_NEXT, name));
+    if (!f) {
+      std::fprintf(stderr, "green: cannot find the C library's %s (a static build?)\n", name);
+      std::abort();
+    }
+    fn.store(f, std::memory_order_relaxed);
+    return f;
+  }
+};
+
+// Before taking a lock. Every path out of the locking call either holds the
+// lock (the count stays raised) or calls lock_failed().
+inline void lock_begin() noexcept { preempt_disable(); }
+inline void lock_failed() noexcept { preempt_enable_no_yield(); }
+
+// After releasing a lock. caller: the unlock's return address.
+[[gnu::noinline]] void unlock_end(const void* caller) noexcept {
+  // Never below 0 (see "Limits"). The read and the decrement are two
+  // instructions, but with the count above 0 no tick can switch the task out
+  // between them, and at 0 nothing is written.
+  if (preempt_count() <= 0) return;
+  preempt_enable_no_yield();
+  pay_owed_preemption(caller);
+}
+
+template <class Fn, class... A>
+int lock(Next<Fn>& next, A... a) noexcept {
+  lock_begin();
+  int r = next.get()(a...);
+  if (r != 0) lock_failed();  // busy, timed out, or an error: nothing is held
+  return r;
+}
+
+template <class Fn, class... A>
+int unlock(Next<Fn>& next, const void* caller, A... a) noexcept {
+  int r = next.get()(a...);
+  if (r == 0) unlock_end(caller);
+  return r;
+}
+
+using MutexFn = int(pthread_mutex_t*);
+using MutexTimedFn = int(pthread_mutex_t*, const timespec*);
+using MutexClockFn = int(pthread_mutex_t*, clockid_t, const timespec*);
+using RwFn = int(pthread_rwlock_t*);
+using RwTimedFn = int(pthread_rwlock_t*, const timespec*);
+using RwClockFn = int(pthread_rwlock_t*, clockid_t, const timespec*);
+using SpinFn = int(pthread_spinlock_t*);
+
+Next<MutexFn> mutex_lock{"pthread_mutex_lock"}, mutex_trylock{"pthread_mutex_trylock"},
+    mutex_unlock{"pthread_mutex_unlock"};
+Next<MutexTimedFn> mutex_timedlock{"pthread_mutex_timedlock"};
+Next<MutexClockFn> mutex_clocklock{"pthread_mutex_clocklock"};
+Next<RwFn> rw_rdlock{"pthread_rwlock_rdlock"}, rw_tryrdlock{"pthread_rwlock_tryrdlock"},
+    rw_wrlock{"pthread_rwlock_wrlock"}, rw_trywrlock{"pthread_rwlock_trywrlock"},
+    rw_unlock{"pthread_rwlock_unlock"};
+Next<RwTimedFn> rw_timedrdlock{"pthread_rwlock_timedrdlock"}, rw_timedwrlock{"pthread_rwlock_timedwrlock"};
+Next<RwClockFn> rw_clockrdlock{"pthread_rwlock_clockrdlock"}, rw_clockwrlock{"pthread_rwlock_clockwrlock"};
+Next<SpinFn> spin_lock{"pthread_spin_lock"}, spin_trylock{"pthread_spin_trylock"},
+    spin_unlock{"pthread_spin_unlock"};
+
+}  // namespace
+
+int real_mutex_lock(pthread_mutex_t* m) noexcept { return mutex_lock.get()(m); }
+int real_mutex_unlock(pthread_mutex_t* m) noexcept { return mutex_unlock.get()(m); }
+
+void os_locks_init() noexcept {
+  // Found now, on the thread starting a worker, rather than first inside a
+  // lock call on a small task stack (dlsym's own stack use is not ours to bound).
+  mutex_lock.get(), mutex_unlock.get(), mutex_trylock.get(), mutex_timedlock.get(), mutex_clocklock.get();
+  rw_rdlock.get(), rw_tryrdlock.get(), rw_wrlock.get(), rw_trywrlock.get(), rw_unlock.get();
+  rw_timedrdlock.get(), rw_timedwrlock.get(), rw_clockrdlock.get(), rw_clockwrlock.get();
+  spin_lock.get(), spin_trylock.get(), spin_unlock.get();
+}
+
+}  // namespace green::detail
+
+// The interposed symbols. default visibility: the executable exports them,
+// so shared libraries' calls bind here too.
+#define GREEN_CALLER __builtin_return_address(0)
+using namespace green::detail;
+extern "C" {
+int pthread_mutex_lock(pthread_mutex_t* m) { return lock(mutex_lock, m); }
+int pthread_mutex_trylock(pthread_mutex_t* m) { return lock(mutex_trylock, m); }
+int pthread_mutex_timedlock(pthread_mutex_t* m, const timespec* t) { return lock(mutex_timedlock, m, t); }
+int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t c, const timespec* t) {
+  return lock(mutex_clocklock, m, c, t);
+}
+int pthread_mutex_unlock(pthread_mutex_t* m) { return unlock(mutex_unlock, GREEN_CALLER, m); }
+
+int pthread_rwlock_rdlock(pthread_rwlock_t* l) { return lock(rw_rdlock, l); }
+int pthread_rwlock_tryrdlock(pthread_rwlock_t* l) { return lock(rw_tryrdlock, l); }
+int pthread_rwlock_timedrdlock(pthread_rwlock_t* l, const timespec* t) { return lock(rw_timedrdlock, l, t); }
+int pthread_rwlock_clockrdlock(pthread_rwlock_t* l, clockid_t c, const timespec* t) {
+  return lock(rw_clockrdlock, l, c, t);
+}
+int pthread_rwlock_wrlock(pthread_rwlock_t* l) { return lock(rw_wrlock, l); }
+int pthread_rwlock_trywrlock(pthread_rwlock_t* l) { return lock(rw_trywrlock, l); }
+int pthread_rwlock_timedwrlock(pthread_rwlock_t* l, const timespec* t) { return lock(rw_timedwrlock, l, t); }
+int pthread_rwlock_clockwrlock(pthread_rwlock_t* l, clockid_t c, const timespec* t) {
+  return lock(rw_clockwrlock, l, c, t);
+}
+int pthread_rwlock_unlock(pthread_rwlock_t* l) { return unlock(rw_unlock, GREEN_CALLER, l); }
+
+int pthread_spin_lock(pthread_spinlock_t* l) { return lock(spin_lock, l); }
+int pthread_spin_trylock(pthread_spinlock_t* l) { return lock(spin_trylock, l); }
+int pthread_spin_unlock(pthread_spinlock_t* l) { return unlock(spin_unlock, GREEN_CALLER, l); }
+}
