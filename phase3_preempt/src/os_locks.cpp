@@ -126,12 +126,7 @@ Next<SpinFn> spin_lock{"pthread_spin_lock"}, spin_trylock{"pthread_spin_trylock"
 
 }  // namespace
 
-int real_mutex_lock(pthread_mutex_t* m) noexcept { return mutex_lock.get()(m); }
-int real_mutex_unlock(pthread_mutex_t* m) noexcept { return mutex_unlock.get()(m); }
-
 void os_locks_init() noexcept {
-  // Found now, on the thread starting a worker, rather than first inside a
-  // lock call on a small task stack (dlsym's own stack use is not ours to bound).
   mutex_lock.get(), mutex_unlock.get(), mutex_trylock.get(), mutex_timedlock.get(), mutex_clocklock.get();
   rw_rdlock.get(), rw_tryrdlock.get(), rw_wrlock.get(), rw_trywrlock.get(), rw_unlock.get();
   rw_timedrdlock.get(), rw_timedwrlock.get(), rw_clockrdlock.get(), rw_clockwrlock.get();

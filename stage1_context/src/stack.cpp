@@ -131,6 +131,7 @@ struct Slab {
   unsigned capacity;          // slots
   unsigned used = 0;          // stacks handed out
   unsigned carved = 0;        // slots [0, carved) have been handed out at least once
+  bool fenced = false;        // every carved slot's gap is a guard region (fence())
   std::byte* free = nullptr;  // lo of freed stacks, linked through their top word
   Slab* prev = nullptr;       // partial list links
   Slab* next = nullptr;
@@ -165,6 +166,24 @@ void unlink(Slab*& head, Slab* s) {
   s->prev = s->next = nullptr;
 }
 
+// Makes [p, p + n) a guard region (stack.hpp, "Fenced"). The first refusal
+// (an older kernel, or Valgrind) turns fencing off for every later slab.
+// Under g_slab_mutex.
+bool g_fencing = true;
+constexpr int kGuardInstall = 102, kGuardRemove = 103;  // MADV_GUARD_*: newer than our headers
+bool fence(std::byte* p, std::size_t n) noexcept {
+  if (madvise(p, n, kGuardInstall) == 0) return true;
+  g_fencing = false;
+  return false;
+}
+// A slab that could not fence a fresh slot goes back to canaries: its gaps
+// must be readable again. Stacks already handed out keep fenced = true and go
+// unchecked; the rest are read as canaries.
+void unfence(Slab* s) noexcept {
+  madvise(s->base, s->bytes(), kGuardRemove);
+  s->fenced = false;
+}
+
 // The mapping is a PROT_NONE page, then the slots. The page bounds the damage
 // of a runaway recursion on a slab stack to its own slab (it faults there, and
 // on_segv reports it), where it would otherwise run on into whatever mapping
@@ -184,6 +203,7 @@ Slab* new_slab(std::size_t size) {
   // Slabs are megabytes: where transparent huge pages are "always", one touch
   // would commit 2 MiB. Advice only; it may fail harmlessly.
   madvise(s->base, s->bytes(), MADV_NOHUGEPAGE);
+  s->fenced = s->gap != 0 && g_fencing;
   return s;
 }
 
@@ -196,17 +216,20 @@ Stack slab_allocate(std::size_t size) {
     head = s;
   }
   std::byte* lo;
-  if (s->free) {
+  bool fresh = !s->free;
+  if (!fresh) {
     lo = s->free;
     s->free = free_link(lo, size);
   } else {
     lo = s->base + s->slot() * s->carved++ + s->gap;
   }
   if (++s->used == s->capacity) unlink(head, s);
-  // Sub-page: write the canary. Page-sized: the gap below lo is zero unless an
-  // overflow wrote it, and that was reported.
+  // Sub-page: write the canary. Page-sized: fence the gap if it is fresh (a
+  // guard region stays when its slot is reused), or else the gap below lo is
+  // zero unless an overflow wrote it, and that was reported.
   if (s->gap == 0) *reinterpret_cast<std::uint64_t*>(lo) = kStackCanary;
-  return Stack{lo, size, s, 0};
+  else if (fresh && s->fenced && !fence(lo - s->gap, s->gap)) unfence(s);
+  return Stack{lo, size, s, 0, s->fenced};
 }
 
 void slab_release(const Stack& st) noexcept {

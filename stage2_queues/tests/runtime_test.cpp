@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <sys/resource.h>
+#include <system_error>
+#include <unistd.h>
 #include <atomic>
 #include <set>
 #include <stdexcept>
@@ -187,6 +191,38 @@ TEST(Runtime, TaskLocalAndAtExitWorkAcrossWorkers) {
     for (auto& h : hs) h.join();
   });
   EXPECT_EQ(handlers.load(), 200);
+}
+
+}  // namespace
+
+namespace {
+
+// The address space left is room for a few worker threads, not for 64: the
+// constructor must stop the workers it started and throw, not terminate.
+TEST(RuntimeDeathTest, AWorkerThreadThatCannotStartIsAnErrorNotACrash) {
+#if GREEN_ASAN || GREEN_TSAN
+  GTEST_SKIP() << "the sanitizers' shadow memory does not fit under an RLIMIT_AS";
+#endif
+  EXPECT_EXIT(
+      {
+        long pages = 0;
+        std::FILE* f = std::fopen("/proc/self/statm", "r");
+        if (!f || std::fscanf(f, "%ld", &pages) != 1) _exit(5);
+        std::fclose(f);
+        rlimit r{};
+        r.rlim_cur = r.rlim_max = static_cast<rlim_t>(pages) * 4096 + (48 << 20);  // a few 8 MiB thread stacks
+        if (setrlimit(RLIMIT_AS, &r) != 0) _exit(6);
+        try {
+          Runtime rt({.workers = 64});
+          _exit(3);  // all 64 started: the limit did not bite
+        } catch (const std::system_error& e) {
+          std::fprintf(stderr, "threw: %s\n", e.what());
+          _exit(0);
+        } catch (...) {
+          _exit(4);
+        }
+      },
+      ::testing::ExitedWithCode(0), "threw");
 }
 
 }  // namespace

@@ -29,6 +29,13 @@
 //        frames are on.
 //      sub-page: the word kStackCanary written at `lo` (that page is resident
 //        anyway, shared with the neighbouring stacks).
+//      Fenced: where the kernel has guard regions (MADV_GUARD_INSTALL, Linux
+//        6.13), a page-sized slab stack's canary gap is made one instead: a
+//        page that faults on any access like a guard page, but with no
+//        mapping of its own and no memory. The overflow is then caught at
+//        once, and nothing reads the gap. Some kernels never map the zero
+//        page (a VM's pvm_no_zero_page), where a read canary would cost a
+//        resident page per stack: fencing is what keeps it free there.
 //    Slabs are what let 1,000,000 tasks live at once.
 //
 // Pages are committed by the kernel on first touch (MAP_NORESERVE), so a big
@@ -52,6 +59,7 @@ struct Stack {
                             // a page multiple, or a sub-page multiple of 1 KiB
   Slab* slab = nullptr;     // nullptr: a guarded mapping of its own
   unsigned valgrind_id = 0; // VALGRIND_STACK_REGISTER id (0 when not under Valgrind)
+  bool fenced = false;      // a slab stack whose canary gap is a guard region (below)
 
   std::byte* hi() const noexcept { return lo + size; }
   bool guarded() const noexcept { return slab == nullptr; }
@@ -86,10 +94,10 @@ Stack stack_allocate(std::size_t size);
 // Gives a stack back: to this thread's cache, or to the kernel when the cache is full.
 void stack_release(Stack s) noexcept;
 
-// True if the stack's canary is intact (always true for guarded stacks, whose
-// guard page does that job). Called at every switch-out: a few loads.
+// True if the stack's canary is intact (always true for guarded and fenced
+// stacks, whose guard page does that job). Called at every switch-out: a few loads.
 inline bool stack_canary_ok(const Stack& s) noexcept {
-  if (s.guarded()) return true;
+  if (s.guarded() || s.fenced) return true;
   if (s.sub_page()) return *reinterpret_cast<const std::uint64_t*>(s.lo) == kStackCanary;
   const auto* w = reinterpret_cast<const std::uint64_t*>(s.lo) - kCanaryWords;
   std::uint64_t any = 0;
