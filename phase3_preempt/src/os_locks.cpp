@@ -36,6 +36,9 @@
 // the number of running threads unbounded, and still lets the preempted
 // holder wait behind every task queued before it. See HANDOUT 6.4.
 //
+// One-time initialization (function-local statics, std::call_once) blocks
+// other callers the same way, and is held off the same way (below).
+//
 // Limits: a lock taken by one task and released by another (undefined for
 // these locks anyway) leaves the first at a raised count (it runs
 // cooperatively) and never lowers the second's below 0. C11 mtx_* and
@@ -45,6 +48,7 @@
 #include <green/detail/task.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
@@ -124,6 +128,19 @@ Next<RwClockFn> rw_clockrdlock{"pthread_rwlock_clockrdlock"}, rw_clockwrlock{"pt
 Next<SpinFn> spin_lock{"pthread_spin_lock"}, spin_trylock{"pthread_spin_trylock"},
     spin_unlock{"pthread_spin_unlock"};
 
+// One-time initialization waits like a lock: a task preempted inside a
+// function-local static's initializer, or a std::call_once function, keeps
+// every other caller waiting in the kernel. __cxa_guard_acquire returns 1 when
+// the caller is to run the initializer (it then holds the guard until
+// __cxa_guard_release or __cxa_guard_abort), 0 when it is done already; the
+// compiler checks the guard inline first, so only the first uses get here.
+using GuardFn = int(std::int64_t*);
+using GuardEndFn = void(std::int64_t*);
+using OnceFn = int(pthread_once_t*, void (*)());
+Next<GuardFn> guard_acquire{"__cxa_guard_acquire"};
+Next<GuardEndFn> guard_release{"__cxa_guard_release"}, guard_abort{"__cxa_guard_abort"};
+Next<OnceFn> once{"pthread_once"};
+
 }  // namespace
 
 void os_locks_init() noexcept {
@@ -131,6 +148,7 @@ void os_locks_init() noexcept {
   rw_rdlock.get(), rw_tryrdlock.get(), rw_wrlock.get(), rw_trywrlock.get(), rw_unlock.get();
   rw_timedrdlock.get(), rw_timedwrlock.get(), rw_clockrdlock.get(), rw_clockwrlock.get();
   spin_lock.get(), spin_trylock.get(), spin_unlock.get();
+  guard_acquire.get(), guard_release.get(), guard_abort.get(), once.get();
 }
 
 }  // namespace green::detail
@@ -165,4 +183,26 @@ int pthread_rwlock_unlock(pthread_rwlock_t* l) { return unlock(rw_unlock, GREEN_
 int pthread_spin_lock(pthread_spinlock_t* l) { return lock(spin_lock, l); }
 int pthread_spin_trylock(pthread_spinlock_t* l) { return lock(spin_trylock, l); }
 int pthread_spin_unlock(pthread_spinlock_t* l) { return unlock(spin_unlock, GREEN_CALLER, l); }
+
+int __cxa_guard_acquire(std::int64_t* g) {
+  lock_begin();
+  int run_it = guard_acquire.get()(g);
+  if (!run_it) lock_failed();  // initialized already: nothing is held
+  return run_it;
+}
+void __cxa_guard_release(std::int64_t* g) {
+  guard_release.get()(g);
+  unlock_end(GREEN_CALLER);
+}
+void __cxa_guard_abort(std::int64_t* g) {
+  guard_abort.get()(g);
+  unlock_end(GREEN_CALLER);
+}
+// Held from the start to the end of the call, whoever runs the function.
+int pthread_once(pthread_once_t* o, void (*fn)()) {
+  lock_begin();
+  int r = once.get()(o, fn);
+  unlock_end(GREEN_CALLER);
+  return r;
+}
 }

@@ -235,3 +235,62 @@ TEST(OsLocks, HolderIsNotPreemptedAndPaysAtTheUnlock) {
 }
 
 }  // namespace
+
+namespace {
+
+// One-time initialization is a lock too: a task preempted inside a static's
+// initializer would leave every other task that reaches the static blocked in
+// the kernel (with one worker, forever).
+std::atomic<int> g_inits{0};
+std::atomic<bool> g_second_arrived{false};
+bool g_overtaken_in_init = false;
+
+int slow_initializer() {
+  auto until = Clock::now() + 30ms;
+  for (unsigned i = 1;; ++i) {
+    g_overtaken_in_init |= g_second_arrived.load(std::memory_order_relaxed);
+    if (i % 1024 == 0 && Clock::now() > until) break;
+  }
+  return g_inits.fetch_add(1) + 1;
+}
+
+int the_static() {
+  static int v = slow_initializer();
+  return v;
+}
+
+TEST(OsLocks, StaticInitializerAndCallOnceAreNotPreempted) {
+  green::Runtime rt({.workers = 1, .time_slice = 1ms});
+  rt.run([] {
+    auto other = green::spawn([] {
+      g_second_arrived = true;
+      EXPECT_EQ(the_static(), 1);
+    });
+    EXPECT_EQ(the_static(), 1);
+    other.join();
+  });
+  EXPECT_FALSE(g_overtaken_in_init) << "a task was preempted inside a static's initializer";
+  EXPECT_EQ(g_inits.load(), 1);
+
+  std::once_flag flag;
+  std::atomic<bool> arrived{false};
+  bool overtaken = false;
+  rt.run([&] {
+    auto other = green::spawn([&] {
+      arrived = true;
+      std::call_once(flag, [] { ADD_FAILURE() << "ran twice"; });
+    });
+    std::call_once(flag, [&] {
+      auto until = Clock::now() + 30ms;
+      for (unsigned i = 1;; ++i) {
+        overtaken |= arrived.load(std::memory_order_relaxed);
+        if (i % 1024 == 0 && Clock::now() > until) break;
+      }
+    });
+    other.join();
+  });
+  EXPECT_FALSE(overtaken) << "a task was preempted inside std::call_once";
+  EXPECT_EQ(preempt_count(), 0);
+}
+
+}  // namespace
