@@ -48,6 +48,7 @@
 #include <green/detail/task.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -97,7 +98,9 @@ template <class Fn, class... A>
 int lock(Next<Fn>& next, A... a) noexcept {
   lock_begin();
   int r = next.get()(a...);
-  if (r != 0) lock_failed();  // busy, timed out, or an error: nothing is held
+  // Busy, timed out, or an error: nothing is held. EOWNERDEAD (a robust
+  // mutex whose owner died) is the exception: the caller holds it now.
+  if (r != 0 && r != EOWNERDEAD) lock_failed();
   return r;
 }
 

@@ -130,10 +130,9 @@ constexpr std::size_t kSwitchRoom = GREEN_ASAN || GREEN_TSAN ? 16 * 1024 : 1024;
 // thread and its signal handler read it.
 struct CodeRange {
   std::uintptr_t lo, hi;
-  bool preemptible;
 };
-struct RangeTable {
-  static constexpr int kMax = 256;
+struct RangeTable {  // the preemptible code; anything else is not
+  static constexpr int kMax = 64;
   int n = 0;
   CodeRange r[kMax];
   bool static_runtime = false;  // libc or libstdc++ is linked into the executable
@@ -152,12 +151,33 @@ struct Scan {
   bool first = true, libc = false, libstdcxx = false;
 };
 
+// Does the main program itself need libc.so and libstdc++.so (its DT_NEEDED
+// entries)? If not, their code is linked into it. (Whether they are loaded
+// says nothing: a sanitizer runtime may load libstdc++.so for itself.)
+void read_needed(const dl_phdr_info* info, Scan& scan) {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_DYNAMIC) continue;
+    auto* dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + ph.p_vaddr);
+    std::uintptr_t strtab = 0;
+    for (auto* d = dyn; d->d_tag != DT_NULL; ++d)
+      if (d->d_tag == DT_STRTAB) strtab = d->d_un.d_ptr;
+    if (!strtab) return;
+    if (strtab < info->dlpi_addr) strtab += info->dlpi_addr;  // ld.so relocates it in place, or not
+    for (auto* d = dyn; d->d_tag != DT_NULL; ++d) {
+      if (d->d_tag != DT_NEEDED) continue;
+      const char* name = reinterpret_cast<const char*>(strtab + d->d_un.d_val);
+      scan.libc |= name_starts(name, "libc.so");
+      scan.libstdcxx |= name_starts(name, "libstdc++.so");
+    }
+  }
+}
+
 int add_ranges(dl_phdr_info* info, std::size_t, void* arg) {
   auto& scan = *static_cast<Scan*>(arg);
   const char* path = info->dlpi_name ? info->dlpi_name : "";
-  scan.libc |= name_starts(path, "libc.so");
-  scan.libstdcxx |= name_starts(path, "libstdc++.so");
   bool ours = std::exchange(scan.first, false);  // the first object is the main program
+  if (ours) read_needed(info, scan);
   for (const std::string& lib : *scan.libs) ours |= name_starts(path, lib);
   for (std::string_view v = scan.env; !v.empty();) {
     std::size_t colon = std::min(v.find(':'), v.size());
@@ -167,12 +187,13 @@ int add_ranges(dl_phdr_info* info, std::size_t, void* arg) {
   // Under TSan the handler runs from TSan's own safe points (see the top),
   // so a tick that landed in its atomics or instrumentation is preemptible.
   ours |= GREEN_TSAN && name_starts(path, "libtsan");
+  if (!ours) return 0;
   RangeTable& t = *scan.table;
   for (int i = 0; i < info->dlpi_phnum && t.n < RangeTable::kMax; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
     std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    t.r[t.n++] = {lo, lo + ph.p_memsz, ours};
+    t.r[t.n++] = {lo, lo + ph.p_memsz};
   }
   return 0;
 }
@@ -338,8 +359,8 @@ bool preemptible_pc(const void* pc) noexcept {
   if (!t || (pc >= green_preempt_begin && pc < green_preempt_end)) return false;
   auto a = reinterpret_cast<std::uintptr_t>(pc);
   for (int i = 0; i < t->n; ++i)
-    if (a >= t->r[i].lo && a < t->r[i].hi) return t->r[i].preemptible;
-  return false;  // loaded later, or not code at all: unknown, so not safe
+    if (a >= t->r[i].lo && a < t->r[i].hi) return true;
+  return false;
 }
 
 void preempt_start(Worker& w) {

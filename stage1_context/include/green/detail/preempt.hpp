@@ -52,14 +52,6 @@ inline int preempt_count() noexcept {
 inline void set_preempt_count(int n) noexcept {
   asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tmovl %0, %%fs:(%%rax)" : : "r"(n) : "rax", "memory");
 }
-// Reads and clears the calling thread's pending flag in one instruction.
-inline bool take_preempt_pending() noexcept {
-  int was = 0;
-  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\txchgl %0, %%fs:(%%rax)"
-               : "+r"(was) : : "rax", "memory");
-  return was != 0;
-}
-
 inline bool preempt_pending() noexcept {
   int n;
   asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl %%fs:(%%rax), %0" : "=r"(n) : : "rax", "memory");
