@@ -7,7 +7,8 @@
 #   make valgrind | asan | tsan     the tests under memcheck / ASan+UBSan / TSan
 #   make flatten STAGE=<dir> OUT=<path>   one stage as a plain complete tree
 #   make diff STAGE=<dir>                 each file STAGE shadows, against its original
-#   make deps            install what a fresh Debian machine lacks (as root)
+#   make deps            install what a fresh Debian machine lacks (as root); test,
+#                        grade, bench, valgrind, asan and tsan run it first
 #   CONTEXT=ucontext     selects the ucontext backend for any of the above
 
 include mk/config.mk
@@ -41,7 +42,7 @@ test: deps
 grade: deps
 	$(GRADER) $(if $(STAGE),--stage $(STAGE)) $(if $(JSON),--json $(abspath $(JSON)))
 
-bench: all
+bench: deps
 	cd $(GREEN_ROOT) && $(PYTHON) -m grader.bench $(if $(STAGE),--stage $(STAGE))
 
 valgrind: deps

@@ -5,16 +5,20 @@ built in release mode), takes the median of repeated runs, computes a few
 figures (ratios) and passes when they clear a margin that holds on a noisy
 2-core machine (DESIGN.md section 6). Absolute times are reported, never
 asserted. To add a check, add a PerfCheck to CHECKS under its stage.
+
+The latest present stage also runs every earlier stage's checks on its own
+build, and LATEST_CHECKS (checks_for): a later stage may not silently undo an
+earlier one's result.
 """
 
 import json
 import statistics
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from . import proc
+from . import proc, stages
 from .results import FAIL, PASS, Item
 
 REPEATS = 5
@@ -99,10 +103,21 @@ def _fib_figures(results):
     return {"one_s": one, "two_s": two, "speedup": speedup}
 
 
+YIELD_RUNTIME = "BM_YieldRuntime/1/iterations:1/real_time"  # two tasks yielding, 1 worker
+# bench/runtime's yield benchmarks: one set of args, so that checks share the run.
+YIELD_ARGS = ("--benchmark_filter=BM_YieldRuntime/1/|BM_YieldLocalScheduler",)
+
+
 def _yield_figures(results):
-    rt, local, ratio = _pair(results, "ns_per_yield", "BM_YieldRuntime/1/iterations:1/real_time",
+    rt, local, ratio = _pair(results, "ns_per_yield", YIELD_RUNTIME,
                              "BM_YieldLocalScheduler/iterations:1/real_time")
     return {"rt_ns": rt, "local_ns": local, "ratio": ratio}
+
+
+def _yield_vs_figures(results, baseline):
+    ns = results.median_counter(YIELD_RUNTIME, "ns_per_yield")
+    base = baseline.median_counter(YIELD_RUNTIME, "ns_per_yield")
+    return {"ns": ns, "base_ns": base, "ratio": ns / base if base > 0 else float("inf")}
 
 
 def _park_figures(results, stage3):
@@ -188,7 +203,7 @@ CHECKS = {
         PerfCheck(
             name="yield vs stage 1",
             program="runtime",
-            args=("--benchmark_filter=BM_YieldRuntime/1/|BM_YieldLocalScheduler",),
+            args=YIELD_ARGS,
             figures=_yield_figures,
             passes=lambda f: f["ratio"] <= 1.5,
             describe="two tasks yielding: runtime on 1 worker {rt_ns:.1f} ns, LocalScheduler "
@@ -255,6 +270,38 @@ CHECKS = {
     ],
 }
 
+# Checks of the latest present stage, whichever it is, against a fixed earlier
+# stage's build (run only once the latest stage comes after it).
+LATEST_CHECKS = [
+    # What the stages after 4 add to a yield. Note: the per-task state phase 3
+    # carries across switches (errno, exception state, preempt nesting) lives
+    # in stage 1's switch path, so stage 4's build pays it too (HANDOUT 6.7).
+    PerfCheck(
+        name="yield vs stage 4",
+        program="runtime",
+        args=YIELD_ARGS,
+        baseline=("stage4_tagging", "runtime", YIELD_ARGS),
+        figures=_yield_vs_figures,
+        passes=lambda f: f["ratio"] <= 1.25,
+        describe="two tasks yielding on 1 worker: {ns:.1f} ns per yield, stage 4's build "
+                 "{base_ns:.1f} ns: {ratio:.2f}x (need <= 1.25x)",
+    ),
+]
+
+
+def checks_for(stage, latest):
+    """The perf checks run on `stage`'s build: its own CHECKS, and if it is the
+    latest present stage, LATEST_CHECKS and then every earlier stage's checks,
+    named e.g. "yield vs stage 1 (stage3_stealing's check, on phase3_preempt)".
+    A check with a baseline keeps it (an earlier stage's build)."""
+    if stage != latest:
+        return CHECKS.get(stage, [])
+    earlier = stages.STAGES[:stages.STAGES.index(stage)]
+    return [*CHECKS.get(stage, []),
+            *(c for c in LATEST_CHECKS if c.baseline[0] in earlier),
+            *(replace(c, name=f"{c.name} ({s}'s check, on {stage})")
+              for s in earlier for c in CHECKS.get(s, []))]
+
 
 def run_program(binary, args, stream=False):
     """Run a bench program, its JSON results going to a file. Returns
@@ -312,6 +359,9 @@ def run_checks(checks, bench_dir, bench_dir_of=None):
                 key = (binary, check.args, base, base_args)
                 if key not in runs:
                     runs[key] = run_pair((binary, check.args), (base, base_args))
+                    # Each half is a run of its program too, for checks without a baseline.
+                    for half, program_args in zip(runs[key][0] or (), (key[:2], key[2:])):
+                        runs.setdefault(program_args, (half, ""))
                 inputs, problem = runs[key]
         elif binary:
             key = (binary, check.args)

@@ -38,7 +38,6 @@ _upto = $(if $(2),$(firstword $(2)) $(if $(filter $(1),$(firstword $(2))),,$(cal
 # A stage is "present" (built, tested, graded) once it has sources or tests.
 present_stages = $(foreach s,$(STAGES),$(if $(wildcard $(GREEN_ROOT)/$(s)/src/* $(GREEN_ROOT)/$(s)/tests/*),$(s)))
 
-# A Python that has pytest. Debian's python3-pytest installs for /usr/bin/python3,
-# which may not be the python3 first on PATH (pyenv, venvs): try it first.
-PYTHON := $(firstword $(foreach p,/usr/bin/python3 $(shell command -v python3 2>/dev/null),\
-            $(if $(shell $(p) -c 'import pytest' 2>/dev/null && echo y),$(p))))
+# The Python the grader runs under: mk/python.sh finds one that has pytest when
+# a recipe runs, so after `make deps` has installed it (see that script).
+PYTHON := $(GREEN_ROOT)/mk/python.sh
