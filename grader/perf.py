@@ -153,6 +153,11 @@ def _overhead_figures(results):
     return f
 
 
+def _lock_figures(results):
+    name = "BM_LockPair/iterations:1/real_time"
+    return {k: results.median_counter(name, k) for k in ("interposed_ns", "plain_ns", "ratio")}
+
+
 def _latency_figures(results):
     f = {}
     for us, tag in ((1000, "1"), (10000, "10")):
@@ -266,6 +271,18 @@ CHECKS = {
             describe="a ready task behind a busy one, 1 worker: 1 ms slices p50 {p50_1:.2f} ms, "
                      "p99 {p99_1:.2f} ms ({p99s_1:.1f} slices); 10 ms slices p50 {p50_10:.1f} ms, "
                      "p99 {p99_10:.1f} ms ({p99s_10:.1f} slices) (need p99 <= 3 slices)",
+        ),
+        # OS locks hold preemption off (src/os_locks.cpp): every pthread
+        # lock/unlock goes through our interposed symbols. About +1.5 ns on a
+        # 15 ns pair here (1.1x); the margin is for noise, not for a syscall.
+        PerfCheck(
+            name="OS lock cost",
+            program="os_locks",
+            args=(),
+            figures=_lock_figures,
+            passes=lambda f: f["ratio"] <= 1.35,
+            describe="uncontended std::mutex lock/unlock in a task: {interposed_ns:.1f} ns through the "
+                     "interposed calls, {plain_ns:.1f} ns straight to libc: {ratio:.2f}x (need <= 1.35x)",
         ),
     ],
 }
