@@ -186,6 +186,8 @@ int add_ranges(dl_phdr_info* info, std::size_t, void* arg) {
   }
   // Under TSan the handler runs from TSan's own safe points (see the top),
   // so a tick that landed in its atomics or instrumentation is preemptible.
+  // A test-build concession: TSan's runtime is called from libraries too, so
+  // under TSan an instrumented library can be preempted inside.
   ours |= GREEN_TSAN && name_starts(path, "libtsan");
   if (!ours) return 0;
   RangeTable& t = *scan.table;

@@ -123,7 +123,10 @@ TEST(OsLocks, TimedMutexAndSpinLock) {
         for (long i = 0; i < n; ++i) {
           {
             std::unique_lock g(tm, std::defer_lock);
-            while (!g.try_lock_for(1s)) {
+            // GCC 12's TSan does not intercept pthread_mutex_clocklock (what
+            // try_lock_for calls): it would miss the lock and report races.
+            if (GREEN_TSAN) g.lock();
+            while (!g.owns_lock() && !g.try_lock_for(1s)) {
             }
             work();
             ++a;
@@ -185,6 +188,7 @@ TEST(OsLocks, CountFollowsWhatIsHeld) {
     }).join();
     m.unlock();
     EXPECT_EQ(preempt_count(), 0);
+    if (GREEN_TSAN) return;  // TSan reports the deliberate misuse below
     // An unlock that was never locked (an error) lowers nothing.
     pthread_mutex_t err;
     pthread_mutexattr_t a;
@@ -230,7 +234,9 @@ TEST(OsLocks, HolderIsNotPreemptedAndPaysAtTheUnlock) {
     EXPECT_FALSE(ran_while_held.load()) << "the holder of a std::mutex was preempted";
     ASSERT_TRUE(other_ran.load()) << "the owed preemption was never taken";
     auto late = std::chrono::duration_cast<std::chrono::microseconds>(other_at - unlocked);
-    EXPECT_LT(late, 3ms) << "the other task ran " << late.count() << " us after the unlock";
+    // TSan runs signal handlers late, at its own interception points, so a
+    // tick may not have been owed yet when the unlock comes: allow it ticks.
+    EXPECT_LT(late, GREEN_TSAN ? 10ms : 3ms) << "the other task ran " << late.count() << " us after the unlock";
   }
 }
 
