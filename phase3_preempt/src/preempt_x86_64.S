@@ -31,8 +31,7 @@ green_preempt_trampoline:
         movl    %edx, %esi
         call    green_preempt_switch    /* returns when the task is resumed */
         leaq    8(%rbx), %rsp           /* rt_sigreturn reads the frame at rsp - 8 */
-        movq    green_preempt_off@gottpoff(%rip), %rax
-        decl    %fs:(%rax)              /* back to the task's own nesting: 0 */
+        decl    %fs:green_preempt_off@tpoff     /* back to the task's own nesting: 0 */
         movl    $15, %eax               /* SYS_rt_sigreturn */
         syscall
         ud2

@@ -332,7 +332,8 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   Dispatcher* d = this_dispatcher();
   mine.err = *d->errno_ptr;
   mine.eh = *d->eh_globals;
-  *d->eh_globals = EhGlobals{};              // the loop, and the thread's next task, have none
+  const bool in_eh = mine.eh.caught || mine.eh.uncaught;  // rare: inside a catch block or a throw
+  if (in_eh) *d->eh_globals = EhGlobals{};   // the loop, and the thread's next task, have none
   Task* self = d->current;
   d->after = what;
   d->park_fn = fn;
@@ -351,7 +352,7 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   __sanitizer_finish_switch_fiber(fake_stack, &d->loop_stack_bottom, &d->loop_stack_size);
 #endif
   *d->errno_ptr = mine.err;
-  *d->eh_globals = mine.eh;
+  if (in_eh) *d->eh_globals = mine.eh;       // else the thread's is empty already (invariant above)
   // A tick that landed while the loop ran (the count was raised) owes
   // nothing to this task: this switch was its preemption.
   set_preempt_pending(0);

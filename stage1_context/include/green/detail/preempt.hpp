@@ -21,7 +21,10 @@
 //     or after it, and a task that migrates between two instructions can
 //     never write another thread's count. Plain C++ would let the compiler
 //     compute the variable's address once and reuse it after a switch (the
-//     thread_local hazard): hence the inline assembly.
+//     thread_local hazard): hence the inline assembly. It uses the
+//     local-exec TLS model (%fs:sym@tpoff, no GOT load): the runtime is
+//     always linked into the executable (libgreen.a; a shared object
+//     refuses this relocation at link time).
 //   - pending: the handler wanted to preempt but could not (the count was
 //     not 0, or the task was not at a safe point). A task's switch clears it
 //     when the task resumes (a tick that found the loop running owes the
@@ -39,28 +42,28 @@ namespace green::detail {
 // The "memory" clobbers make each a compiler barrier: nothing the guard
 // protects moves out of it.
 inline void preempt_disable() noexcept {
-  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tincl %%fs:(%%rax)" ::: "rax", "cc", "memory");
+  asm volatile("incl %%fs:green_preempt_off@tpoff" ::: "cc", "memory");
 }
 inline void preempt_enable_no_yield() noexcept {
-  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tdecl %%fs:(%%rax)" ::: "rax", "cc", "memory");
+  asm volatile("decl %%fs:green_preempt_off@tpoff" ::: "cc", "memory");
 }
 inline int preempt_count() noexcept {
   int n;
-  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tmovl %%fs:(%%rax), %0" : "=r"(n) : : "rax", "memory");
+  asm volatile("movl %%fs:green_preempt_off@tpoff, %0" : "=r"(n) : : "memory");
   return n;
 }
 inline void set_preempt_count(int n) noexcept {
-  asm volatile("movq green_preempt_off@gottpoff(%%rip), %%rax\n\tmovl %0, %%fs:(%%rax)" : : "r"(n) : "rax", "memory");
+  asm volatile("movl %0, %%fs:green_preempt_off@tpoff" : : "r"(n) : "memory");
 }
 inline bool preempt_pending() noexcept {
   int n;
-  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl %%fs:(%%rax), %0" : "=r"(n) : : "rax", "memory");
+  asm volatile("movl %%fs:green_preempt_pending@tpoff, %0" : "=r"(n) : : "memory");
   return n != 0;
 }
 
 // 1: a preemption is owed (the handler); 0: forgotten (a switch pays it).
 inline void set_preempt_pending(int v) noexcept {
-  asm volatile("movq green_preempt_pending@gottpoff(%%rip), %%rax\n\tmovl %0, %%fs:(%%rax)" : : "r"(v) : "rax", "memory");
+  asm volatile("movl %0, %%fs:green_preempt_pending@tpoff" : : "r"(v) : "memory");
 }
 
 // Runtime code holds this while it must not be preempted. It never yields

@@ -208,19 +208,19 @@ extern "C" __thread void* green_current_task;
 extern "C" __thread void* green_this_dispatcher;
 inline Task* current_task() noexcept {
   void* t;
-  asm volatile("movq green_current_task@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(t) : : "memory");
+  asm volatile("movq %%fs:green_current_task@tpoff, %0" : "=r"(t) : : "memory");
   return static_cast<Task*>(t);
 }
 inline void set_current_task(Task* t) noexcept {
-  asm volatile("movq green_current_task@gottpoff(%%rip), %%rax\n\tmovq %0, %%fs:(%%rax)" : : "r"(t) : "rax", "memory");
+  asm volatile("movq %0, %%fs:green_current_task@tpoff" : : "r"(t) : "memory");
 }
 inline Dispatcher* this_dispatcher() noexcept {
   void* d;
-  asm volatile("movq green_this_dispatcher@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(d) : : "memory");
+  asm volatile("movq %%fs:green_this_dispatcher@tpoff, %0" : "=r"(d) : : "memory");
   return static_cast<Dispatcher*>(d);
 }
 inline void set_this_dispatcher(Dispatcher* d) noexcept {
-  asm volatile("movq green_this_dispatcher@gottpoff(%%rip), %%rax\n\tmovq %0, %%fs:(%%rax)" : : "r"(d) : "rax", "memory");
+  asm volatile("movq %0, %%fs:green_this_dispatcher@tpoff" : : "r"(d) : "memory");
 }
 // The calling thread's errno, read through an opaque call (see task.cpp).
 int* errno_location() noexcept;
