@@ -30,6 +30,17 @@ void work() {
   for (int k = 0; k < 20; ++k) x = x * 1.0000001;
 }
 
+// Runs body(t) in 8 tasks, t = 0..7, and waits for them.
+template <class Body>
+void in_eight_tasks(unsigned workers, std::chrono::microseconds slice, Body body) {
+  green::Runtime rt({.workers = workers, .time_slice = slice});
+  rt.run([&] {
+    std::vector<green::TaskHandle> hs;
+    for (int t = 0; t < 8; ++t) hs.push_back(green::spawn([&body, t] { body(t); }));
+    for (auto& h : hs) h.join();
+  });
+}
+
 // The program from issue 10: 8 tasks, each taking a std::mutex n times.
 // Without the interposition it hangs (a preempted holder, both workers
 // blocked in the kernel on the mutex); the test binary's timeout catches that.
@@ -37,18 +48,12 @@ void counter_program(unsigned workers, std::chrono::microseconds slice) {
   std::mutex m;
   long counter = 0;
   const long n = scaled(200'000, 2000);
-  green::Runtime rt({.workers = workers, .time_slice = slice});
-  rt.run([&] {
-    std::vector<green::TaskHandle> hs;
-    for (int t = 0; t < 8; ++t)
-      hs.push_back(green::spawn([&] {
-        for (long i = 0; i < n; ++i) {
-          std::lock_guard<std::mutex> g(m);
-          work();
-          ++counter;
-        }
-      }));
-    for (auto& h : hs) h.join();
+  in_eight_tasks(workers, slice, [&](int) {
+    for (long i = 0; i < n; ++i) {
+      std::lock_guard<std::mutex> g(m);
+      work();
+      ++counter;
+    }
   });
   EXPECT_EQ(counter, 8 * n);
 }
@@ -63,26 +68,20 @@ TEST(OsLocks, SharedMutexReadersAndWriters) {
   long value = 0;
   std::atomic<long> bad_reads{0};
   const long n = scaled(50'000, 1000);
-  green::Runtime rt({.workers = 2, .time_slice = 100us});
-  rt.run([&] {
-    std::vector<green::TaskHandle> hs;
-    for (int t = 0; t < 8; ++t)
-      hs.push_back(green::spawn([&, t] {
-        for (long i = 0; i < n; ++i) {
-          if (t % 4 == 0) {  // writers: value stays even outside the lock
-            std::unique_lock g(m);
-            ++value;
-            work();
-            ++value;
-          } else {
-            std::shared_lock g(m);
-            long v = value;
-            work();
-            if (v % 2 != 0 || value != v) bad_reads.fetch_add(1, std::memory_order_relaxed);
-          }
-        }
-      }));
-    for (auto& h : hs) h.join();
+  in_eight_tasks(2, 100us, [&](int t) {
+    for (long i = 0; i < n; ++i) {
+      if (t % 4 == 0) {  // writers: value stays even outside the lock
+        std::unique_lock g(m);
+        ++value;
+        work();
+        ++value;
+      } else {
+        std::shared_lock g(m);
+        long v = value;
+        work();
+        if (v % 2 != 0 || value != v) bad_reads.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
   });
   EXPECT_EQ(value, 2 * 2 * n);
   EXPECT_EQ(bad_reads.load(), 0);
@@ -92,19 +91,13 @@ TEST(OsLocks, RecursiveMutex) {
   std::recursive_mutex m;
   long counter = 0;
   const long n = scaled(100'000, 1000);
-  green::Runtime rt({.workers = 2, .time_slice = 100us});
-  rt.run([&] {
-    std::vector<green::TaskHandle> hs;
-    for (int t = 0; t < 8; ++t)
-      hs.push_back(green::spawn([&] {
-        for (long i = 0; i < n; ++i) {
-          std::lock_guard g1(m);
-          std::lock_guard g2(m);  // the owner is the OS thread: it must not change in between
-          work();
-          ++counter;
-        }
-      }));
-    for (auto& h : hs) h.join();
+  in_eight_tasks(2, 100us, [&](int) {
+    for (long i = 0; i < n; ++i) {
+      std::lock_guard g1(m);
+      std::lock_guard g2(m);  // the owner is the OS thread: it must not change in between
+      work();
+      ++counter;
+    }
   });
   EXPECT_EQ(counter, 8 * n);
 }
@@ -115,29 +108,23 @@ TEST(OsLocks, TimedMutexAndSpinLock) {
   pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
   long a = 0, b = 0;
   const long n = scaled(100'000, 1000);
-  green::Runtime rt({.workers = 2, .time_slice = 100us});
-  rt.run([&] {
-    std::vector<green::TaskHandle> hs;
-    for (int t = 0; t < 8; ++t)
-      hs.push_back(green::spawn([&] {
-        for (long i = 0; i < n; ++i) {
-          {
-            std::unique_lock g(tm, std::defer_lock);
-            // GCC 12's TSan does not intercept pthread_mutex_clocklock (what
-            // try_lock_for calls): it would miss the lock and report races.
-            if (GREEN_TSAN) g.lock();
-            while (!g.owns_lock() && !g.try_lock_for(1s)) {
-            }
-            work();
-            ++a;
-          }
-          pthread_spin_lock(&spin);
-          work();
-          ++b;
-          pthread_spin_unlock(&spin);
+  in_eight_tasks(2, 100us, [&](int) {
+    for (long i = 0; i < n; ++i) {
+      {
+        std::unique_lock g(tm, std::defer_lock);
+        // GCC 12's TSan does not intercept pthread_mutex_clocklock (what
+        // try_lock_for calls): it would miss the lock and report races.
+        if (GREEN_TSAN) g.lock();
+        while (!g.owns_lock() && !g.try_lock_for(1s)) {
         }
-      }));
-    for (auto& h : hs) h.join();
+        work();
+        ++a;
+      }
+      pthread_spin_lock(&spin);
+      work();
+      ++b;
+      pthread_spin_unlock(&spin);
+    }
   });
   pthread_spin_destroy(&spin);
   EXPECT_EQ(a, 8 * n);
