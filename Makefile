@@ -64,7 +64,7 @@ flatten:
 	@set -e; mkdir -p $(OUT)/$(STAGE); for sub in include src tests bench examples; do \
 	  for f in $$(mk/overlay.sh . $$sub $(call stages_upto,$(STAGE))); do \
 	    rel=$${f#*/}; mkdir -p $(OUT)/$(STAGE)/$$(dirname $$rel); cp $$f $(OUT)/$(STAGE)/$$rel; done; done; \
-	cp -r mk grader Makefile README.md HANDOUT.md $(OUT)/; cp $(STAGE)/Makefile $(STAGE)/README.md $(OUT)/$(STAGE)/; \
+	cp -r mk grader Makefile README.md DESIGN.md HANDOUT.md $(OUT)/; cp $(STAGE)/Makefile $(STAGE)/README.md $(OUT)/$(STAGE)/; \
 	rm -rf $(OUT)/grader/__pycache__; echo "flattened $(STAGE) into $(OUT)"
 
 diff:
