@@ -13,6 +13,10 @@ def skip_reason(kind, mode, stage, latest):
         return f"perf checks run in release mode only; MODE is {mode}"
     if kind == "perf" and not perf.checks_for(stage, latest):
         return "no perf checks for this stage"
+    if kind == "perf":   # every check needs more CPUs than there are
+        reasons = {perf.skip_reason(c) for c in perf.checks_for(stage, latest)}
+        if "" not in reasons:
+            return "; ".join(sorted(reasons))
     if kind == "valgrind" and mode in ("asan", "tsan"):
         return f"Valgrind cannot run a sanitizer build; MODE is {mode}"
     return ""
