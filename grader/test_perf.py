@@ -1,5 +1,7 @@
-"""Which perf checks run where, and which runs they share (no program runs:
-run_program and run_pair are replaced by fakes that count calls)."""
+"""Which perf checks run where, which runs they share, how benchmarks are
+found, bounds and messages, checks needing 2 CPUs (no program runs:
+run_program and run_pair are replaced by fakes that count calls, and
+perf.cpus by a fake CPU count)."""
 
 import string
 from dataclasses import replace
