@@ -13,6 +13,10 @@ def skip_reason(kind, mode, stage, latest):
         return f"perf checks run in release mode only; MODE is {mode}"
     if kind == "perf" and not perf.checks_for(stage, latest):
         return "no perf checks for this stage"
+    if kind == "perf":   # every check needs more CPUs than there are
+        reasons = {perf.skip_reason(c) for c in perf.checks_for(stage, latest)}
+        if "" not in reasons:
+            return "; ".join(sorted(reasons))
     if kind == "valgrind" and mode in ("asan", "tsan"):
         return f"Valgrind cannot run a sanitizer build; MODE is {mode}"
     return ""
@@ -56,12 +60,12 @@ class Grader:
         if reason:
             return Component(kind, points, skipped=True, note=reason)
         if not result.built:
-            return Component(kind, points, zero=True, note=f"{result.stage} did not build: "
-                                                           f"the build {result.build.describe()}")
+            return Component(kind, points, note=f"{result.stage} did not build: "
+                                                f"the build {result.build.describe()}")
         out = stages.build_dir(result.stage, self.mode, self.context)
         if kind == "tests":
             run = gtest.run(out / "green_tests", self.mode)
-            return Component(kind, points, run.items, note=run.note, zero=run.crashed)
+            return Component(kind, points, run.items, note=run.note)
         if kind == "perf":
             checks = perf.checks_for(result.stage, self.latest)
             return Component(kind, points, perf.run_checks(checks, out / "bench", self._bench_dir))

@@ -1,12 +1,14 @@
-"""Points per stage: the one table the scores come from.
+"""Points per stage: the one table the scores come from (HANDOUT.md repeats
+it for students; test_points.py keeps the two the same).
 
-tests     proportional to the GoogleTest cases passed; 0 if the test binary
-          crashes (a crash is never partial credit)
-perf      split evenly between the stage's perf checks (perf.py)
+tests     proportional to the GoogleTest cases passed; if the test binary
+          crashes or hangs, from each test's run alone (gtest.py)
+perf      split evenly between the stage's graded perf checks (perf.py)
 valgrind  all or nothing: the Valgrind smoke test is clean
 
 A component the run does not grade (not selected, skipped in this MODE, a stage
-without perf checks yet) counts toward neither the score nor the maximum.
+without perf checks yet or whose every check needs more CPUs) counts toward
+neither the score nor the maximum; nor does a perf check skipped for want of CPUs.
 """
 
 from dataclasses import dataclass

@@ -58,7 +58,7 @@ def _cell(result, comp):
     if not result.built:
         return "no build"
     if comp.kind == "tests":
-        return f"{comp.passed}/{len(comp.graded)}" + (" crashed" if comp.zero else "")
+        return f"{comp.passed}/{len(comp.graded)}" + (" (rerun alone)" if comp.note else "")
     if comp.kind == "perf":
         return "\n".join(f"{STATUS[i.status]} {i.name}: {(i.output.splitlines() or [''])[0]}"
                          for i in comp.items)
@@ -78,10 +78,10 @@ def gradescope(results, output):
                 continue
             share = comp.points / len(comp.graded)
             for item in comp.graded:
-                passed = item.status == PASS   # but a crash zeroes the component
-                detail = "\n".join(filter(None, [item.output, comp.note if comp.zero else ""]))
+                passed = item.status == PASS
+                detail = "\n".join(filter(None, [item.output, "" if passed else comp.note]))
                 tests.append(_entry(f"{r.stage} {comp.kind}: {item.name}", passed,
-                                    share if passed and not comp.zero else 0, share, detail))
+                                    share if passed else 0, share, detail))
     return {"score": round(sum(r.score for r in results), 2),
             "max_score": round(sum(r.max_score for r in results), 2),
             "tests": tests, "output": output}

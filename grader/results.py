@@ -21,9 +21,8 @@ class Component:
     kind: str                 # one of KINDS
     points: int
     items: list = field(default_factory=list)
-    note: str = ""            # why it is skipped or scores 0, said with the results
+    note: str = ""            # why it is skipped, has no items, or was rerun; said with the results
     skipped: bool = False     # not graded in this run: no score, no maximum
-    zero: bool = False        # scores 0 whatever passed (crash, no build)
 
     @property
     def graded(self):
@@ -39,7 +38,7 @@ class Component:
 
     @property
     def ok(self):
-        return self.skipped or (not self.zero and bool(self.graded) and not self.failed)
+        return self.skipped or (bool(self.graded) and not self.failed)
 
     @property
     def max_score(self):
@@ -47,7 +46,7 @@ class Component:
 
     @property
     def score(self):
-        if self.skipped or self.zero or not self.graded:
+        if self.skipped or not self.graded:   # e.g. no build
             return 0.0
         return self.points * self.passed / len(self.graded)
 

@@ -1,7 +1,15 @@
-"""Which perf checks run where, and which runs they share (no program runs:
-run_program and run_pair are replaced by fakes that count calls)."""
+"""Which perf checks run where, which runs they share, how benchmarks are
+found, bounds and messages, checks needing 2 CPUs (no program runs:
+run_program and run_pair are replaced by fakes that count calls, and
+perf.cpus by a fake CPU count)."""
 
-from grader import perf
+import string
+from dataclasses import replace
+
+import pytest
+
+from grader import grade, perf
+from grader.results import FAIL, PASS, SKIP, Component
 
 LATEST = "phase3_preempt"
 
@@ -45,3 +53,71 @@ def test_a_paired_runs_halves_serve_checks_of_the_same_program_and_args(monkeypa
     assert [i.status for i in items] == [perf.PASS, perf.PASS]
     assert "40.0 ns per yield, stage 4's build 40.0 ns" in items[0].output
     assert len(calls) == 1   # the pair only
+
+
+def test_benchmarks_are_found_by_family_and_arguments():
+    assert perf.benchmark_key("BM_FibFine/1/iterations:1/real_time") == "BM_FibFine/1"
+    assert perf.benchmark_key("BM_ParkedTaskMemory/N:1000/S:2048/min_time:0.5") == \
+        "BM_ParkedTaskMemory/N:1000/S:2048"
+    results = perf.BenchResults("runtime", {"benchmarks": [
+        {"name": "BM_FibFine/1/repeats:3/process_time_median", "aggregate_name": "median",
+         "run_name": "BM_FibFine/1/repeats:3/process_time", "seconds": 2.0},
+        {"name": "BM_FibFine/2/threads:1", "seconds": 1.0},
+        {"name": "BM_FibFineX/1", "seconds": 9.0}]})
+    assert perf._fib_figures(results) == {"one_s": 2.0, "two_s": 1.0, "speedup": 2.0}
+    with pytest.raises(perf.MissingBenchmark, match="BM_FibFine/3"):
+        results.median_counter("BM_FibFine/3", "seconds")
+
+
+def test_a_bound_gives_both_the_verdict_and_the_message():
+    check = perf.PerfCheck(name="c", program="p", args=(), figures=None,
+                           bounds=(perf.Bound("a b", "<=", 1.5, "{op} {value:g}x"),),
+                           describe="{a:.1f}x and {b:.1f}x ({need[b]})")
+    assert check.passes({"a": 1.5, "b": 1.0}) and not check.passes({"a": 1.6, "b": 1.0})
+    assert check.message({"a": 1.5, "b": 1.0}) == "1.5x and 1.0x (need <= 1.5x)"
+
+
+def every_check():
+    return [c for checks in perf.CHECKS.values() for c in checks] + perf.LATEST_CHECKS
+
+
+@pytest.mark.parametrize("check", every_check(), ids=lambda c: c.name)
+def test_every_bound_is_said_in_its_checks_message(check):
+    fields = {f.split("[")[0] for _, f, _, _ in string.Formatter().parse(check.describe) if f}
+    fields.discard("need")
+    message = check.message(dict.fromkeys(fields, 1.0))
+    for bound in check.bounds:
+        assert set(bound.figures.split()) <= fields
+        assert bound.need() in message
+
+
+def test_checks_that_need_two_cpus_are_not_graded_on_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(perf, "cpus", lambda: 1)
+    results = perf.BenchResults("runtime", {"benchmarks": [
+        {"name": perf.YIELD_RUNTIME, "ns_per_yield": 40.0},
+        {"name": "BM_YieldLocalScheduler", "ns_per_yield": 35.0}]})
+    ran = []
+    monkeypatch.setattr(perf, "run_program", lambda *a: ran.append(a) or (results, ""))
+    (tmp_path / "runtime").touch()
+    items = perf.run_checks(perf.CHECKS["stage3_stealing"], tmp_path)
+    assert [(i.name, i.status) for i in items] == [("fib scaling", SKIP), ("yield vs stage 1", PASS)]
+    assert items[0].output == "needs 2 CPUs, the grader may use 1 here"
+    assert len(ran) == 1                       # fib's program did not run
+    comp = Component("perf", 25, items)
+    assert comp.score == 25 and comp.max_score == 25 and comp.ok
+    monkeypatch.setattr(perf, "cpus", lambda: 2)
+    assert [i.status for i in perf.run_checks(perf.CHECKS["stage3_stealing"], tmp_path)] == [FAIL, PASS]
+
+
+def test_a_stage_whose_every_check_needs_two_cpus_has_no_perf_part_on_one(monkeypatch):
+    monkeypatch.setattr(perf, "cpus", lambda: 1)
+    monkeypatch.setitem(perf.CHECKS, "stage1_context",
+                        [replace(c, min_cpus=2) for c in perf.CHECKS["stage1_context"]])
+    reason = grade.skip_reason("perf", "release", "stage1_context", "stage1_context")
+    assert reason == "needs 2 CPUs, the grader may use 1 here"
+    assert grade.skip_reason("perf", "release", "stage3_stealing", "stage3_stealing") == ""
+
+
+def test_cpus_counts_the_affinity_mask(monkeypatch):
+    monkeypatch.setattr(perf.os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert perf.cpus() == 1
