@@ -6,6 +6,8 @@
 #   make bench           every stage's benchmarks, peers included where installed
 #   make valgrind | asan | tsan     the tests under memcheck / ASan+UBSan / TSan
 #   make flatten STAGE=<dir> OUT=<path>   one stage as a plain complete tree
+#   make starter STAGE=<dir> OUT=<path>   what a student at STAGE receives: earlier
+#                                         stages complete, STAGE's solutions stubbed
 #   make diff STAGE=<dir>                 each file STAGE shadows, against its original
 #   make deps            install what a fresh Debian machine lacks (as root); test,
 #                        grade, bench, valgrind, asan and tsan run it first
@@ -18,7 +20,7 @@ PRESENT := $(present_stages)
 GRADER   = cd $(GREEN_ROOT) && $(PYTHON) -m grader
 PYTEST   = cd $(GREEN_ROOT) && $(PYTHON) -m pytest grader -q -rfE
 
-.PHONY: all deps test grade bench valgrind asan tsan clean flatten diff
+.PHONY: all deps test grade bench valgrind asan tsan clean flatten starter diff
 all:
 	@for s in $(PRESENT); do $(MAKE) --no-print-directory -f mk/stage.mk STAGE=$$s all || exit 1; done
 
@@ -57,15 +59,16 @@ tsan: deps
 clean:
 	rm -rf build
 
-# The flattened tree keeps the build system: one stage directory holding the
-# merged overlay, so `make -C $(OUT)/$(STAGE) test` and `make -C $(OUT) grade` work.
-flatten:
-	@test -n "$(STAGE)" -a -n "$(OUT)" || { echo "usage: make flatten STAGE=<dir> OUT=<path>"; exit 2; }
-	@set -e; mkdir -p $(OUT)/$(STAGE); for sub in include src tests bench examples; do \
-	  for f in $$(mk/overlay.sh . $$sub $(call stages_upto,$(STAGE))); do \
-	    rel=$${f#*/}; mkdir -p $(OUT)/$(STAGE)/$$(dirname $$rel); cp $$f $(OUT)/$(STAGE)/$$rel; done; done; \
-	cp -r mk grader Makefile README.md DESIGN.md HANDOUT.md $(OUT)/; cp $(STAGE)/Makefile $(STAGE)/README.md $(OUT)/$(STAGE)/; \
-	rm -rf $(OUT)/grader/__pycache__; echo "flattened $(STAGE) into $(OUT)"
+# Both trees keep the build system: one stage directory holding the merged
+# overlay, so `make -C $(OUT)/$(STAGE) test` and `make -C $(OUT) grade` work.
+# mk/starter.py writes them (the overlay from mk/overlay.sh): flatten keeps the
+# reference's solution regions (markers stripped); starter replaces the named
+# stage's regions by their stubs and leaves out what mk/manifest keeps for the
+# autograder (DEVELOPERS.md, "Solution regions and starter trees").
+STARTER = $(firstword $(wildcard /usr/bin/python3) python3) mk/starter.py
+flatten starter:
+	@test -n "$(STAGE)" -a -n "$(OUT)" || { echo "usage: make $@ STAGE=<dir> OUT=<path>"; exit 2; }
+	@$(STARTER) $@ --stage $(STAGE) --out $(OUT)
 
 diff:
 	@test -n "$(STAGE)" || { echo "usage: make diff STAGE=<dir>"; exit 2; }
