@@ -185,6 +185,7 @@ def test_a_broken_marker_a_used_out_or_an_unknown_stage_is_refused(tmp_path):
     for kind in ("flatten", "starter"):
         with pytest.raises(starter.MarkerError, match=f"^{root}/s1/src/b.cpp:2: BEGIN SOLUTION is never closed"):
             starter.make_tree(kind, "s2", order, tmp_path / kind, root)
+        assert not (tmp_path / kind).exists()  # nothing written, so a rerun can use the same OUT
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "old").write_text("")
     with pytest.raises(starter.MarkerError, match="is not empty"):

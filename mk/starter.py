@@ -144,18 +144,16 @@ def overlay(root, sub, stages):
     return run.stdout.split()
 
 
-def _write(src, dst, mode):
-    """Copy src to dst, solution regions resolved per mode (None: verbatim)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
+def _resolve(src, mode):
+    """src's bytes, its solution regions resolved per mode (None: verbatim)."""
+    data = src.read_bytes()
+    if mode is None:
+        return data
     try:
-        text = src.read_text()
+        text = data.decode()
     except UnicodeDecodeError:
-        text = None
-    if mode is None or text is None:
-        shutil.copyfile(src, dst)
-    else:
-        dst.write_text(strip(text, str(src), stub=(mode == "stub")))
-    shutil.copymode(src, dst)
+        return data
+    return strip(text, str(src), stub=(mode == "stub")).encode()
 
 
 def make_tree(kind, stage, order, out, root=ROOT):
@@ -173,6 +171,7 @@ def make_tree(kind, stage, order, out, root=ROOT):
         raise MarkerError(f"no {MANIFEST}: make starter runs in the reference repository")
     manifest = read_manifest(root / MANIFEST) if kind == "starter" else []
     held = []
+    plan = []   # (source, destination, bytes): all resolved before anything is written
 
     def wanted(rel):
         if audience(rel, manifest) == "grader":
@@ -186,10 +185,10 @@ def make_tree(kind, stage, order, out, root=ROOT):
             if not wanted(rel):
                 continue
             mode = "stub" if kind == "starter" and owner == stage else "keep"
-            _write(root / rel, out / stage / inner, mode)
+            plan.append((root / rel, out / stage / inner, _resolve(root / rel, mode)))
     for name in ("Makefile", "README.md"):
         if wanted(f"{stage}/{name}"):
-            _write(root / stage / name, out / stage / name, None)
+            plan.append((root / stage / name, out / stage / name, _resolve(root / stage / name, None)))
     for top in TOP:
         src = root / top
         files = sorted(p for p in src.rglob("*") if p.is_file()) if src.is_dir() else [src]
@@ -197,7 +196,12 @@ def make_tree(kind, stage, order, out, root=ROOT):
             rel = f.relative_to(root).as_posix()
             if "__pycache__" in f.parts or ".pytest_cache" in f.parts or not wanted(rel):
                 continue
-            _write(f, out / rel, None)
+            plan.append((f, out / rel, _resolve(f, None)))
+    # A broken marker has raised by now, so a failed run writes nothing.
+    for src, dst, data in plan:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(data)
+        shutil.copymode(src, dst)
     return held
 
 
