@@ -1,4 +1,5 @@
-"""`make test`: one pytest case per present stage and check, run by the same
+"""`make test`: one pytest case per present stage and check, and one per
+sanitizer for the latest stage (conftest.py says what CI runs), run by the same
 Grader as `python -m grader`. A case fails with the grader's report of what
 failed (test names and messages, perf figures, Valgrind's lines); checks that
 do not apply in this MODE (perf outside release, Valgrind under sanitizers)
@@ -10,6 +11,7 @@ from grader import report, stages
 from grader.results import KINDS
 
 PRESENT = stages.present_stages()
+SANITIZERS = ("asan", "tsan")
 
 
 def test_some_stage_is_present():
@@ -20,6 +22,20 @@ def test_some_stage_is_present():
 @pytest.mark.parametrize("stage,kind", [(s, k) for s in PRESENT for k in KINDS],
                          ids=[f"{s}-{k}" for s in PRESENT for k in KINDS])
 def test_stage(grader, stage, kind):
+    check(grader, stage, kind)
+
+
+@pytest.mark.parametrize("mode", SANITIZERS)
+def test_latest_stage_under(grader, sanitizer_grader, mode):
+    """The latest stage's tests (every stage's, in one binary) under a sanitizer."""
+    if grader.mode != "release":
+        pytest.skip(f"MODE is {grader.mode}: this run is the sanitizer run")
+    if not PRESENT:
+        pytest.skip("no stage is present")
+    check(sanitizer_grader(mode), PRESENT[-1], "tests")
+
+
+def check(grader, stage, kind):
     comp = grader.component(stage, kind)   # builds the stage first, once
     if comp.skipped:
         pytest.skip(comp.note)

@@ -121,3 +121,12 @@ def test_a_stage_whose_every_check_needs_two_cpus_has_no_perf_part_on_one(monkey
 def test_cpus_counts_the_affinity_mask(monkeypatch):
     monkeypatch.setattr(perf.os, "sched_getaffinity", lambda pid: {3}, raising=False)
     assert perf.cpus() == 1
+
+
+def test_make_test_leaves_perf_out_unless_asked():
+    """`make test` (CI) grades no perf check unless PERF=1; tests and Valgrind are unaffected."""
+    from grader.grade import PERF_LEFT_OUT, skip_reason
+    assert skip_reason("perf", "release", "stage1_context", "phase3_preempt", perf_on=False) == PERF_LEFT_OUT
+    assert skip_reason("perf", "release", "stage1_context", "phase3_preempt", perf_on=True) == ""
+    for kind in ("tests", "valgrind"):
+        assert skip_reason(kind, "release", "stage1_context", "phase3_preempt", perf_on=False) == ""
