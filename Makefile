@@ -19,7 +19,6 @@ export MODE CONTEXT
 
 PRESENT := $(present_stages)
 GRADER   = cd $(GREEN_ROOT) && $(PYTHON) -m grader
-PYTEST   = cd $(GREEN_ROOT) && $(PYTHON) -m pytest grader -q -rfE
 
 .PHONY: all deps test grade bench valgrind asan tsan clean flatten starter diff
 all:
@@ -40,7 +39,7 @@ deps:
 	fi
 
 test: deps
-	GREEN_PERF=$(PERF) $(PYTEST)
+	cd $(GREEN_ROOT) && GREEN_PERF=$(PERF) $(PYTHON) -m pytest grader -q -rfE
 
 grade: deps
 	$(GRADER) $(if $(STAGE),--stage $(STAGE)) $(if $(JSON),--json $(abspath $(JSON)))
