@@ -348,6 +348,8 @@ void arm(PreemptState& ps) noexcept {
 
 int preempt_signal() noexcept { return kSignal; }
 
+// relaxed: a flag that only goes from false to true and publishes nothing
+// (the warning is printed by whoever sets it).
 bool preemption_refused_static() noexcept { return g_static.load(std::memory_order_relaxed); }
 
 void pay_owed_preemption(const void* caller) noexcept {
