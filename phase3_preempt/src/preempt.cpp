@@ -101,6 +101,11 @@
 #include <valgrind/valgrind.h>
 
 extern "C" {
+__thread int green_preempt_off = 0;      // see detail/preempt.hpp
+__thread int green_preempt_pending = 0;
+}
+
+extern "C" {
 extern char green_preempt_begin[], green_preempt_end[];  // preempt_x86_64.S
 [[noreturn]] void green_preempt_trampoline(void* frame, void* uc, int task_errno);
 void green_preempt_switch(ucontext_t* uc, int task_errno);
@@ -457,7 +462,7 @@ void requeue_preempted(Task* t, void*) {
   if (!t->word.unpark()) return;
   auto* rt = static_cast<RuntimeImpl*>(t->extra().sched);
   if (rt->global.maybe_nonempty()) rt->push_global(t);
-  else rt->submit_yielded(t);
+  else rt->submit_yielded(*this_dispatcher(), t);
 }
 
 }  // namespace green::detail

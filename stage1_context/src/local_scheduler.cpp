@@ -1,5 +1,5 @@
 // LocalScheduler: pick the highest Ready task, run it until it switches out,
-// repeat. Everything about switching is the dispatcher's (task.cpp).
+// repeat. Everything about switching is the dispatcher's (dispatcher.cpp).
 #include <green/local_scheduler.hpp>
 
 #include <stdexcept>
@@ -31,7 +31,7 @@ void LocalScheduler::submit(detail::Task* t) {
 }
 
 void LocalScheduler::on_task_spawned(detail::Task*) noexcept { ++live_; }
-void LocalScheduler::on_task_end(detail::Task*) noexcept { --live_; }
+void LocalScheduler::on_task_end(detail::Dispatcher&, detail::Task*) noexcept { --live_; }
 
 void LocalScheduler::run() { run_until(nullptr); }
 

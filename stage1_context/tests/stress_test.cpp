@@ -1,6 +1,5 @@
 // Stress: many tasks, many yields, many live at once.
 #include <green/detail/sanitizers.hpp>
-#include <green/detail/stack.hpp>
 #include <green/green.hpp>
 #include <test_util.hpp>
 
@@ -78,11 +77,11 @@ TEST(Stress, RoundRobinOrderHoldsOverAMillionYields) {
     ASSERT_EQ(trace[i], static_cast<int>(static_cast<long>(i) % tasks)) << "round-robin order broken at step " << i;
 }
 
-// 100,000 tasks alive at the same time, default stack class, default kernel
-// limits: past the guard budget, stacks come from slabs.
-TEST(Stress, HundredThousandLiveTasks) {
-  // TSan maps ~1.2 MB per live fiber: 2,000 live tasks there (scaled() takes 10x).
-  const long n = scaled(GREEN_TSAN ? 20'000 : 100'000);
+// 10,000 tasks alive at the same time, each on a stack of its own (two
+// kernel mappings each: stage 1's source allows about 32,000; stage 4's
+// slabs take 100,000 and more, stack_source_test.cpp).
+TEST(Stress, TenThousandLiveTasks) {
+  const long n = scaled(10'000);
   LocalScheduler s;
   long started = 0, finished = 0;
   std::vector<TaskHandle> handles;
@@ -97,7 +96,6 @@ TEST(Stress, HundredThousandLiveTasks) {
   s.run();
   EXPECT_EQ(finished, n);
   for (auto& h : handles) h.join();
-  EXPECT_LE(green::detail::guarded_stacks_live(), green::detail::guard_budget());
 }
 
 TEST(Stress, NestedSpawnsWithRandomYields) {

@@ -1,11 +1,10 @@
 // What belongs to a task and not to its thread (TaskOwned: errno, the C++
-// exception state, the preempt-disable nesting) is swapped as a whole at
+// exception state; phase 3 adds the preempt-disable nesting) is swapped as a whole at
 // every switch, in both directions: the thread that runs a scheduler gets its
 // own back afterwards, and every task starts with none. Also: what else a
 // thread has that the runtime borrows (its signal stack) comes back exactly,
 // and an exception nobody joined is reported, never lost.
-#include <green/detail/preempt.hpp>
-#include <green/detail/stack.hpp>
+#include <green/detail/signal_stack.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/this_task.hpp>
 
@@ -20,8 +19,6 @@
 #include <vector>
 
 namespace {
-
-using green::detail::preempt_count;
 
 TEST(TaskOwned, SchedulerRunInsideACatchBlockKeepsTheCatchBlocksException) {
   try {
@@ -57,45 +54,6 @@ TEST(TaskOwned, TheThreadsErrnoComesBack) {
   errno = 42;
   s.run();
   EXPECT_EQ(errno, 42) << "the scheduler's caller got a task's errno";
-}
-
-// A plain thread that joins a pending LocalScheduler task runs the scheduler
-// inside join's PreemptOff: the count must come back to what it was.
-TEST(TaskOwned, PreemptCountComesBackAfterAThreadJoinsAPendingTask) {
-  green::LocalScheduler s;
-  auto h = s.spawn([] { green::this_task::yield(); });
-  ASSERT_EQ(preempt_count(), 0);
-  h.join();
-  EXPECT_EQ(preempt_count(), 0);
-  {
-    green::detail::PreemptOff off;
-    green::LocalScheduler s2;
-    s2.spawn([] { EXPECT_EQ(preempt_count(), 0) << "a new task starts at 0"; });
-    s2.run();
-    EXPECT_EQ(preempt_count(), 1);
-  }
-  EXPECT_EQ(preempt_count(), 0);
-}
-
-// A preemption owed while the loop ran (a tick that landed between the loop
-// choosing a task and switching to it) is not the task's: it must not start
-// or resume with the pending flag set, or its next NoPreempt would yield for
-// nothing.
-TEST(TaskOwned, TasksStartAndResumeWithNothingOwed) {
-  green::LocalScheduler s;
-  bool owed_at_start = true, owed_after_yield = true;
-  s.spawn([&] {
-    owed_at_start = green::detail::preempt_pending();
-    green::detail::set_preempt_pending(1);  // a tick wanted to, and could not
-    green::this_task::yield();
-    owed_after_yield = green::detail::preempt_pending();
-  });
-  s.spawn([] { green::detail::set_preempt_pending(1); });  // as if a tick hit the loop
-  green::detail::set_preempt_pending(1);  // as if a tick hit the loop before the first switch
-  s.run();
-  green::detail::set_preempt_pending(0);
-  EXPECT_FALSE(owed_at_start);
-  EXPECT_FALSE(owed_after_yield);
 }
 
 stack_t current_signal_stack() {

@@ -197,7 +197,7 @@ void RuntimeImpl::on_task_spawned(Task*) noexcept {
   else external_spawned.fetch_add(1, std::memory_order_release);  // pairs with quiescent()'s acquire
 }
 
-void RuntimeImpl::on_task_end(Task*) noexcept { static_cast<Worker*>(this_dispatcher())->ended.inc(); }
+void RuntimeImpl::on_task_end(Dispatcher& d, Task*) noexcept { static_cast<Worker&>(d).ended.inc(); }
 
 void RuntimeImpl::wait_from_thread(Task* t) { block_thread_until_done(t); }
 

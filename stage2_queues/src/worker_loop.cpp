@@ -28,7 +28,7 @@ void RuntimeImpl::submit(Task* t) {
 }
 
 // The ring is FIFO: a yielded task goes behind every other local task.
-void RuntimeImpl::submit_yielded(Task* t) { submit(t); }
+void RuntimeImpl::submit_yielded(Dispatcher&, Task* t) { submit(t); }
 
 Task* RuntimeImpl::find_work(Worker& w) {
   constexpr int kSpins = 2000;  // ~ tens of microseconds of pause

@@ -86,9 +86,9 @@ static Task* steal_round(RuntimeImpl& rt, Worker& w) noexcept {
   return nullptr;
 }
 
-void RuntimeImpl::submit_yielded(Task* t) {
-  Worker* w = this_worker();
-  if (t->word.priority() != kDefaultPriority || !w->local.push_yielded(t)) push_global(t);
+void RuntimeImpl::submit_yielded(Dispatcher& d, Task* t) {
+  auto& w = static_cast<Worker&>(d);
+  if (t->word.priority() != kDefaultPriority || !w.local.push_yielded(t)) push_global(t);
 }
 
 Task* RuntimeImpl::find_work(Worker& w) {

@@ -35,7 +35,7 @@ class LocalScheduler final : private detail::Scheduler {
  private:
   void submit(detail::Task* t) override;
   void on_task_spawned(detail::Task* t) noexcept override;
-  void on_task_end(detail::Task* t) noexcept override;
+  void on_task_end(detail::Dispatcher& d, detail::Task* t) noexcept override;
   void wait_from_thread(detail::Task* t) override;
   void run_until(const detail::Task* until);
 

@@ -1,126 +1,46 @@
-// Stacks for tasks: mmap'd, lazily committed, guarded where the kernel allows,
-// reused through a per-thread cache.
+// Stacks for tasks: mmap'd, committed by the kernel on first touch, reused
+// through a per-thread cache (stack.cpp).
 //
-// Sizes. A request is rounded up to a page multiple if it is a page or more;
-// below a page it is rounded up to a multiple of kSubPageGranule (1 KiB), at
-// least kMinStackSize (2 KiB), and honoured as such: two 2 KiB stacks share a
-// page, which is what brings a parked task near Go's figure.
+// Where a stack comes from is the stack source's business
+// (stack_source.hpp): in this stage, every stack is a mapping of its own
+// with a PROT_NONE guard page below `lo`, so an overflow faults at once and
+// the SIGSEGV handler reports it (signal_stack.hpp). Stage 4 replaces the
+// source to fit a million tasks in memory.
 //
-// Two kinds, one descriptor:
-//  - Guarded: a mapping of its own with a PROT_NONE page below `lo`. An
-//    overflow faults on the guard page; the SIGSEGV handler (on an alternate
-//    signal stack) prints "green: stack overflow in task <id> "<name>"" and
-//    aborts. Each costs two kernel mappings (VMAs), and the kernel allows
-//    vm.max_map_count (65530 by default) per process, so guarded stacks are
-//    rationed: at most guard_budget() of them live at once. Only page-sized
-//    stacks are ever guarded (a guard would cost more than a sub-page stack).
-//  - Slab: carved from a shared mapping of slab_stacks(size) stacks, no guard
-//    page between them (one below the whole slab). Overflow is detected when
-//    the task next switches (canary or saved stack pointer out of bounds), or
-//    at once if it faults below the stack (a recursion that runs off the
-//    slab's low end faults on that page).
-//    The canary differs by size:
-//      page-sized: a canary region of kCanaryGap bytes (one page) below each
-//        stack, inside the slab, that nothing ever writes. The check reads its
-//        top kCanaryWords words (nearest the stack, where an overflow lands
-//        first) and wants zeros. A never-written anonymous page that is only
-//        read maps the kernel's shared zero page: the canary costs no
-//        resident memory, so a parked task's stack costs only the page its
-//        frames are on.
-//      sub-page: the word kStackCanary written at `lo` (that page is resident
-//        anyway, shared with the neighbouring stacks).
-//      Fenced: where the kernel has guard regions (MADV_GUARD_INSTALL, Linux
-//        6.13), a page-sized slab stack's canary gap is made one instead: a
-//        page that faults on any access like a guard page, but with no
-//        mapping of its own and no memory. The overflow is then caught at
-//        once, and nothing reads the gap. Some kernels never map the zero
-//        page (a VM's pvm_no_zero_page), where a read canary would cost a
-//        resident page per stack: fencing is what keeps it free there.
-//    Slabs are what let 1,000,000 tasks live at once.
-//
-// Pages are committed by the kernel on first touch (MAP_NORESERVE), so a big
-// stack costs address space, not memory, until used.
+// Pages are committed on first touch (MAP_NORESERVE), so a big stack costs
+// address space, not memory, until it is used.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 namespace green::detail {
 
-struct Slab;
-
-// x86-64 Linux pages; stack.cpp checks it against sysconf at startup.
+// x86-64 Linux pages; stack_source.cpp checks it against sysconf at startup.
 inline constexpr std::size_t kPageSize = 4096;
-inline constexpr std::size_t kMinStackSize = 2048;    // smallest stack handed out
-inline constexpr std::size_t kSubPageGranule = 1024;  // sub-page sizes are multiples of this
 
 struct Stack {
-  std::byte* lo = nullptr;  // lowest usable byte; the stack grows down toward it
-  std::size_t size = 0;     // usable bytes, round_stack_size() of the request:
-                            // a page multiple, or a sub-page multiple of 1 KiB
-  Slab* slab = nullptr;     // nullptr: a guarded mapping of its own
-  unsigned valgrind_id = 0; // VALGRIND_STACK_REGISTER id (0 when not under Valgrind)
-  bool fenced = false;      // a slab stack whose canary gap is a guard region (below)
+  std::byte* lo = nullptr;   // lowest usable byte; the stack grows down toward it
+  std::size_t size = 0;      // usable bytes: round_stack_size() of the request
+  std::uintptr_t origin = 0; // the source's note of where it came from
+                             // (0: a guarded mapping of its own)
+  unsigned valgrind_id = 0;  // VALGRIND_STACK_REGISTER id (0 when not under Valgrind)
 
   std::byte* hi() const noexcept { return lo + size; }
-  bool guarded() const noexcept { return slab == nullptr; }
-  bool sub_page() const noexcept { return size < kPageSize; }
   explicit operator bool() const noexcept { return lo != nullptr; }
 };
 
-// Sub-page slab stacks: the word at `lo`.
-inline constexpr std::uint64_t kStackCanary = 0x6772'6565'6e21'5354ULL;  // "green!ST"
-// Page-sized slab stacks: [lo - kCanaryGap, lo) is never written; the check
-// reads [lo - kCanaryWords * 8, lo), one cache line.
-inline constexpr std::size_t kCanaryGap = kPageSize;
-inline constexpr std::size_t kCanaryWords = 8;
-// A slab holds max(kSlabMinStacks, kSlabTargetBytes / slot) stacks, where a
-// slot is a stack plus its canary gap, above one PROT_NONE page (2 mappings a
-// slab): few enough that 1,000,000 16 KiB slab stacks need about 4,800
-// mappings (plus the guarded stacks' 2 x budget, 32,764 by default).
-inline constexpr std::size_t kSlabMinStacks = 32;
-inline constexpr std::size_t kSlabTargetBytes = std::size_t{8} << 20;
-
-std::size_t page_size() noexcept;
-std::size_t round_to_pages(std::size_t bytes) noexcept;
-// The usable size stack_allocate(bytes) hands out (see "Sizes" above).
-std::size_t round_stack_size(std::size_t bytes) noexcept;
-// How many stacks of round_stack_size(size) bytes one slab holds.
-std::size_t slab_stacks(std::size_t size) noexcept;
+inline std::size_t page_size() noexcept { return kPageSize; }
+inline std::size_t round_to_pages(std::size_t bytes) noexcept { return (bytes + kPageSize - 1) & ~(kPageSize - 1); }
 
 // A stack of round_stack_size(size) usable bytes, from this thread's cache if
-// one of that size is there. Throws std::bad_alloc when the kernel refuses the
-// memory.
+// one of that size is there, else from the source. Throws std::bad_alloc when
+// the kernel refuses the memory. Callers hold PreemptOff (the cache is the
+// thread's).
 Stack stack_allocate(std::size_t size);
-// Gives a stack back: to this thread's cache, or to the kernel when the cache is full.
+// Gives a stack back: to this thread's cache, or to the source when the cache
+// is full.
 void stack_release(Stack s) noexcept;
 
-// True if the stack's canary is intact (always true for guarded and fenced
-// stacks, whose guard page does that job). Called at every switch-out: a few loads.
-inline bool stack_canary_ok(const Stack& s) noexcept {
-  if (s.guarded() || s.fenced) return true;
-  if (s.sub_page()) return *reinterpret_cast<const std::uint64_t*>(s.lo) == kStackCanary;
-  const auto* w = reinterpret_cast<const std::uint64_t*>(s.lo) - kCanaryWords;
-  std::uint64_t any = 0;
-  for (std::size_t i = 0; i < kCanaryWords; ++i) any |= w[i];
-  return any == 0;
-}
-
-// How many guarded stacks may be live at once (default: a quarter of
-// vm.max_map_count, leaving the rest of the mappings to the program).
-std::size_t guard_budget() noexcept;
-void set_guard_budget(std::size_t n) noexcept;   // for tests and tuning
-std::size_t guarded_stacks_live() noexcept;
-
-// Installs the SIGSEGV handler (once per process) and makes sure the calling
-// thread has an alternate signal stack of at least kMinSignalStack bytes:
-// the thread's own, if it has one that large (a crash reporter's), else ours
-// until restore_overflow_stack() puts back exactly what was there. Every
-// thread that runs tasks calls the pair around running them (Dispatcher).
-inline constexpr std::size_t kMinSignalStack = 32 * 1024;
-void install_overflow_handler();
-void restore_overflow_stack() noexcept;
-
-// Reports an overflow of the running task's stack and aborts. Async-signal-safe.
-[[noreturn]] void report_stack_overflow(std::uint64_t id, const char* name) noexcept;
-
 }  // namespace green::detail
+
+#include <green/detail/stack_source.hpp>

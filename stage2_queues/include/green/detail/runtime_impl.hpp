@@ -92,9 +92,9 @@ class RuntimeImpl final : public Scheduler {
 
   // Scheduler
   void submit(Task* t) override;                       // worker_loop.cpp
-  void submit_yielded(Task* t) override;               // worker_loop.cpp
+  void submit_yielded(Dispatcher& d, Task* t) override;  // worker_loop.cpp
   void on_task_spawned(Task* t) noexcept override;
-  void on_task_end(Task* t) noexcept override;
+  void on_task_end(Dispatcher& d, Task* t) noexcept override;
   void wait_from_thread(Task* t) override;
 
   // The worker of this runtime the caller runs on, or nullptr.

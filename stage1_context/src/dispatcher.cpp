@@ -1,0 +1,276 @@
+// The dispatcher: a thread starts and stops running tasks (enter, leave), the
+// loop runs one task (run), a task switches back to the loop
+// (switch_to_loop), and a task starts and ends (task_entry). See
+// include/green/detail/dispatcher.hpp for the design.
+//
+// The two switch sites are Dispatcher::run (loop -> task) and switch_to_loop
+// (task -> loop). Each context_switch returns when the other side switches
+// back; a task's may return on another thread.
+#include <green/detail/debug.hpp>
+#include <green/detail/preempt.hpp>
+#include <green/detail/sanitizers.hpp>
+#include <green/detail/signal_stack.hpp>
+#include <green/detail/task.hpp>
+
+#include <cerrno>
+#include <cxxabi.h>
+
+extern "C" {
+__thread void* green_current_task = nullptr;  // see current_task() in dispatcher.hpp
+__thread void* green_this_dispatcher = nullptr;
+}
+
+namespace green::detail {
+
+// ---- Thread-local state, read so that migration cannot stale it ----------
+
+// errno's address is the calling thread's. glibc declares __errno_location
+// const, so the compiler may reuse one call's result after a switch, when
+// the task runs on another thread: read it through an opaque call instead.
+[[gnu::noinline]] int* errno_location() noexcept {
+  int* p = &errno;
+  asm volatile("" : "+r"(p));
+  return p;
+}
+
+// The C++ runtime's exception state is per thread too (EhGlobals), but it
+// belongs to the task that is inside the catch block or throw: a task that
+// switches out there and resumes on another thread, or after another task
+// threw on this one, would otherwise end or rethrow someone else's exception.
+// __cxa_get_globals is declared const, hence the opaque call.
+[[gnu::noinline]] static EhGlobals* thread_eh_globals() noexcept {
+  auto* p = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+  asm volatile("" : "+r"(p));
+  return p;
+}
+
+// ---- Telling the sanitizers -------------------------------------------------
+// ASan and TSan must hear of every stack switch (sanitizers.hpp): call
+// fibers_leave just before context_switch and fibers_arrive just after it
+// returns. to: the task switched to, or nullptr for the loop. Without a
+// sanitizer both are empty.
+
+static void fibers_leave([[maybe_unused]] Dispatcher* d, [[maybe_unused]] Task* to,
+                         [[maybe_unused]] void** fake_stack, [[maybe_unused]] bool exiting) noexcept {
+#if GREEN_ASAN
+  if (to) __sanitizer_start_switch_fiber(fake_stack, to->stack_lo, to->extra().stack.size);
+  else __sanitizer_start_switch_fiber(exiting ? nullptr : fake_stack, d->loop_stack_bottom, d->loop_stack_size);
+#endif
+#if GREEN_TSAN
+  // TSan keeps a whole thread state per fiber: made when the task first runs
+  // and destroyed when it ends (Dispatcher::run), so queued tasks cost none.
+  if (to && !to->extra().tsan_fiber) to->extra().tsan_fiber = __tsan_create_fiber(0);
+  __tsan_switch_to_fiber(to ? to->extra().tsan_fiber : d->loop_tsan_fiber, 0);
+#endif
+}
+
+// on_loop: arrived on the loop (else on a task, which learns the loop's stack).
+static void fibers_arrive([[maybe_unused]] Dispatcher* d, [[maybe_unused]] void* fake_stack,
+                          [[maybe_unused]] bool on_loop) noexcept {
+#if GREEN_ASAN
+  if (on_loop) __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+  else __sanitizer_finish_switch_fiber(fake_stack, &d->loop_stack_bottom, &d->loop_stack_size);
+#endif
+}
+
+// ---- Entering and leaving ---------------------------------------------------
+
+// What belongs to a task and not to the thread it runs on: errno, the C++
+// exception state and the preempt-disable nesting. A thread that starts
+// running tasks keeps its own in the dispatcher until it stops (a plain
+// thread may run a LocalScheduler inside a catch block, or under a
+// PreemptOff); each task keeps its own on its stack while it is switched
+// out (switch_to_loop). In between, the loop runs with none: no exception,
+// and the count raised (a loop is never preempted, detail/preempt.hpp).
+void Dispatcher::enter() {
+  GREEN_CHECK(!this_dispatcher(), "a thread entered a second dispatcher");
+  install_signal_stack();
+  // This thread's errno and exception state, for switch_to_loop: found here
+  // once, not by two library calls per switch.
+  eh_globals = thread_eh_globals();
+  errno_ptr = errno_location();
+  outer.err = *errno_ptr;
+  outer.eh = *eh_globals;
+  outer.nesting = preempt_count();
+  *eh_globals = EhGlobals{};
+  set_preempt_count(outer.nesting + 1);
+#if GREEN_TSAN
+  loop_tsan_fiber = __tsan_get_current_fiber();  // this thread's own fiber
+#endif
+  set_this_dispatcher(this);
+}
+
+void Dispatcher::leave() noexcept {
+  GREEN_CHECK(this_dispatcher() == this && !current, "leave() from a task, or on another thread");
+  set_this_dispatcher(nullptr);
+  *eh_globals = outer.eh;
+  *errno_ptr = outer.err;
+  set_preempt_count(outer.nesting);
+  restore_signal_stack();
+}
+
+// ---- The loop side ----------------------------------------------------------
+
+static void task_entry(void* arg);
+
+// Gives t a stack and a context that starts in task_entry, just before it
+// first runs. False (and t ends with std::bad_alloc) if there is no memory.
+static bool bind_stack(Task* t) noexcept {
+  TaskExtra& x = t->extra();
+  try {
+    x.stack = stack_allocate(x.stack.size);
+  } catch (...) {
+    x.exception = std::current_exception();
+    return false;
+  }
+  t->stack_lo = x.stack.lo;
+  context_make(t->ctx, x.stack.lo, x.stack.hi(), &task_entry, t);
+  return true;
+}
+
+// Checks, each time a task switches out, that it stayed on its stack.
+static void check_stack(Task* t, bool exiting) {
+  bool sp_ok = exiting || static_cast<std::byte*>(context_sp(t->ctx)) > t->stack_lo;
+  if (!sp_ok || !stack_intact(t->extra().stack)) report_stack_overflow(t->extra().id, t->extra().name.c_str());
+}
+
+void Dispatcher::run(Task* t) {
+  GREEN_CHECK(this_dispatcher() == this && !current, "run() off this dispatcher's loop");
+  GREEN_CHECK(t->state() == TaskState::Ready, "run() of a task that is not Ready");
+  current = t;
+  set_current_task(t);
+  t->word.start_running();
+  if (!t->stack_lo && !bind_stack(t)) {
+    // No memory for a stack: the task ends with std::bad_alloc, never run.
+    t->extra().destroy(t->extra().callable);
+    after = After::Exit;
+  } else {
+    fibers_leave(this, t, &loop_fake_stack, false);
+    context_switch(loop, t->ctx);
+    fibers_arrive(this, loop_fake_stack, true);
+    check_stack(t, after == After::Exit);
+  }
+  current = nullptr;
+  set_current_task(nullptr);
+  switch (after) {
+    case After::Yield:
+      t->word.stop_running();
+      sched->submit_yielded(*this, t);
+      break;
+    case After::Park:
+      // Waiting before the callback: the callback may unpark it at once.
+      if (t->word.park()) {
+        if (park_fn) park_fn(t, park_arg);
+      } else {
+        sched->submit(t);  // woken before it finished parking
+      }
+      break;
+    case After::Exit: {
+      TaskExtra& x = t->extra();
+#if GREEN_TSAN
+      if (x.tsan_fiber) __tsan_destroy_fiber(x.tsan_fiber);
+      x.tsan_fiber = nullptr;
+#endif
+      // Its stack goes back to the cache now, warm for the next task; what
+      // join() needs stays in the block.
+      if (x.stack) stack_release(x.stack);
+      x.stack = Stack{nullptr, x.stack.size};
+      t->stack_lo = nullptr;
+      t->word.finish();
+      notify_done(t);
+      sched->on_task_end(*this, t);
+      release_task(t);
+      break;
+    }
+  }
+}
+
+// ---- The task side ----------------------------------------------------------
+
+// Records what the loop should do, switches to it. When this returns the task
+// runs again, possibly on another thread: re-read the dispatcher. What
+// belongs to the task (TaskOwned) is saved here, on the task's stack, and put
+// back on whatever thread it resumes on; the loop gets none.
+static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
+  TaskOwned mine;
+  // The task's own nesting, read before raising the count: a preemption
+  // between the two instructions resumes the task with that same nesting,
+  // and the read does not wait for the raise's store.
+  mine.nesting = preempt_count();
+  preempt_disable();                         // from here on this thread stays ours, and
+                                             // the loop runs with nesting + 1 >= 1
+  Dispatcher* d = this_dispatcher();
+  GREEN_CHECK(d && d->current, "a switch to the loop from outside a task");
+  mine.err = *d->errno_ptr;
+  mine.eh = *d->eh_globals;
+  const bool in_eh = mine.eh.caught || mine.eh.uncaught;  // rare: inside a catch block or a throw
+  if (in_eh) *d->eh_globals = EhGlobals{};   // the loop, and the thread's next task, have none
+  Task* self = d->current;
+  d->after = what;
+  d->park_fn = fn;
+  d->park_arg = arg;
+  void* fake_stack = nullptr;
+  fibers_leave(d, nullptr, &fake_stack, what == After::Exit);
+  context_switch(self->ctx, d->loop);
+  d = this_dispatcher();                     // maybe another thread's now
+  fibers_arrive(d, fake_stack, false);
+  *d->errno_ptr = mine.err;
+  if (in_eh) *d->eh_globals = mine.eh;       // else the thread's is empty already (invariant above)
+  // A tick that landed while the loop ran (the count was raised) owes
+  // nothing to this task: this switch was its preemption.
+  set_preempt_pending(0);
+  set_preempt_count(mine.nesting);           // one store: preemptible again if 0
+}
+
+void yield_current() { switch_to_loop(After::Yield); }
+void park_current(ParkFn fn, void* arg) { switch_to_loop(After::Park, fn, arg); }
+
+[[noreturn]] void exit_current() noexcept {
+  switch_to_loop(After::Exit);
+  __builtin_unreachable();
+}
+
+void unpark(Task* t) {
+  PreemptOff no_preempt;  // submit() pushes to this thread's queue
+  if (t->word.unpark()) t->extra().sched->submit(t);
+}
+
+// ---- The life of a task -----------------------------------------------------
+
+// Runs the end-of-task work on the task's own stack: handlers LIFO, then the
+// TaskLocal values LIFO. A throwing handler's exception is kept if the task has
+// none yet; the other handlers still run.
+static void run_exit_work(TaskExtra& x) noexcept {
+  while (!x.at_exit.empty()) {
+    std::function<void()> h = std::move(x.at_exit.back());
+    x.at_exit.pop_back();
+    try {
+      h();
+    } catch (...) {
+      if (!x.exception) x.exception = std::current_exception();
+    }
+  }
+  while (!x.locals.empty()) {
+    LocalSlot s = x.locals.back();
+    x.locals.pop_back();
+    s.destroy(s.value);
+  }
+}
+
+static void task_entry(void* arg) {
+  auto* t = static_cast<Task*>(arg);
+  fibers_arrive(this_dispatcher(), nullptr, false);
+  set_preempt_pending(0);  // see the end of switch_to_loop
+  set_preempt_count(0);    // the loop keeps its own count; the task starts at 0
+  TaskExtra& x = t->extra();
+  try {
+    x.invoke(x.callable);
+  } catch (...) {
+    x.exception = std::current_exception();
+  }
+  x.destroy(x.callable);
+  run_exit_work(x);
+  exit_current();
+}
+
+}  // namespace green::detail

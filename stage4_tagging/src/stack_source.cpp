@@ -1,0 +1,259 @@
+// The stack source for a million tasks: the guard budget, slabs, canaries
+// and fences. The design is explained in include/green/detail/stack_source.hpp.
+#include <green/detail/stack.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace green::detail {
+
+// x86-64 Linux pages are 4 KiB (kPageSize); checked once at startup rather
+// than asked on every spawn.
+[[maybe_unused]] static const bool page_size_checked = [] {
+  if (static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) != kPageSize) {
+    std::fputs("green: this build assumes 4 KiB pages\n", stderr);
+    std::abort();
+  }
+  return true;
+}();
+
+std::size_t round_stack_size(std::size_t bytes) noexcept {
+  if (bytes <= kMinStackSize) return kMinStackSize;
+  if (bytes >= kPageSize) return round_to_pages(bytes);
+  return (bytes + kSubPageGranule - 1) & ~(kSubPageGranule - 1);  // at most a page
+}
+
+// The canary gap below a slab stack: a page for page-sized stacks, none for
+// sub-page ones (they carry a canary word). A slot is the gap and the stack.
+static std::size_t canary_gap(std::size_t size) noexcept { return size < kPageSize ? 0 : kCanaryGap; }
+static std::size_t slab_slot(std::size_t size) noexcept { return canary_gap(size) + size; }
+
+std::size_t slab_stacks(std::size_t size) noexcept {
+  std::size_t n = kSlabTargetBytes / slab_slot(round_stack_size(size));
+  return n > kSlabMinStacks ? n : kSlabMinStacks;
+}
+
+namespace {
+
+void* map_pages(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+}
+
+// ---- Guard budget -------------------------------------------------------
+
+std::size_t default_guard_budget() noexcept {
+  std::size_t max_maps = 65530;
+  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    unsigned long v;
+    if (std::fscanf(f, "%lu", &v) == 1) max_maps = v;
+    std::fclose(f);
+  }
+  return max_maps / 4;  // each guarded stack costs 2 mappings: half the budget
+}
+
+// Written by set_guard_budget (tests, tuning), read by every allocation: relaxed,
+// it orders nothing else.
+std::atomic<std::size_t> g_guard_budget{default_guard_budget()};
+// Live guarded stacks. fetch_add/fetch_sub relaxed: a counter, it publishes nothing.
+std::atomic<std::size_t> g_guarded_live{0};
+
+Stack map_guarded(std::size_t size) {
+  // Reserve the slot first so concurrent allocators never exceed the budget.
+  if (g_guarded_live.fetch_add(1, std::memory_order_relaxed) >= g_guard_budget.load(std::memory_order_relaxed)) {
+    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    return {};
+  }
+  std::size_t guard = page_size();
+  void* base;
+  try {
+    base = map_pages(size + guard);
+  } catch (...) {
+    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    throw;
+  }
+  if (mprotect(base, guard, PROT_NONE) != 0) {  // ENOMEM: out of mappings after all
+    munmap(base, size + guard);
+    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    return {};
+  }
+  return Stack{static_cast<std::byte*>(base) + guard, size};
+}
+
+void unmap_guarded(const Stack& s) noexcept {
+  munmap(s.lo - page_size(), s.size + page_size());
+  g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+// ---- Slabs --------------------------------------------------------------
+// A slab is one mapping cut into `capacity` slots of one stack size, above a
+// PROT_NONE page; a slot is the canary gap (page-sized stacks only, see
+// stack.hpp) and the stack above it. Slots are handed out in address order the
+// first time (`carved`), so a slot never used is never touched; freed ones are
+// linked through their stack's top word, on a page the stack's frames already
+// made resident. Slabs with a free slot sit on their size's partial list; an
+// empty slab is unmapped. All slab state (every field of every Slab, and
+// g_partial) is guarded by g_slab_mutex: slabs are the fallback past the guard
+// budget and the thread caches absorb most traffic, so one lock is enough.
+//
+// Invariants: used = carved - (stacks on `free`); a slab is on its partial
+// list exactly when used < capacity; outside the lock, no slab has used == 0.
+//
+// Slab sizing (slab_stacks): max(kSlabMinStacks, kSlabTargetBytes / slot). At
+// 8 MiB a slab, 1,000,000 16 KiB stacks take about 2,400 slabs, 4,800
+// mappings (each slab's guard page splits it in two).
+
+struct Slab {
+  std::byte* base;            // the slots, capacity * slot bytes, a page above the mapping's start
+  std::size_t stack_size;     // usable bytes per stack
+  std::size_t gap;            // canary gap below each stack (0 for sub-page stacks)
+  unsigned capacity;          // slots
+  unsigned used = 0;          // stacks handed out
+  unsigned carved = 0;        // slots [0, carved) have been handed out at least once
+  bool fenced = false;        // every carved slot's gap is a guard region (fence())
+  std::byte* free = nullptr;  // lo of freed stacks, linked through their top word
+  Slab* prev = nullptr;       // partial list links
+  Slab* next = nullptr;
+
+  std::size_t slot() const noexcept { return gap + stack_size; }
+  std::size_t bytes() const noexcept { return capacity * slot(); }
+};
+
+namespace {
+
+std::mutex g_slab_mutex;
+struct PartialList {
+  std::size_t stack_size;
+  Slab* head;
+};
+PartialList g_partial[8];  // one per stack size in use; guarded by g_slab_mutex
+
+std::byte*& free_link(std::byte* lo, std::size_t size) { return *reinterpret_cast<std::byte**>(lo + size - sizeof(void*)); }
+
+Slab*& partial_head(std::size_t size) {
+  for (auto& p : g_partial)
+    if (p.stack_size == size || p.stack_size == 0) {
+      p.stack_size = size;
+      return p.head;
+    }
+  throw std::bad_alloc();  // more than 8 distinct slab sizes: refuse rather than degrade
+}
+
+void unlink(Slab*& head, Slab* s) {
+  (s->prev ? s->prev->next : head) = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->prev = s->next = nullptr;
+}
+
+// Makes [p, p + n) a guard region (stack_source.hpp, "Fenced"). The first refusal
+// (an older kernel, or Valgrind) turns fencing off for every later slab.
+// Under g_slab_mutex.
+bool g_fencing = true;
+constexpr int kGuardInstall = 102, kGuardRemove = 103;  // MADV_GUARD_*: newer than our headers
+bool fence(std::byte* p, std::size_t n) noexcept {
+  if (madvise(p, n, kGuardInstall) == 0) return true;
+  g_fencing = false;
+  return false;
+}
+// A slab that could not fence a fresh slot goes back to canaries: its gaps
+// must be readable again. Stacks already handed out keep fenced = true and go
+// unchecked; the rest are read as canaries.
+void unfence(Slab* s) noexcept {
+  madvise(s->base, s->bytes(), kGuardRemove);
+  s->fenced = false;
+}
+
+// The mapping is a PROT_NONE page, then the slots. The page bounds the damage
+// of a runaway recursion on a slab stack to its own slab (it faults there, and
+// on_segv reports it), where it would otherwise run on into whatever mapping
+// lies below. It costs one more kernel mapping per slab; if mprotect fails
+// (out of mappings), the slab goes without.
+Slab* new_slab(std::size_t size) {
+  auto* s = new Slab{nullptr, size, canary_gap(size), static_cast<unsigned>(slab_stacks(size))};
+  std::byte* map;
+  try {
+    map = static_cast<std::byte*>(map_pages(kPageSize + s->bytes()));
+  } catch (...) {
+    delete s;
+    throw;
+  }
+  mprotect(map, kPageSize, PROT_NONE);
+  s->base = map + kPageSize;
+  // Slabs are megabytes: where transparent huge pages are "always", one touch
+  // would commit 2 MiB. Advice only; it may fail harmlessly.
+  madvise(s->base, s->bytes(), MADV_NOHUGEPAGE);
+  s->fenced = s->gap != 0 && g_fencing;
+  return s;
+}
+
+Stack slab_allocate(std::size_t size) {
+  std::lock_guard lock(g_slab_mutex);
+  Slab*& head = partial_head(size);
+  Slab* s = head;
+  if (!s) {
+    s = new_slab(size);
+    head = s;
+  }
+  std::byte* lo;
+  bool fresh = !s->free;
+  if (!fresh) {
+    lo = s->free;
+    s->free = free_link(lo, size);
+  } else {
+    lo = s->base + s->slot() * s->carved++ + s->gap;
+  }
+  if (++s->used == s->capacity) unlink(head, s);
+  // Sub-page: write the canary. Page-sized: fence the gap if it is fresh (a
+  // guard region stays when its slot is reused), or else the gap below lo is
+  // zero unless an overflow wrote it, and that was reported.
+  if (s->gap == 0) *reinterpret_cast<std::uint64_t*>(lo) = kStackCanary;
+  else if (fresh && s->fenced && !fence(lo - s->gap, s->gap)) unfence(s);
+  return Stack{lo, size, reinterpret_cast<std::uintptr_t>(s) | (s->fenced ? kFencedBit : 0)};
+}
+
+void slab_release(const Stack& st) noexcept {
+  std::lock_guard lock(g_slab_mutex);
+  Slab* s = slab_of(st);
+  Slab*& head = partial_head(s->stack_size);
+  if (s->used-- == s->capacity) {  // was full: back on the partial list
+    s->next = head;
+    if (head) head->prev = s;
+    head = s;
+  }
+  if (s->used == 0) {
+    unlink(head, s);
+    munmap(s->base - kPageSize, kPageSize + s->bytes());
+    delete s;
+    return;
+  }
+  free_link(st.lo, st.size) = s->free;
+  s->free = st.lo;
+}
+
+}  // namespace
+
+Stack stack_map(std::size_t size) {
+  Stack s;
+  if (size >= kPageSize) s = map_guarded(size);  // sub-page stacks: slabs only
+  return s ? s : slab_allocate(size);
+}
+
+void stack_unmap(const Stack& s) noexcept {
+  if (is_guarded(s)) unmap_guarded(s);
+  else slab_release(s);
+}
+
+std::size_t guard_budget() noexcept { return g_guard_budget.load(std::memory_order_relaxed); }
+void set_guard_budget(std::size_t n) noexcept { g_guard_budget.store(n, std::memory_order_relaxed); }
+std::size_t guarded_stacks_live() noexcept { return g_guarded_live.load(std::memory_order_relaxed); }
+
+}  // namespace green::detail
