@@ -1,5 +1,5 @@
 """python -m grader [--stage S ...] [--mode M] [--context C]
-                   [--checks tests,perf,valgrind] [--json FILE]
+                   [--checks tests,perf,valgrind] [--json FILE [--secret-visibility V]]
 
 Grades each selected present stage in overlay order: builds it, runs its tests,
 perf checks and Valgrind smoke test, prints each result, then the scoreboard.
@@ -28,7 +28,13 @@ def parse_args():
                    help="context-switch backend (default: $CONTEXT or asm)")
     p.add_argument("--checks", default=",".join(KINDS),
                    help=f"comma-separated checks to run (default: {','.join(KINDS)})")
-    p.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope-format results")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope's results.json")
+    p.add_argument("--secret-visibility", choices=report.SECRET_VISIBILITIES,
+                   default=stages.env_setting("GREEN_SECRET_VISIBILITY", "after_due_date",
+                                              report.SECRET_VISIBILITIES),
+                   help="when Gradescope shows students the instructor-held tests (mk/manifest's "
+                        "`grader` files) and what names them (default: "
+                        "$GREEN_SECRET_VISIBILITY or after_due_date)")
     args = p.parse_args()
     checks = set(args.checks.split(","))
     if not checks <= set(KINDS):
@@ -69,8 +75,8 @@ def main():
     say("\n" + report.scoreboard(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        results_json = report.gradescope(results, "\n".join(transcript))
-        args.json.write_text(json.dumps(results_json, indent=2))
+        results_json = report.gradescope(results, "\n".join(transcript), args.secret_visibility)
+        args.json.write_text(json.dumps(results_json, indent=2, allow_nan=False))
         print(f"wrote {args.json}")
     return 0 if all(r.ok for r in results) else 1
 

@@ -106,6 +106,12 @@ class Bound:
     def need(self):
         return "need " + self.text.format(op=self.op, value=self.value)
 
+    @property
+    def order(self):
+        """Which way a leaderboard ranks the figure: lower first ("asc") under
+        an upper bound, higher first ("desc") over a lower one."""
+        return "asc" if self.op in ("<", "<=") else "desc"
+
 
 @dataclass(frozen=True)
 class PerfCheck:
@@ -129,6 +135,11 @@ class PerfCheck:
         """describe, formatted: {need[ratio]} is the "need ..." of ratio's Bound."""
         need = {f: b.need() for b in self.bounds for f in b.figures.split()}
         return self.describe.format(**figures, need=need)
+
+    def ranked(self, figures):
+        """The bounded figures, name -> (value, order): what the check is
+        judged on, for a leaderboard (Item.figures)."""
+        return {f: (figures[f], b.order) for b in self.bounds for f in b.figures.split()}
 
 
 def _pair(results, counter, first, second):
@@ -467,5 +478,5 @@ def run_checks(checks, bench_dir, bench_dir_of=None):
             items.append(Item(check.name, FAIL, f"bench/{check.program}: unexpected JSON ({e!r})"))
             continue
         items.append(Item(check.name, PASS if check.passes(figures) else FAIL,
-                          check.message(figures)))
+                          check.message(figures), figures=check.ranked(figures)))
     return items

@@ -1,8 +1,10 @@
 """Formatting results: per-check reports, the scoreboard, Gradescope JSON."""
 
+import math
 import textwrap
 
-from .results import FAIL, KINDS, PASS, SKIP
+from . import held as held_tests
+from .results import FAIL, KINDS, PASS, SKIP, Component
 
 BUILD_LINES = 40  # lines of compiler output shown when a stage does not build
 STATUS = {PASS: "PASS", FAIL: "FAIL", SKIP: "SKIP"}
@@ -65,31 +67,102 @@ def _cell(result, comp):
     return "PASS" if comp.ok else "FAIL"
 
 
-def gradescope(results, output):
-    """Gradescope's results.json: one entry per graded item; `output` is the report."""
-    tests = []
+# Gradescope's test visibilities (its autograder specification) for held tests
+# (held.py): shown after the due date, or once grades are published. Never
+# "hidden": a hidden test is never shown to students, and while one is, neither
+# is their total score.
+SECRET_VISIBILITIES = ("after_due_date", "after_published")
+VISIBLE = "visible"
+HELD_OUTPUT = ("The grading transcript names instructor-held tests, so it is not shown here: "
+               "it is the autograder's output, shown with them ({when}). Each part of each "
+               "stage is a test below.")
+
+
+def gradescope(results, output, secret_visibility="after_due_date", held=None):
+    """Gradescope's results.json: a test per stage part (its tests, its held
+    tests, each perf check, Valgrind) scored from the points table, and each
+    perf check's bounded figures as a leaderboard. `output` is the transcript;
+    held tests, and any text that names them, are shown to students only
+    `secret_visibility`. held: the held test files (default: from mk/manifest)."""
+    if secret_visibility not in SECRET_VISIBILITIES:
+        raise ValueError(f"secret_visibility must be one of {', '.join(SECRET_VISIBILITIES)}")
+    held = held_tests.held_files() if held is None else held
+    secrets = _secrets(results, held)
+
+    def visibility(text, is_held=False):
+        return secret_visibility if is_held or any(w in text for w in secrets) else VISIBLE
+
+    tests, leaderboard = [], []
     for r in results:
         for comp in r.components.values():
             if comp.skipped:
                 continue
-            if not comp.graded:        # no build, no test binary: the whole component
-                detail = comp.note if r.built else build_report(r)
-                tests.append(_entry(f"{r.stage} {comp.kind}", False, 0, comp.points, detail))
-                continue
-            share = comp.points / len(comp.graded)
-            for item in comp.graded:
-                passed = item.status == PASS
-                detail = "\n".join(filter(None, [item.output, "" if passed else comp.note]))
-                tests.append(_entry(f"{r.stage} {comp.kind}: {item.name}", passed,
-                                    share if passed else 0, share, detail))
-    return {"score": round(sum(r.score for r in results), 2),
-            "max_score": round(sum(r.max_score for r in results), 2),
-            "tests": tests, "output": output}
+            n = len(comp.graded)
+            for name, items, is_held in _parts(r, comp, held):
+                text = _part_output(r, comp, items)
+                passed = sum(i.status == PASS for i in items)
+                # Each item is worth the same part of the component's points
+                # (results.py), unrounded so that the parts add up to them.
+                tests.append({
+                    "name": name,
+                    "score": comp.points * passed / n if n else 0.0,
+                    "max_score": comp.points * len(items) / n if items else comp.points,
+                    "status": "passed" if items and passed == len(items) else "failed",
+                    "output": text,
+                    "visibility": visibility(text, is_held),
+                    "tags": [r.stage, comp.kind] + (["held"] if is_held else [])})
+            if comp.kind == "perf":
+                leaderboard += _leaderboard(r.stage, comp)
+    shown = visibility(output)
+    # No top-level score: Gradescope adds up the tests' scores.
+    return {"output": output if shown == VISIBLE else HELD_OUTPUT.format(when=shown),
+            "visibility": VISIBLE, "stdout_visibility": shown,
+            "tests": tests, "leaderboard": leaderboard}
 
 
-def _entry(name, passed, score, max_score, output):
-    return {"name": name, "score": round(score, 2), "max_score": round(max_score, 2),
-            "status": "passed" if passed else "failed", "output": output}
+def _parts(result, comp, held):
+    """(name, items, held) for each Gradescope test of a graded component."""
+    stage, kind = result.stage, comp.kind
+    if not comp.graded:      # no build, or every item skipped: the whole component fails
+        return [(f"{stage}: {kind}", [], False)]
+    if kind == "tests":      # held tests apart, so that they are shown later
+        mine = [i for i in comp.graded if not held_tests.is_held(i, stage, held)]
+        theirs = [i for i in comp.graded if held_tests.is_held(i, stage, held)]
+        return [(f"{stage}: {name}", items, is_held)
+                for name, items, is_held in (("tests", mine, False), ("held tests", theirs, True))
+                if items]
+    if kind == "perf":       # each check is worth the same part of the points
+        return [(f"{stage}: perf: {i.name}", [i], False) for i in comp.graded]
+    return [(f"{stage}: {kind}", comp.graded, False)]
+
+
+def _part_output(result, comp, items):
+    if not items:
+        if comp.kind == "tests" and not result.built:
+            return build_report(result)
+        return comp.note or "nothing graded: every item was skipped"
+    if comp.kind == "tests":
+        return component_report(Component(comp.kind, comp.points, items, comp.note))
+    return "\n".join(i.output for i in items)
+
+
+def _secrets(results, held):
+    """Strings that give a held test away in a text: its file's name (compiler
+    and Valgrind output) and its name (GoogleTest output)."""
+    words = {f.rsplit("/", 1)[-1] for f in held}
+    for r in results:
+        tests = r.components.get("tests")
+        if tests:
+            words |= {i.name for i in tests.items if held_tests.is_held(i, r.stage, held)}
+    return words
+
+
+def _leaderboard(stage, comp):
+    """Each bounded figure of the stage's perf checks, ranked its Bound's way;
+    a non-finite figure (no baseline) is left out: JSON has no infinity."""
+    return [{"name": f"{stage}: {i.name}: {figure}", "value": value, "order": order}
+            for i in comp.graded for figure, (value, order) in i.figures.items()
+            if math.isfinite(value)]
 
 
 def _indent(text, spaces=4):

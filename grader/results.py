@@ -13,6 +13,10 @@ class Item:
     name: str
     status: str      # PASS, FAIL or SKIP (a GTEST_SKIP'd case: not graded)
     output: str = ""  # failure message or crash output; a perf check's figures
+    source: str = ""  # a GoogleTest case's file, from the root ("stage2_queues/tests/x.cpp"), if known
+    # A perf check's bounded figures, name -> (value, "asc" if lower is better
+    # else "desc"): Gradescope's leaderboard (report.gradescope).
+    figures: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -4,7 +4,7 @@ mk/config.mk and mk/stage.mk (DESIGN.md sections 2 and 6)."""
 
 import os
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import proc
 
@@ -34,8 +34,26 @@ def present_stages():
     return [s for s in STAGES if is_present(s)]
 
 
+def upto(stage):
+    """The stages whose files a stage's build holds: it and those before it."""
+    return STAGES[:STAGES.index(stage) + 1]
+
+
+def source_path(path):
+    """A source file's path from the repository root, whatever root the build
+    saw ("/x/green/stage2_queues/tests/a.cpp" -> "stage2_queues/tests/a.cpp"),
+    or "" if it is not in a stage. Matched on the stage directory, not on ROOT,
+    so that a tree built elsewhere (or through a symlink) still matches."""
+    parts = PurePosixPath(path).parts
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] in STAGES:
+            return "/".join(parts[i:])
+    return ""
+
+
 def env_setting(name, default, choices):
-    """MODE or CONTEXT from the environment (the Makefile exports them)."""
+    """A setting from the environment: MODE or CONTEXT (the Makefile exports
+    them), GREEN_SECRET_VISIBILITY (make passes on what its command line sets)."""
     value = os.environ.get(name, "").strip() or default
     if value not in choices:
         raise SystemExit(f"grader: {name} must be one of {', '.join(choices)} (got {value!r})")
