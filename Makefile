@@ -59,8 +59,10 @@ tsan: deps
 clean:
 	rm -rf build
 
-# Both trees keep the build system: one stage directory holding the merged
-# overlay, so `make -C $(OUT)/$(STAGE) test` and `make -C $(OUT) grade` work.
+# Both trees keep the build system, so `make -C $(OUT) grade` works. flatten
+# writes one stage directory holding the merged overlay; starter writes the
+# repository's shape, stages up to STAGE each in its own directory, so the
+# grader scores each of them (the earlier ones complete, STAGE stubbed).
 # mk/starter.py writes them (the overlay from mk/overlay.sh): flatten keeps the
 # reference's solution regions (markers stripped); starter replaces the named
 # stage's regions by their stubs and leaves out what mk/manifest keeps for the

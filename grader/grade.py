@@ -71,7 +71,7 @@ class Grader:
         out = stages.build_dir(result.stage, self.mode, self.context)
         if kind == "tests":
             run = gtest.run(out / "green_tests", self.mode)
-            return Component(kind, points, run.items, note=run.note)
+            return Component(kind, points, run.items, note=run.note, stage=result.stage)
         if kind == "perf":
             checks = perf.checks_for(result.stage, self.latest)
             return Component(kind, points, perf.run_checks(checks, out / "bench", self._bench_dir))

@@ -27,6 +27,10 @@ class Component:
     items: list = field(default_factory=list)
     note: str = ""            # why it is skipped, has no items, or was rerun; said with the results
     skipped: bool = False     # not graded in this run: no score, no maximum
+    # tests: the stage graded. Its binary holds every earlier stage's tests
+    # too; those are not this stage's to earn (they scored in their own
+    # stage), only to keep: see score.
+    stage: str = ""
 
     @property
     def graded(self):
@@ -48,11 +52,24 @@ class Component:
     def max_score(self):
         return 0 if self.skipped else self.points
 
+    def owns(self, item):
+        """Is item one of this stage's own tests? (A test of unknown source,
+        one that crashed or hung when rerun, counts as the stage's own.)"""
+        return not self.stage or not item.source or item.source.startswith(self.stage + "/")
+
     @property
     def score(self):
+        """Points in proportion to the items passed. For a stage's tests: to
+        its own tests passed, less one for each earlier stage's test that fails
+        in its binary (a regression), never below 0. So a starter tree, whose
+        stage is all stubs, scores 0 there, however many earlier tests pass."""
         if self.skipped or not self.graded:   # e.g. no build
             return 0.0
-        return self.points * self.passed / len(self.graded)
+        own = [i for i in self.graded if self.owns(i)]
+        if self.kind != "tests" or not own:
+            return self.points * self.passed / len(self.graded)
+        regressions = sum(i.status == FAIL for i in self.graded if not self.owns(i))
+        return self.points * max(0, sum(i.status == PASS for i in own) - regressions) / len(own)
 
 
 @dataclass

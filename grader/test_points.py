@@ -31,3 +31,4 @@ def test_each_how_it_is_graded_section_states_points_py():
         stated = {part.lower(): int(n) for part, n in
                   re.findall(r"\*\*(Tests|Perf|Valgrind): (\d+) points\*\*", text)}
         assert stated == vars(POINTS[stage]), stage
+

@@ -158,11 +158,14 @@ def test_make_starter_earlier_stages_complete_this_stage_stubbed_grader_files_he
     assert run.returncode == 0, run.stdout + run.stderr
     assert "held back for the autograder (mk/manifest): mk/manifest s2/tests/secret_test.cpp\n" in run.stdout
     got = tree(tmp_path / "out")
-    assert set(got) == TOP | {f"s2/{f}" for f in ("Makefile", "README.md", "include/a.hpp", "src/b.cpp",
-                                                  "src/c.S", "tests/b_test.cpp", "tests/c_test.cpp")}
+    assert set(got) == TOP | {f"s1/{f}" for f in ("Makefile", "README.md", "include/a.hpp", "src/b.cpp",
+                                                  "tests/b_test.cpp")} \
+                         | {f"s2/{f}" for f in ("Makefile", "README.md", "include/a.hpp", "src/c.S",
+                                                  "tests/c_test.cpp")}
     assert got["s2/include/a.hpp"] == "s2 a\n  s2 stub;\n"      # s2's own: stubbed
     assert got["s2/src/c.S"] == "c\n"                            # no STUB: nothing
-    assert got["s2/src/b.cpp"] == "b\n  b solution\n"           # s1's: complete
+    assert got["s1/src/b.cpp"] == "b\n  b solution\n"           # s1's: complete
+    assert got["s1/include/a.hpp"] == "s1 a\ns1 solution\n"     # shadowed by s2, still complete
     assert os.access(tmp_path / "out" / "mk" / "starter.py", os.X_OK)
 
 

@@ -33,8 +33,11 @@ trees only), `grader` (held by the instructor's autograder: left out of
 starter trees) or `both` (the default for a file it does not list).
 
 Usage (the overlay order is STAGES in mk/config.mk):
-    starter.py flatten --stage S --out DIR    the reference, markers stripped
-    starter.py starter --stage S --out DIR    what a student at S receives
+    starter.py flatten --stage S --out DIR    the reference, markers stripped, as
+                                              one directory S/: the merged overlay
+    starter.py starter --stage S --out DIR    what a student at S receives: the
+                                              repository's shape, the stages up to S
+                                              each in its own directory
     starter.py check [ROOT]                   every marker in ROOT's stages balanced
     starter.py strip [--stub] FILE            one file, stripped, to stdout
 """
@@ -179,16 +182,23 @@ def make_tree(kind, stage, order, out, root=ROOT):
             return False
         return True
 
-    for sub in SUBDIRS:
-        for rel in overlay(root, sub, stages):
-            owner, inner = rel.split("/", 1)
-            if not wanted(rel):
-                continue
-            mode = "stub" if kind == "starter" and owner == stage else "keep"
-            plan.append((root / rel, out / stage / inner, _resolve(root / rel, mode)))
-    for name in ("Makefile", "README.md"):
-        if wanted(f"{stage}/{name}"):
+    if kind == "flatten":  # one directory: the merged overlay
+        for sub in SUBDIRS:
+            for rel in overlay(root, sub, stages):
+                plan.append((root / rel, out / stage / rel.split("/", 1)[1], _resolve(root / rel, "keep")))
+        for name in ("Makefile", "README.md"):
             plan.append((root / stage / name, out / stage / name, _resolve(root / stage / name, None)))
+    else:  # the repository's shape, each stage its own directory, up to `stage`
+        for s in stages:
+            mode = "stub" if s == stage else "keep"
+            for sub in SUBDIRS:
+                for f in _files(root / s / sub):
+                    rel = f.relative_to(root).as_posix()
+                    if wanted(rel):
+                        plan.append((f, out / rel, _resolve(f, mode)))
+            for name in ("Makefile", "README.md"):
+                if (root / s / name).is_file() and wanted(f"{s}/{name}"):
+                    plan.append((root / s / name, out / s / name, _resolve(root / s / name, None)))
     for top in TOP:
         src = root / top
         files = sorted(p for p in src.rglob("*") if p.is_file()) if src.is_dir() else [src]

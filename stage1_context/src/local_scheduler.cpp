@@ -1,5 +1,6 @@
 // LocalScheduler: pick the highest Ready task, run it until it switches out,
 // repeat. Everything about switching is the dispatcher's (dispatcher.cpp).
+#include <green/detail/unimplemented.hpp>
 #include <green/local_scheduler.hpp>
 
 #include <stdexcept>
@@ -10,8 +11,12 @@ namespace green {
 
 LocalScheduler::LocalScheduler(std::size_t stack_size, std::size_t small_stack_size)
     : owner_(std::this_thread::get_id()) {
+  // BEGIN SOLUTION
   if (stack_size == 0 || small_stack_size == 0 || stack_size > kMaxStackSize || small_stack_size > kMaxStackSize)
     throw std::invalid_argument("green::LocalScheduler: stack sizes must be in 1.." + std::to_string(kMaxStackSize));
+  // STUB: if (stack_size == 0 || small_stack_size == 0 || stack_size > kMaxStackSize || small_stack_size > kMaxStackSize)
+  // STUB:   detail::unimplemented("stage 1: LocalScheduler must refuse bad stack sizes with std::invalid_argument");
+  // END SOLUTION
   this->stack_size = stack_size;
   this->small_stack_size = small_stack_size;
 }

@@ -1,4 +1,5 @@
 // TaskHandle and this_task: the public face of a task.
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
 #include <green/task_handle.hpp>
 #include <green/task_local.hpp>
@@ -61,7 +62,11 @@ namespace this_task {
 
 static Task& self_or_throw(const char* what) {
   Task* t = current_task();
+  // BEGIN SOLUTION
   if (!t) throw std::logic_error(std::string("green::this_task::") + what + ": called outside a task");
+  // STUB: (void)what;
+  // STUB: if (!t) detail::unimplemented("stage 1: this_task calls outside a task must throw std::logic_error");
+  // END SOLUTION
   return *t;
 }
 
@@ -108,7 +113,10 @@ std::size_t new_local_key() noexcept {
 
 void* local_find(std::size_t key) {
   Task* t = current_task();
+  // BEGIN SOLUTION
   if (!t) throw std::logic_error("green::TaskLocal: used outside a task");
+  // STUB: if (!t) detail::unimplemented("stage 1: TaskLocal outside a task must throw std::logic_error");
+  // END SOLUTION
   for (const LocalSlot& s : t->extra().locals)
     if (s.key == key) return s.value;
   return nullptr;

@@ -108,6 +108,11 @@ TEST(TaskOwned, TheThreadsOwnSignalStackIsKeptOrRestored) {
 // The handle lives on past the task's end (so the task itself could not
 // tell it would be dropped unjoined); dropping it must report the exception.
 TEST(TaskOwned, AnExceptionNobodyJoinedIsReportedWhenTheHandleGoes) {
+  {  // One task first, outside the capture: a runtime that aborts says why.
+    green::LocalScheduler s;
+    s.spawn([] {});
+    s.run();
+  }
   testing::internal::CaptureStderr();
   {
     green::LocalScheduler s;

@@ -1,6 +1,8 @@
 // TaskWord packing, exhaustively; the TCB's size.
 #include <green/detail/task.hpp>
 
+#include <green/local_scheduler.hpp>
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -55,6 +57,12 @@ TEST(TaskWord, TcbIsSmall) {
     EXPECT_LE(sizeof(Task), 32u) << "the hot TCB grew past 32 bytes";
   }
   EXPECT_EQ(alignof(Task) % 8, 0u) << "later stages keep state bits in the low 3 bits of a Task*";
+  // And the blocks tasks live in keep that alignment.
+  green::LocalScheduler s;
+  std::uintptr_t seen = 1;
+  s.spawn([&] { seen = reinterpret_cast<std::uintptr_t>(green::detail::current_task()); });
+  s.run();
+  EXPECT_EQ(seen % alignof(Task), 0u) << "a task's block must keep the TCB's alignment";
 }
 
 }  // namespace

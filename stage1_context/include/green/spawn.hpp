@@ -1,5 +1,6 @@
 // Spawning: the one path every scheduler uses, and green::spawn.
 #pragma once
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
 #include <green/task_handle.hpp>
 
@@ -21,7 +22,10 @@ TaskHandle spawn_on(Scheduler& s, F&& f, const SpawnOptions& opts) {
 template <class F>
 TaskHandle spawn(F&& f, SpawnOptions opts = {}) {
   detail::Task* self = detail::current_task();
+  // BEGIN SOLUTION
   if (!self) throw std::logic_error("green::spawn: called outside a task (use a scheduler's or runtime's spawn)");
+  // STUB: if (!self) detail::unimplemented("stage 1: green::spawn outside a task must throw std::logic_error");
+  // END SOLUTION
   return detail::spawn_on(*self->extra().sched, std::forward<F>(f), opts);
 }
 

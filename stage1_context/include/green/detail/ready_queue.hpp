@@ -3,6 +3,7 @@
 // the highest set bit. Round robin within a level falls out of FIFO order.
 // Single-threaded: the owner of the queue is the only one touching it.
 #pragma once
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
 
 #include <bit>
@@ -16,16 +17,21 @@ class ReadyQueue {
   static_assert(kLevels <= 16, "the bitmap is 16 bits");
 
   void push(Task* t) noexcept {
+    // BEGIN SOLUTION
     int p = t->word.priority();
     t->next = nullptr;
     Level& l = levels_[p];
     (l.tail ? l.tail->next : l.head) = t;
     l.tail = t;
     bitmap_ |= static_cast<std::uint16_t>(1u << p);
+    // STUB: (void)t;
+    // STUB: unimplemented("stage 1: ReadyQueue::push is yours to write");
+    // END SOLUTION
   }
 
   // The oldest task of the highest non-empty level, or nullptr.
   Task* pop() noexcept {
+    // BEGIN SOLUTION
     if (!bitmap_) return nullptr;
     int p = std::bit_width(bitmap_) - 1;
     Level& l = levels_[p];
@@ -37,6 +43,8 @@ class ReadyQueue {
     }
     t->next = nullptr;
     return t;
+    // STUB: unimplemented("stage 1: ReadyQueue::pop is yours to write");
+    // END SOLUTION
   }
 
   bool empty() const noexcept { return bitmap_ == 0; }

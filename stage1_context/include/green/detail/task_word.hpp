@@ -11,6 +11,8 @@
 // accesses, so the cell is a plain word. Stage 4 makes the cell atomic, so
 // that a wake-up may race a park.
 #pragma once
+#include <green/detail/unimplemented.hpp>
+
 #include <cstdint>
 
 namespace green::detail {
@@ -31,9 +33,14 @@ class TaskWord {
   static constexpr std::uint32_t kUsedMask = kStateMask | kPriorityMask | kSmallMask;
 
   constexpr TaskWord() = default;
-  constexpr TaskWord(TaskState s, int priority, bool small) noexcept
-      : bits_(static_cast<std::uint32_t>(s) | (static_cast<std::uint32_t>(priority) << kPriorityShift) |
-              (small ? kSmallMask : 0)) {}
+  constexpr TaskWord(TaskState s, int priority, bool small) noexcept {
+    // BEGIN SOLUTION
+    bits_ = static_cast<std::uint32_t>(s) | (static_cast<std::uint32_t>(priority) << kPriorityShift) |
+            (small ? kSmallMask : 0);
+    // STUB: (void)s, (void)priority, (void)small;
+    // STUB: unimplemented_constexpr("stage 1: the TaskWord constructor (task_word.hpp) is yours to write");
+    // END SOLUTION
+  }
 
   constexpr TaskState state() const noexcept { return static_cast<TaskState>(bits_ & kStateMask); }
   constexpr int priority() const noexcept { return static_cast<int>((bits_ & kPriorityMask) >> kPriorityShift); }

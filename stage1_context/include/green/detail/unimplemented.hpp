@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
 namespace green::detail {
 
@@ -19,6 +20,12 @@ namespace green::detail {
   std::fprintf(stderr, "green: not implemented yet: %s\n", what);
   std::fflush(stderr);
   std::abort();
+}
+
+// The same, for a constexpr function (which may not call one that prints): a
+// run-time call aborts with the message; a constant evaluation skips it.
+constexpr void unimplemented_constexpr(const char* what) noexcept {
+  if (!std::is_constant_evaluated()) unimplemented(what);
 }
 
 }  // namespace green::detail
