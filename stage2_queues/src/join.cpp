@@ -3,6 +3,7 @@
 // The joiner registers itself *after* it has switched away: park_current's
 // callback runs on the worker's own stack once the joiner's context is saved,
 // so notify_done can never unpark a joiner that is still running.
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
 
 #include <condition_variable>
@@ -17,6 +18,7 @@ struct ThreadWaiter {
   bool done = false;  // guarded by m
 };
 
+// BEGIN SOLUTION
 // Runs on the joiner's worker after the joiner switched out.
 static void register_joiner(Task* joiner, void* arg) {
   Task* t = static_cast<Task*>(arg);
@@ -27,8 +29,10 @@ static void register_joiner(Task* joiner, void* arg) {
   js.lock.unlock();
   if (done) unpark(joiner);  // it ended while we were switching out
 }
+// END SOLUTION
 
 void wait_until_done(Task* self, Task* t) {
+  // BEGIN SOLUTION
   JoinState& js = t->extra().join;
   js.lock.lock();
   bool done = js.done;
@@ -36,10 +40,14 @@ void wait_until_done(Task* self, Task* t) {
   if (done) return;  // the common case for short tasks: no switch at all
   if (!self) return t->extra().sched->wait_from_thread(t);
   park_current(&register_joiner, t);
+  // STUB: (void)self, (void)t;
+  // STUB: unimplemented("stage 2: wait_until_done (join.cpp) is yours to write");
+  // END SOLUTION
 }
 
 // The blocking half, for schedulers whose wait_from_thread blocks the caller.
 void block_thread_until_done(Task* t) {
+  // BEGIN SOLUTION
   ThreadWaiter w;
   JoinState& js = t->extra().join;
   js.lock.lock();
@@ -49,9 +57,13 @@ void block_thread_until_done(Task* t) {
   if (done) return;
   std::unique_lock lk(w.m);
   w.cv.wait(lk, [&] { return w.done; });
+  // STUB: (void)t;
+  // STUB: unimplemented("stage 2: block_thread_until_done (join.cpp) is yours to write");
+  // END SOLUTION
 }
 
 void notify_done(Task* t) noexcept {
+  // BEGIN SOLUTION
   JoinState& js = t->extra().join;
   js.lock.lock();
   js.done = true;
@@ -66,6 +78,9 @@ void notify_done(Task* t) noexcept {
     thread->done = true;
     thread->cv.notify_one();
   }
+  // STUB: (void)t;
+  // STUB: unimplemented("stage 2: notify_done (join.cpp) is yours to write");
+  // END SOLUTION
 }
 
 }  // namespace green::detail

@@ -1,6 +1,7 @@
 // The Runtime's machinery: workers and their threads, the global queue,
 // parking and waking, counters, shutdown. The design is in
 // detail/runtime_impl.hpp; the scheduling policy in worker_loop.cpp.
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/runtime_impl.hpp>
 
 #include <cstdio>
@@ -41,11 +42,15 @@ Task* GlobalQueue::pop(int min_priority) {
 // ---- Construction and shutdown ----------------------------------------------
 
 static unsigned default_workers() {
+  // BEGIN SOLUTION
   unsigned n = std::thread::hardware_concurrency();
   return n ? n : 1;
+  // STUB: unimplemented("stage 2: default_workers (runtime.cpp): one worker per CPU is yours to write");
+  // END SOLUTION
 }
 
 RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
+  // BEGIN SOLUTION
   auto bad_size = [](std::size_t s) { return s == 0 || s > kMaxStackSize; };
   if (bad_size(o.stack_size) || bad_size(o.small_stack_size))
     throw std::invalid_argument("green::Runtime: stack sizes must be in 1.." + std::to_string(kMaxStackSize));
@@ -54,6 +59,9 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
     throw std::invalid_argument("green::Runtime: time_slice " + std::to_string(o.time_slice.count()) +
                                 " us: must be 0 (cooperative) or at least " +
                                 std::to_string(kMinTimeSlice.count()) + " us");
+  // STUB: if (o.stack_size == 0 || o.small_stack_size == 0 || o.workers > 1024 || o.time_slice.count() < 0)
+  // STUB:   unimplemented("stage 2: RuntimeImpl's constructor must refuse bad options with std::invalid_argument");
+  // END SOLUTION
   stack_size = o.stack_size;
   small_stack_size = o.small_stack_size;
   time_slice = o.time_slice;
@@ -62,12 +70,15 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
   // Threads start after every Worker exists: a worker may look at the others.
   // If one cannot start, stop those that did (no task can exist yet) and throw.
+  // BEGIN SOLUTION
   try {
     for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { worker_main(*w); });
   } catch (...) {
     stop_workers();
     throw;
   }
+  // STUB: for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { worker_main(*w); });
+  // END SOLUTION
 }
 
 // Tells every worker to stop once it finds no work, and waits for their threads.
@@ -123,6 +134,7 @@ bool RuntimeImpl::remove_from_idle(Worker& w) noexcept {
 }
 
 void RuntimeImpl::wake_one() noexcept {
+  // BEGIN SOLUTION
   // seq_cst: the producer's second half of park()'s Dekker pair.
   if (nparked_.load(std::memory_order_seq_cst) == 0) return;
   Worker* w;
@@ -136,6 +148,8 @@ void RuntimeImpl::wake_one() noexcept {
   // release: pairs with park()'s acquire load of wake.
   w->wake.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w->wake), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  // STUB: unimplemented("stage 2: RuntimeImpl::wake_one (runtime.cpp) is yours to write");
+  // END SOLUTION
 }
 
 void RuntimeImpl::push_global(Task* t) {

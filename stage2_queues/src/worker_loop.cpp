@@ -17,20 +17,26 @@
 //      CPUs costs tens of microseconds here), then park.
 // In this stage a worker never takes from another worker's ring: an idle
 // worker can only help through the global queue. Stage 3 fixes that.
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/runtime_impl.hpp>
 
 namespace green::detail {
 
 void RuntimeImpl::submit(Task* t) {
+  // BEGIN SOLUTION
   Worker* w = this_worker();
   if (!w || t->word.priority() != kDefaultPriority) return push_global(t);
   if (!w->local.push(t)) spill_to_global(*w, t);
+  // STUB: (void)t;
+  // STUB: unimplemented("stage 2: RuntimeImpl::submit (worker_loop.cpp) is yours to write");
+  // END SOLUTION
 }
 
 // The ring is FIFO: a yielded task goes behind every other local task.
 void RuntimeImpl::submit_yielded(Dispatcher&, Task* t) { submit(t); }
 
 Task* RuntimeImpl::find_work(Worker& w) {
+  // BEGIN SOLUTION
   constexpr int kSpins = 2000;  // ~ tens of microseconds of pause
   for (;;) {
     Task* t = nullptr;
@@ -51,6 +57,9 @@ Task* RuntimeImpl::find_work(Worker& w) {
     if (global.nonempty_sc()) continue;
     park(w, [this] { return global.nonempty_sc(); });
   }
+  // STUB: (void)w;
+  // STUB: unimplemented("stage 2: RuntimeImpl::find_work (worker_loop.cpp) is yours to write");
+  // END SOLUTION
 }
 
 }  // namespace green::detail

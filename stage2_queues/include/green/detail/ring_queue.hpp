@@ -35,6 +35,7 @@ class RingQueue {
 
   // Owner only. False when full: the caller moves work elsewhere.
   bool push(T v) noexcept {
+    // BEGIN SOLUTION
     std::uint32_t t = tail_.load(std::memory_order_relaxed);  // only we write tail_
     if (t - head_seen_ >= Capacity) {
       // acquire: pairs with the release CAS in pop(): a consumer has finished
@@ -47,6 +48,9 @@ class RingQueue {
     // acquire load of tail_ in pop().
     tail_.store(t + 1, std::memory_order_release);
     return true;
+    // STUB: (void)v;
+    // STUB: unimplemented("stage 2: RingQueue::push is yours to write (include/green/detail/ring_queue.hpp)");
+    // END SOLUTION
   }
 
   // Any thread. The oldest item, or nullptr when empty.
@@ -90,6 +94,7 @@ class RingQueue {
   bool empty() const noexcept { return size() == 0; }
 
  private:
+  // BEGIN SOLUTION
   alignas(Align) std::atomic<std::uint32_t> head_{0};  // next to take; CAS by consumers
   alignas(Align) std::atomic<std::uint32_t> tail_{0};  // next free slot; written by the owner only
   // The owner's last look at head_. head_ only grows, so a stale value makes
@@ -97,6 +102,11 @@ class RingQueue {
   // (touching the consumers' line) only when the ring seems full.
   std::uint32_t head_seen_ = 0;
   alignas(64) std::atomic<T> slots_[Capacity];
+  // STUB: std::atomic<std::uint32_t> head_{0};  // where do these go, and why? (HANDOUT 3.1)
+  // STUB: std::atomic<std::uint32_t> tail_{0};
+  // STUB: std::uint32_t head_seen_ = 0;
+  // STUB: std::atomic<T> slots_[Capacity];
+  // END SOLUTION
 };
 
 }  // namespace green::detail

@@ -14,6 +14,7 @@
 // work stealing; the machinery (threads, the global queue, parking, the
 // counters) lives in runtime.cpp and stays.
 #pragma once
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/local_queue.hpp>
 #include <green/detail/ready_queue.hpp>
 #include <green/detail/task.hpp>
@@ -138,6 +139,7 @@ class RuntimeImpl final : public Scheduler {
 
 template <class HasWork>
 void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
+  // BEGIN SOLUTION
   {
     std::lock_guard lk(idle_m_);
     w.wake.store(0, std::memory_order_relaxed);  // under idle_m_: no waker has picked us yet
@@ -159,6 +161,9 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
   // acquire: pairs with wake_one()'s release store; we see what the waker did.
   while (w.wake.load(std::memory_order_acquire) == 0) futex_wait(w.wake);
   on_worker_wake(w);
+  // STUB: (void)w, (void)has_work;
+  // STUB: unimplemented("stage 2: RuntimeImpl::park (runtime_impl.hpp) is yours to write");
+  // END SOLUTION
 }
 
 }  // namespace green::detail
