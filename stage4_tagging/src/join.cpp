@@ -3,6 +3,7 @@
 // A joining task announces itself in the slot and then parks, with no
 // callback: if the end of the task unparks it before it has switched out,
 // the task word's woken bit makes its park return at once (task_word.hpp).
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
 
 namespace green::detail {
@@ -10,6 +11,7 @@ namespace green::detail {
 // acquire loads and the CAS's acquire on failure: pair with notify_done's
 // release, so a joiner that sees Done sees the task's result and exception.
 void wait_until_done(Task* self, Task* t) {
+  // BEGIN SOLUTION
   JoinState& js = t->extra().join;
   JoinWord cur = js.load(std::memory_order_acquire);
   if (cur.tag() == kJoinDone) return;  // the common case for short tasks: no switch at all
@@ -20,10 +22,14 @@ void wait_until_done(Task* self, Task* t) {
                                   std::memory_order_acquire))
     return;  // it ended meanwhile
   park_current(nullptr, nullptr);
+  // STUB: (void)self, (void)t;
+  // STUB: unimplemented("stage 4: wait_until_done (join.cpp) is yours to write");
+  // END SOLUTION
 }
 
 // The blocking half, for schedulers whose wait_from_thread blocks the caller.
 void block_thread_until_done(Task* t) {
+  // BEGIN SOLUTION
   JoinState& js = t->extra().join;
   JoinWord cur = js.load(std::memory_order_acquire);
   const JoinWord waiting(nullptr, kJoinThread);
@@ -32,12 +38,16 @@ void block_thread_until_done(Task* t) {
     GREEN_CHECK(cur.tag() == kJoinDone, "two joiners for one task");
   // Sleeps on the word itself (a futex) until the exchange to Done changes it.
   while (js.load(std::memory_order_acquire).tag() != kJoinDone) js.wait(waiting, std::memory_order_acquire);
+  // STUB: (void)t;
+  // STUB: unimplemented("stage 4: block_thread_until_done (join.cpp) is yours to write");
+  // END SOLUTION
 }
 
 // Called once, by the loop the task ended on. The block stays alive until
 // this returns (the loop still holds the run reference), so the notify below
 // touches live memory even if the waiter has already woken and returned.
 void notify_done(Task* t) noexcept {
+  // BEGIN SOLUTION
   JoinState& js = t->extra().join;
   // acq_rel: release publishes the task's result and exception to the joiner
   // (its acquire loads); acquire pairs with the joiner's CAS, so a joiner task
@@ -45,6 +55,9 @@ void notify_done(Task* t) noexcept {
   JoinWord old = js.exchange(JoinWord(nullptr, kJoinDone), std::memory_order_acq_rel);
   if (old.tag() == kJoinTask) unpark(old.ptr());
   else if (old.tag() == kJoinThread) js.notify_all();
+  // STUB: (void)t;
+  // STUB: unimplemented("stage 4: notify_done (join.cpp) is yours to write");
+  // END SOLUTION
 }
 
 }  // namespace green::detail

@@ -1,6 +1,7 @@
 // The stack source for a million tasks: the guard budget, slabs, canaries
 // and fences. The design is explained in include/green/detail/stack_source.hpp.
 #include <green/detail/stack.hpp>
+#include <green/detail/unimplemented.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -12,16 +13,7 @@
 
 namespace green::detail {
 
-// x86-64 Linux pages are 4 KiB (kPageSize); checked once at startup rather
-// than asked on every spawn.
-[[maybe_unused]] static const bool page_size_checked = [] {
-  if (static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) != kPageSize) {
-    std::fputs("green: this build assumes 4 KiB pages\n", stderr);
-    std::abort();
-  }
-  return true;
-}();
-
+// BEGIN SOLUTION
 std::size_t round_stack_size(std::size_t bytes) noexcept {
   if (bytes <= kMinStackSize) return kMinStackSize;
   if (bytes >= kPageSize) return round_to_pages(bytes);
@@ -45,51 +37,6 @@ void* map_pages(std::size_t bytes) {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return p;
-}
-
-// ---- Guard budget -------------------------------------------------------
-
-std::size_t default_guard_budget() noexcept {
-  std::size_t max_maps = 65530;
-  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
-    unsigned long v;
-    if (std::fscanf(f, "%lu", &v) == 1) max_maps = v;
-    std::fclose(f);
-  }
-  return max_maps / 4;  // each guarded stack costs 2 mappings: half the budget
-}
-
-// Written by set_guard_budget (tests, tuning), read by every allocation: relaxed,
-// it orders nothing else.
-std::atomic<std::size_t> g_guard_budget{default_guard_budget()};
-// Live guarded stacks. fetch_add/fetch_sub relaxed: a counter, it publishes nothing.
-std::atomic<std::size_t> g_guarded_live{0};
-
-Stack map_guarded(std::size_t size) {
-  // Reserve the slot first so concurrent allocators never exceed the budget.
-  if (g_guarded_live.fetch_add(1, std::memory_order_relaxed) >= g_guard_budget.load(std::memory_order_relaxed)) {
-    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
-    return {};
-  }
-  std::size_t guard = page_size();
-  void* base;
-  try {
-    base = map_pages(size + guard);
-  } catch (...) {
-    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
-    throw;
-  }
-  if (mprotect(base, guard, PROT_NONE) != 0) {  // ENOMEM: out of mappings after all
-    munmap(base, size + guard);
-    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
-    return {};
-  }
-  return Stack{static_cast<std::byte*>(base) + guard, size};
-}
-
-void unmap_guarded(const Stack& s) noexcept {
-  munmap(s.lo - page_size(), s.size + page_size());
-  g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -252,8 +199,22 @@ void stack_unmap(const Stack& s) noexcept {
   else slab_release(s);
 }
 
-std::size_t guard_budget() noexcept { return g_guard_budget.load(std::memory_order_relaxed); }
-void set_guard_budget(std::size_t n) noexcept { g_guard_budget.store(n, std::memory_order_relaxed); }
-std::size_t guarded_stacks_live() noexcept { return g_guarded_live.load(std::memory_order_relaxed); }
+// STUB: std::size_t round_stack_size(std::size_t bytes) noexcept {
+// STUB:   (void)bytes;
+// STUB:   unimplemented("stage 4: round_stack_size (stack_source.cpp) is yours to write");
+// STUB: }
+// STUB: std::size_t slab_stacks(std::size_t size) noexcept {
+// STUB:   (void)size;
+// STUB:   unimplemented("stage 4: slab_stacks (stack_source.cpp) is yours to write");
+// STUB: }
+// STUB: Stack stack_map(std::size_t size) {
+// STUB:   (void)size;
+// STUB:   unimplemented("stage 4: stack_map (stack_source.cpp) is yours to write");
+// STUB: }
+// STUB: void stack_unmap(const Stack& s) noexcept {
+// STUB:   (void)s;
+// STUB:   unimplemented("stage 4: stack_unmap (stack_source.cpp) is yours to write");
+// STUB: }
+// END SOLUTION
 
 }  // namespace green::detail

@@ -2,10 +2,9 @@
 // through a per-thread cache (stack.cpp).
 //
 // Where a stack comes from is the stack source's business
-// (stack_source.hpp): in this stage, every stack is a mapping of its own
-// with a PROT_NONE guard page below `lo`, so an overflow faults at once and
-// the SIGSEGV handler reports it (signal_stack.hpp). Stage 4 replaces the
-// source to fit a million tasks in memory.
+// (stack_source.hpp): in this stage, every stack is guarded (below), so an
+// overflow faults at once and the SIGSEGV handler reports it
+// (signal_stack.hpp). Stage 4 replaces the source to fit a million tasks.
 //
 // Pages are committed on first touch (MAP_NORESERVE), so a big stack costs
 // address space, not memory, until it is used.
@@ -40,6 +39,19 @@ Stack stack_allocate(std::size_t size);
 // Gives a stack back: to this thread's cache, or to the source when the cache
 // is full.
 void stack_release(Stack s) noexcept;
+
+// Guarded stacks, the kind every source hands out first: a mapping of its
+// own with a PROT_NONE page below `lo`, so an overflow faults at once. Each
+// costs two of the kernel mappings the whole process may have
+// (vm.max_map_count, 65,530 by default; malloc and thread stacks need them
+// too), so they are rationed: at most guard_budget() live at once, by default
+// a quarter of the limit, half the mappings.
+Stack map_guarded(std::size_t size);       // {} past the budget or out of mappings;
+                                           // std::bad_alloc without memory
+void unmap_guarded(const Stack& s) noexcept;
+std::size_t guard_budget() noexcept;
+void set_guard_budget(std::size_t n) noexcept;  // for tests and tuning
+std::size_t guarded_stacks_live() noexcept;
 
 }  // namespace green::detail
 

@@ -1,11 +1,11 @@
 // The stack source: where stacks come from and how they go back
 // (stack_source.cpp). The extension point stage 4 shadows.
 //
-// Here every stack is a mapping of its own: a PROT_NONE guard page, then the
-// stack. Sizes are whole pages. An overflow faults on the guard page at once,
-// so nothing needs checking when a task switches out (stack_intact). Each
-// stack costs two kernel mappings, and the kernel allows vm.max_map_count
-// (65,530 by default) per process: about 32,000 live tasks at most.
+// Here every stack is guarded (stack.hpp): a PROT_NONE page, then the stack.
+// Sizes are whole pages. An overflow faults on the guard page at once, so
+// nothing needs checking when a task switches out (stack_intact). Past the
+// guard budget (about 16,000 live stacks by default) stack_map throws
+// std::bad_alloc: the task that needed it ends with that exception.
 #pragma once
 #include <green/detail/stack.hpp>
 

@@ -22,6 +22,8 @@
 //  - Indices are 64-bit and never wrap, so the CAS on top has no ABA: top
 //    only grows, and a value of top is never seen twice.
 #pragma once
+#include <green/detail/unimplemented.hpp>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +40,7 @@ class ChaseLevDeque {
 
   // Owner only. False when full.
   bool push(T v) noexcept {
+    // BEGIN SOLUTION
     std::int64_t b = bottom_.load(std::memory_order_relaxed);  // only the owner writes bottom_
     // acquire: pairs with the thieves' seq_cst CAS of top_: a slot a thief
     // has taken is done being read before we reuse it.
@@ -51,10 +54,14 @@ class ChaseLevDeque {
     // total order, before its load of the parked-worker count.
     bottom_.store(b + 1, PublishOrder);
     return true;
+    // STUB: (void)v;
+    // STUB: unimplemented("stage 3: ChaseLevDeque::push is yours to write (include/green/detail/chase_lev_deque.hpp)");
+    // END SOLUTION
   }
 
   // Owner only. The newest item, or nullptr.
   T pop() noexcept {
+    // BEGIN SOLUTION
     // Fast path for an empty deque, without the seq_cst store: top_ only
     // grows, so if it is already >= bottom_ in a stale (relaxed) read, the
     // deque is empty now. A stale read can only make it look fuller.
@@ -79,11 +86,14 @@ class ChaseLevDeque {
       bottom_.store(b + 1, std::memory_order_relaxed);
     }
     return v;
+    // STUB: unimplemented("stage 3: ChaseLevDeque::pop is yours to write (include/green/detail/chase_lev_deque.hpp)");
+    // END SOLUTION
   }
 
   // Any thread. The oldest item, or nullptr if it was empty or another
   // thief (or the owner) won the race for it.
   T steal() noexcept {
+    // BEGIN SOLUTION
     // seq_cst load of top_, then of bottom_: the paper's
     // load(acquire); fence(seq_cst); load(acquire). Pairs with pop()'s
     // seq_cst store of bottom_ and push()'s release store of bottom_.
@@ -96,6 +106,8 @@ class ChaseLevDeque {
     // seq_cst: the take/steal race on the last item (with pop()'s CAS).
     if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) return nullptr;
     return v;
+    // STUB: unimplemented("stage 3: ChaseLevDeque::steal is yours to write (include/green/detail/chase_lev_deque.hpp)");
+    // END SOLUTION
   }
 
   // A snapshot, for heuristics (is there anything to steal?).

@@ -8,11 +8,9 @@
 // page, which is what brings a parked task near Go's figure.
 //
 // Two kinds, one descriptor (Stack::origin, below):
-//  - Guarded: a mapping of its own with a PROT_NONE page below `lo`, as in
-//    stage 1. Each costs two kernel mappings (VMAs), and the kernel allows
-//    vm.max_map_count (65530 by default) per process, so guarded stacks are
-//    rationed: at most guard_budget() of them live at once. Only page-sized
-//    stacks are ever guarded (a guard would cost more than a sub-page stack).
+//  - Guarded (stack.hpp), as in stage 1, while the guard budget lasts. Only
+//    page-sized stacks are ever guarded (a guard page would cost more than a
+//    sub-page stack).
 //  - Slab: carved from a shared mapping of slab_stacks(size) stacks, no guard
 //    page between them (one below the whole slab). Overflow is detected when
 //    the task next switches (canary or saved stack pointer out of bounds), or
@@ -90,11 +88,5 @@ inline bool stack_intact(const Stack& s) noexcept {
   for (std::size_t i = 0; i < kCanaryWords; ++i) any |= w[i];
   return any == 0;
 }
-
-// How many guarded stacks may be live at once (default: a quarter of
-// vm.max_map_count, leaving the rest of the mappings to the program).
-std::size_t guard_budget() noexcept;
-void set_guard_budget(std::size_t n) noexcept;   // for tests and tuning
-std::size_t guarded_stacks_live() noexcept;
 
 }  // namespace green::detail

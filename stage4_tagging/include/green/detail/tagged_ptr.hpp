@@ -14,6 +14,7 @@
 // tag cannot tell "the same pointer again" from "nothing happened" (ABA).
 // Use a tag for a state that the protocol moves through in a known order.
 #pragma once
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/debug.hpp>
 
 #include <atomic>
@@ -33,13 +34,28 @@ class TaggedPtr {
 
   constexpr TaggedPtr() noexcept = default;
   // p's low Bits bits must be clear (checked in debug builds); tag < 2^Bits.
-  TaggedPtr(T* p, unsigned tag) noexcept : bits_(reinterpret_cast<std::uintptr_t>(p) | tag) {
+  TaggedPtr(T* p, unsigned tag) noexcept {
+    // BEGIN SOLUTION
     GREEN_CHECK((reinterpret_cast<std::uintptr_t>(p) & kTagMask) == 0, "TaggedPtr: pointer is not aligned enough");
     GREEN_CHECK(tag <= kTagMask, "TaggedPtr: tag does not fit in its bits");
+    bits_ = reinterpret_cast<std::uintptr_t>(p) | tag;
+    // STUB: (void)p, (void)tag;
+    // STUB: unimplemented("stage 4: TaggedPtr's constructor is yours to write (include/green/detail/tagged_ptr.hpp)");
+    // END SOLUTION
   }
 
-  T* ptr() const noexcept { return reinterpret_cast<T*>(bits_ & ~kTagMask); }
-  unsigned tag() const noexcept { return static_cast<unsigned>(bits_ & kTagMask); }
+  T* ptr() const noexcept {
+    // BEGIN SOLUTION
+    return reinterpret_cast<T*>(bits_ & ~kTagMask);
+    // STUB: unimplemented("stage 4: TaggedPtr::ptr is yours to write (include/green/detail/tagged_ptr.hpp)");
+    // END SOLUTION
+  }
+  unsigned tag() const noexcept {
+    // BEGIN SOLUTION
+    return static_cast<unsigned>(bits_ & kTagMask);
+    // STUB: unimplemented("stage 4: TaggedPtr::tag is yours to write (include/green/detail/tagged_ptr.hpp)");
+    // END SOLUTION
+  }
   std::uintptr_t bits() const noexcept { return bits_; }
   static constexpr TaggedPtr from_bits(std::uintptr_t b) noexcept { return TaggedPtr(b); }
 
@@ -84,11 +100,15 @@ class AtomicTaggedPtr {
  private:
   template <bool Weak>
   bool cas(Value& expected, Value desired, std::memory_order success, std::memory_order failure) noexcept {
+    // BEGIN SOLUTION
     std::uintptr_t e = expected.bits();
     bool ok = Weak ? word_.compare_exchange_weak(e, desired.bits(), success, failure)
                    : word_.compare_exchange_strong(e, desired.bits(), success, failure);
     expected = Value::from_bits(e);
     return ok;
+    // STUB: (void)expected, (void)desired, (void)success, (void)failure;
+    // STUB: unimplemented("stage 4: AtomicTaggedPtr::cas is yours to write (include/green/detail/tagged_ptr.hpp)");
+    // END SOLUTION
   }
 
   std::atomic<std::uintptr_t> word_{0};

@@ -19,6 +19,7 @@
 // Whichever CAS comes second sees the other's result, so exactly one of the
 // two queues the task, and only after it has switched out.
 #pragma once
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/debug.hpp>
 
 #include <atomic>
@@ -44,9 +45,14 @@ class TaskWord {
   static constexpr std::uint32_t kUsedMask = kStateMask | kWokenMask | kPriorityMask | kSmallMask;
 
   constexpr TaskWord() = default;
-  constexpr TaskWord(TaskState s, int priority, bool small) noexcept
-      : bits_(static_cast<std::uint32_t>(s) | (static_cast<std::uint32_t>(priority) << kPriorityShift) |
-              (small ? kSmallMask : 0)) {}
+  constexpr TaskWord(TaskState s, int priority, bool small) noexcept {
+    // BEGIN SOLUTION
+    bits_ = static_cast<std::uint32_t>(s) | (static_cast<std::uint32_t>(priority) << kPriorityShift) |
+            (small ? kSmallMask : 0);
+    // STUB: (void)s, (void)priority, (void)small;
+    // STUB: unimplemented_constexpr("stage 4: the TaskWord constructor (task_word.hpp) is yours to write");
+    // END SOLUTION
+  }
   static constexpr TaskWord from_bits(std::uint32_t b) noexcept { return TaskWord(b); }
 
   constexpr TaskState state() const noexcept { return static_cast<TaskState>(bits_ & kStateMask); }
@@ -109,6 +115,7 @@ class TaskWordCell {
   // On the loop, once the task has switched out to park. True: it is Waiting
   // until an unpark. False: a wake-up came first; it is Ready, queue it.
   bool park() noexcept {
+    // BEGIN SOLUTION
     std::uint32_t old = bits_.load(std::memory_order_relaxed);
     for (;;) {
       TaskWord w = TaskWord::from_bits(old);
@@ -121,10 +128,13 @@ class TaskWordCell {
       if (bits_.compare_exchange_weak(old, next.bits(), std::memory_order_acq_rel, std::memory_order_relaxed))
         return !w.woken();
     }
+    // STUB: unimplemented("stage 4: TaskWordCell::park is yours to write (include/green/detail/task_word.hpp)");
+    // END SOLUTION
   }
   // By the waker, once per park. True: the task is Ready and the caller must
   // queue it. False: it had not finished parking; its park will not sleep.
   bool unpark() noexcept {
+    // BEGIN SOLUTION
     std::uint32_t old = bits_.load(std::memory_order_relaxed);
     for (;;) {
       TaskWord w = TaskWord::from_bits(old);
@@ -138,6 +148,8 @@ class TaskWordCell {
       if (bits_.compare_exchange_weak(old, next.bits(), std::memory_order_acq_rel, std::memory_order_relaxed))
         return parked;
     }
+    // STUB: unimplemented("stage 4: TaskWordCell::unpark is yours to write (include/green/detail/task_word.hpp)");
+    // END SOLUTION
   }
 
  private:
