@@ -28,7 +28,7 @@
 // return and a raise after it would find a task at a safe point (our own
 // code) holding the lock. Calls libc makes internally (malloc's arena
 // locks, stdio's) do not go through these symbols; libc is never a safe
-// point anyway (preempt.cpp).
+// point anyway (safe_points.cpp).
 //
 // Rejected: Go's hand-off (a monitor thread notices a worker blocked in the
 // kernel and lets another thread run its queue). It covers every blocking

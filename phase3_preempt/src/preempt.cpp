@@ -1,12 +1,23 @@
-// Timer-signal preemption.
+// Timer-signal preemption: the design, and the handler with its switch.
 //
-// Design. Each worker thread owns a POSIX timer that sends it (and only it:
-// SIGEV_THREAD_ID) a signal every time slice while the worker is awake. The
-// handler decides whether the running task must go: it has run for a whole
-// slice (the worker's switch count has not moved since the previous tick), or
-// a task of higher priority is Ready. If so, and the task is at a safe point,
-// it is switched out as if it had called yield(), and later resumes, on any
-// worker, exactly where the signal stopped it.
+// Design. Each worker thread owns a POSIX timer that sends it a signal every
+// time slice while the worker is awake. The handler decides whether the
+// running task must go: it has run for a whole slice (the worker's switch
+// count has not moved since the previous tick), or its scheduler says that a
+// Ready task outranks it (Scheduler::outranked). If so, and the task is at a
+// safe point, it is switched out as if it had called yield(), and later
+// resumes, on any worker, exactly where the signal stopped it; meanwhile it
+// waits where its scheduler puts it (Scheduler::submit_preempted). Those two
+// answers are scheduling policy and live with the rest of it, in each
+// stage's worker_loop.cpp. This phase is the mechanism, in three files:
+//   preempt_timer.cpp  the timers: one per worker, armed while it is awake;
+//                      the retry timer of an owed preemption; the statistics;
+//   safe_points.cpp    where a task may be switched out: the preempt-disable
+//                      count, the table of preemptible code, owed preemptions;
+//   preempt.cpp        (this file) the handler and its switch: the tick, the
+//                      frame copy, the C side of the trampoline
+//                      (preempt_x86_64.S), NoPreempt's end.
+// What they share is in detail/preempt_internal.hpp.
 //
 // The signal: SIGURG. Its default action is to ignore it, so a tick that
 // arrives after a worker stopped (or at a thread that is not ours) is
@@ -15,30 +26,6 @@
 // does use. A SIGURG that is not one of our ticks goes to the handler that
 // was installed before ours. Go made the same choice for the same reasons.
 //
-// The clock: CLOCK_MONOTONIC. A CPU-time clock would charge only the time
-// the worker actually ran, but the kernel checks CPU-time timers only at its
-// scheduler tick (1-4 ms), far too coarse for a 1 ms or 50 us slice. The
-// timer is disarmed while the worker sleeps for lack of work, so an idle
-// runtime still takes no signals and uses no CPU.
-//
-// Safe points. A task may be switched out only if all of these hold:
-//   - the preempt-disable count is 0 (detail/preempt.hpp): the runtime is
-//     not in its own code on the task's behalf, the task is not inside
-//     this_task::NoPreempt, and it holds no OS lock (os_locks.cpp);
-//   - the interrupted pc is in code that may be preempted (preemptible_pc):
-//     the main program's or an opted-in library's, never another library
-//     (libc, libstdc++, a malloc replacement, any .so), which may hold an
-//     internal lock that another task on this worker could then wait for
-//     forever; not our own trampoline;
-//   - the interrupted stack pointer is on the task's stack, with room for a
-//     copy of the signal frame plus the switch below the red zone.
-// Otherwise the preemption is owed: the pending flag is set (NoPreempt takes
-// it when it ends), and the next tick tries again, since the switch count
-// still has not moved. A second, one-shot timer brings that tick forward (a
-// quarter slice, within 50 us..1 ms): code that spends most of its time in
-// libc, or a tick that landed in the runtime's own code, then costs a
-// fraction of a slice, not a whole one.
-//
 // The signal path. The handler runs on the worker's signal stack (the one
 // stage 1 set up for stack overflows): a task's own stack may be too small
 // for a signal frame (with AVX-512 it is about 3.5 KiB; a small stack may be
@@ -46,12 +33,13 @@
 // has written it. So the handler first checks the room, then copies the
 // kernel's frame onto the task's stack and jumps to green_preempt_trampoline
 // (preempt_x86_64.S) on that stack, which calls green_preempt_switch (a park
-// that requeues the task, see requeue_preempted), and when the task is
-// resumed, does the rt_sigreturn itself on the copy. The kernel restores everything from it: all general registers,
-// flags, the x87/SSE/AVX state and the signal mask, on whatever thread that
-// is. Two fields of the copy are fixed first: the pointer to its FP state
-// (moved with it) and the saved signal stack (the new thread's own, or
-// sigreturn would give this thread the old thread's signal stack).
+// whose callback hands the task to its scheduler, see requeue_preempted),
+// and when the task is resumed, does the rt_sigreturn itself on the copy.
+// The kernel restores everything from it: all general registers, flags, the
+// x87/SSE/AVX state and the signal mask, on whatever thread that is. Two
+// fields of the copy are fixed first: the pointer to its FP state (moved
+// with it) and the saved signal stack (the new thread's own, or sigreturn
+// would give this thread the old thread's signal stack).
 //
 // Reentrancy and the signal mask. The kernel blocks the signal while its
 // handler runs, so ticks never nest (with slices of tens of microseconds and
@@ -74,40 +62,58 @@
 // interceptors and atomic operations, with a copy of the context: there the
 // handler already runs on the task's stack, and preempts in place (the same
 // switch, called from inside the handler) instead of moving the frame.
-#include <green/detail/os_locks.hpp>
-#include <green/detail/preempt_signal.hpp>
+//
+// Rejected alternatives. Until Go 1.14 a goroutine could be switched out
+// only at a function call; Go's design notes for fixing that (proposal
+// 24543, "non-cooperative goroutine preemption") weigh the options below,
+// and so do we.
+//   - Cooperative checks at loop back-edges, inserted by the compiler: Go
+//     tried them first (issue 10958) and found them too slow in exactly the
+//     tight loops that need them; we have no compiler to insert them at all.
+//     Explicit yields stay the cooperative path.
+//   - A signal, switching out only where compiler metadata vouches for the
+//     state: Go's choice. Its proposal first asked for stack and register
+//     maps at every instruction; Go 1.14 shipped with the compiler marking
+//     the unsafe points and the interrupted frame scanned conservatively.
+//     Both serve Go's collector, which must find every pointer. We have no
+//     collector (the whole register file travels in the copied frame) and no
+//     metadata, and what makes a point unsafe here is a lock held by code we
+//     do not control; so our safe points are a count and an allowlist of
+//     code (safe_points.cpp). A tick that finds none is retried later, as
+//     Go's is.
+//   - Handing a blocked worker's queue to a spare thread (Go's sysmon takes
+//     the P of an M blocked in a system call): an answer to blocking, not to
+//     running. For a worker blocked on an OS lock that a preempted task
+//     holds, HANDOUT 6.4 and os_locks.cpp say why we hold preemption off
+//     instead.
+//   - One monitor thread that signals the workers whose task has overstayed
+//     (Go's sysmon: it wakes every 20 us to 10 ms, and preempts a goroutine
+//     that has run for 10 ms). It reads every worker's state from another
+//     thread, its own wake-ups bound how short a slice can be, and it needs
+//     a CPU exactly when every worker is busy. Go has sysmon for other work
+//     anyway, and must be portable. With a timer per worker the kernel is
+//     the monitor: each tick arrives on the thread it concerns, the handler
+//     decides there from thread-local state, and a slice can be as short as
+//     50 us. The price: ticks that find a task switched since the last one
+//     cost a signal for nothing (bench/preempt measures it), and
+//     SIGEV_THREAD_ID is Linux's.
+//   - A CPU-time clock: see "The clock" in preempt_timer.cpp.
+#include <green/detail/preempt_internal.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/sanitizers.hpp>
 #include <green/no_preempt.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <link.h>
-#include <memory>
 #include <mutex>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
 #include <ucontext.h>
-#include <unistd.h>
 #include <valgrind/libvex_guest_amd64.h>
 #include <valgrind/valgrind.h>
 
 extern "C" {
-__thread int green_preempt_off = 0;      // see detail/preempt.hpp
-__thread int green_preempt_pending = 0;
-}
-
-extern "C" {
-extern char green_preempt_begin[], green_preempt_end[];  // preempt_x86_64.S
-[[noreturn]] void green_preempt_trampoline(void* frame, void* uc, int task_errno);
+[[noreturn]] void green_preempt_trampoline(void* frame, void* uc, int task_errno);  // preempt_x86_64.S
 void green_preempt_switch(ucontext_t* uc, int task_errno);
 }
 
@@ -115,143 +121,12 @@ namespace green::detail {
 
 namespace {
 
-constexpr int kSignal = SIGURG;
 constexpr std::size_t kRedZone = 128;  // below sp, owned by the interrupted function (ABI)
 // Stack the trampoline and the switch need below the frame copy.
 constexpr std::size_t kSwitchRoom = GREEN_ASAN || GREEN_TSAN ? 16 * 1024 : 1024;
 
-// ---- Code that may be preempted -------------------------------------------
-// An allowlist: only code known to be the program's own may be preempted, the
-// main executable's and that of the libraries its runtime names
-// (RuntimeOptions::preemptible_libraries, and GREEN_PREEMPT_LIBS for every
-// runtime). Any other library may hold a lock of its own that another task
-// on this worker could then wait for forever: libc's malloc arenas, a malloc
-// replacement's (jemalloc, tcmalloc), libstdc++'s, OpenSSL's, any user .so.
-// Code loaded after the worker started is not in its table, and so not
-// preemptible either.
-//
-// Each worker makes its own table when it starts (so each runtime's options
-// apply to its own workers) and frees it when it stops; only the worker's
-// thread and its signal handler read it.
-struct CodeRange {
-  std::uintptr_t lo, hi;
-};
-struct RangeTable {  // the preemptible code; anything else is not
-  static constexpr int kMax = 64;
-  int n = 0;
-  CodeRange r[kMax];
-  bool static_runtime = false;  // libc or libstdc++ is linked into the executable
-};
-
-bool name_starts(const char* path, std::string_view prefix) {
-  const char* name = std::strrchr(path, '/');
-  name = name ? name + 1 : path;
-  return !prefix.empty() && std::string_view(name).starts_with(prefix);
-}
-
-struct Scan {
-  RangeTable* table;
-  const std::vector<std::string>* libs;  // the runtime's opted-in libraries
-  std::string_view env;                  // GREEN_PREEMPT_LIBS: more, ':'-separated
-  bool first = true, libc = false, libstdcxx = false;
-};
-
-// Does the main program itself need libc.so and libstdc++.so (its DT_NEEDED
-// entries)? If not, their code is linked into it. (Whether they are loaded
-// says nothing: a sanitizer runtime may load libstdc++.so for itself.)
-void read_needed(const dl_phdr_info* info, Scan& scan) {
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_DYNAMIC) continue;
-    auto* dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + ph.p_vaddr);
-    std::uintptr_t strtab = 0;
-    for (auto* d = dyn; d->d_tag != DT_NULL; ++d)
-      if (d->d_tag == DT_STRTAB) strtab = d->d_un.d_ptr;
-    if (!strtab) return;
-    if (strtab < info->dlpi_addr) strtab += info->dlpi_addr;  // ld.so relocates it in place, or not
-    for (auto* d = dyn; d->d_tag != DT_NULL; ++d) {
-      if (d->d_tag != DT_NEEDED) continue;
-      const char* name = reinterpret_cast<const char*>(strtab + d->d_un.d_val);
-      scan.libc |= name_starts(name, "libc.so");
-      scan.libstdcxx |= name_starts(name, "libstdc++.so");
-    }
-  }
-}
-
-int add_ranges(dl_phdr_info* info, std::size_t, void* arg) {
-  auto& scan = *static_cast<Scan*>(arg);
-  const char* path = info->dlpi_name ? info->dlpi_name : "";
-  bool ours = std::exchange(scan.first, false);  // the first object is the main program
-  if (ours) read_needed(info, scan);
-  for (const std::string& lib : *scan.libs) ours |= name_starts(path, lib);
-  for (std::string_view v = scan.env; !v.empty();) {
-    std::size_t colon = std::min(v.find(':'), v.size());
-    ours |= name_starts(path, v.substr(0, colon));
-    v.remove_prefix(std::min(colon + 1, v.size()));
-  }
-  // Under TSan the handler runs from TSan's own safe points (see the top),
-  // so a tick that landed in its atomics or instrumentation is preemptible.
-  // A test-build concession: TSan's runtime is called from libraries too, so
-  // under TSan an instrumented library can be preempted inside.
-  ours |= GREEN_TSAN && name_starts(path, "libtsan");
-  if (!ours) return 0;
-  RangeTable& t = *scan.table;
-  for (int i = 0; i < info->dlpi_phnum && t.n < RangeTable::kMax; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
-    std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    t.r[t.n++] = {lo, lo + ph.p_memsz};
-  }
-  return 0;
-}
-
-std::unique_ptr<RangeTable> make_ranges(const std::vector<std::string>& libs) {
-  auto t = std::make_unique<RangeTable>();
-  const char* env = std::getenv("GREEN_PREEMPT_LIBS");
-  Scan scan{t.get(), &libs, env ? env : ""};
-  dl_iterate_phdr(&add_ranges, &scan);
-  t->static_runtime = !scan.libc || !scan.libstdcxx;
-  return t;
-}
-
-// ---- Per worker thread ------------------------------------------------------
-// Touched only by its own thread: the worker's loop (start, pause, resume,
-// stop) and its signal handler. worker is set last and cleared first, with
-// a signal fence, so the handler sees either no worker or a complete state.
-struct PreemptState {
-  Worker* worker = nullptr;
-  timer_t timer{};                      // periodic, every slice
-  timer_t retry_timer{};                // one-shot, armed by a deferral (see owe)
-  itimerspec slice{};
-  itimerspec retry{};                   // how soon to try again after a deferral
-  std::uint64_t seen_switches = ~0ull;  // the worker's switch count at the previous tick
-  char* alt_lo = nullptr;               // this thread's signal stack
-  char* alt_hi = nullptr;
-  RangeTable* ranges = nullptr;         // code this worker may preempt (make_ranges)
-};
-constinit thread_local PreemptState tl_state;
-
 std::once_flag g_setup;
-std::atomic<bool> g_static{false};  // a worker found libc or libstdc++ linked statically
 struct sigaction g_previous{};  // the SIGURG action before ours: non-tick signals go there
-std::atomic<std::uint64_t> g_ticks{0}, g_retries{0}, g_preemptions{0}, g_deferred{0};  // relaxed: statistics
-
-// A preemption this tick could not take: remember it, and bring the next
-// tick forward (see "Safe points").
-void owe(PreemptState& ps) noexcept {
-  set_preempt_pending(1);
-  g_deferred.fetch_add(1, std::memory_order_relaxed);
-  timer_settime(ps.retry_timer, 0, &ps.retry, nullptr);
-}
-
-// Does a Ready task outrank t? Non-default priorities always go through the
-// global queue, whose bitmap says what is there; default-priority tasks sit
-// in the worker's own deque. Both loads are hints, which is all a tick needs.
-bool outranked(Worker& w, Task& t) noexcept {
-  int p = t.word.priority();
-  if (w.rt->global.maybe_above(p)) return true;
-  return p < kDefaultPriority && w.local.nonempty_sc();
-}
 
 // Copies the frame with one uninstrumented instruction: the source is the
 // signal stack, which the sanitizers do not track.
@@ -267,20 +142,20 @@ void chain(int sig, siginfo_t* si, void* uc) {
   }
 }
 
-constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
-
 // One tick on a worker. Returns normally unless it preempts through the
 // trampoline (which never returns here).
 [[gnu::no_sanitize_address]] void tick(PreemptState& ps, siginfo_t* si, ucontext_t* uc, int task_errno) {
-  (si->si_value.sival_int == kRetry ? g_retries : g_ticks).fetch_add(1, std::memory_order_relaxed);
+  PreemptCounters& c = g_counters;
+  (si->si_value.sival_int == kRetry ? c.retries : c.ticks).fetch_add(1, std::memory_order_relaxed);
   Worker& w = *ps.worker;
-  if (this_dispatcher() != static_cast<Dispatcher*>(&w)) return;  // something else runs tasks here now
+  Dispatcher& d = w;
+  if (this_dispatcher() != &d) return;  // something else runs tasks here now
   Task* t = current_task();
   if (!t) return;  // the loop: nothing to preempt
   std::uint64_t sw = w.switches.v.load(std::memory_order_relaxed);  // written by this thread only
   bool whole_slice = sw == ps.seen_switches;
   ps.seen_switches = sw;
-  if (!whole_slice && !outranked(w, *t)) return;
+  if (!whole_slice && !d.sched->outranked(d, *t)) return;
   if (preempt_count() != 0) return owe(ps);
   set_preempt_count(1);  // claimed: a nested tick now only records itself
   auto refuse = [&ps] {  // not a safe point after all
@@ -310,7 +185,7 @@ constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
     auto* moved = reinterpret_cast<ucontext_t*>(reinterpret_cast<char*>(uc) + delta);
     auto* fp = reinterpret_cast<char*>(uc->uc_mcontext.fpregs);
     if (fp >= frame && fp < ps.alt_hi) moved->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(fp + delta);
-    g_preemptions.fetch_add(1, std::memory_order_relaxed);
+    c.preemptions.fetch_add(1, std::memory_order_relaxed);
 #if GREEN_ASAN
     __asan_handle_no_return();  // we leave the signal stack for good: unpoison it
 #endif
@@ -320,7 +195,7 @@ constexpr int kRegular = 0, kRetry = 1;  // sigev_value of the two timers
   // task's own stack (see the top). Preempt in place if there is room.
   auto* here = static_cast<std::byte*>(__builtin_frame_address(0));
   if (here <= lo + kSwitchRoom || here > hi) return refuse();
-  g_preemptions.fetch_add(1, std::memory_order_relaxed);
+  c.preemptions.fetch_add(1, std::memory_order_relaxed);
   green_preempt_switch(uc, task_errno);
   set_preempt_count(0);
 }
@@ -344,139 +219,36 @@ void setup_once() {
   sigaction(kSignal, &sa, &g_previous);
 }
 
-void arm(PreemptState& ps) noexcept {
-  ps.seen_switches = ~0ull;  // the first tick after (re)arming never preempts
-  timer_settime(ps.timer, 0, &ps.slice, nullptr);
+// The park callback of a preemption: runs on the loop of the thread the
+// task parked on, once it has switched out (park_current's callback), so
+// nobody can run it before. Where it goes is its scheduler's call.
+void requeue_preempted(Task* t, void*) {
+  if (!t->word.unpark()) return;
+  Dispatcher& d = *this_dispatcher();
+  d.sched->submit_preempted(d, t);
 }
 
 }  // namespace
 
 int preempt_signal() noexcept { return kSignal; }
 
-// relaxed: a flag that only goes from false to true and publishes nothing
-// (the warning is printed by whoever sets it).
-bool preemption_refused_static() noexcept { return g_static.load(std::memory_order_relaxed); }
-
-void pay_owed_preemption(const void* caller) noexcept {
-  if (preempt_count() != 0 || !preempt_pending() || !current_task()) return;
-  if (caller && !preemptible_pc(caller)) return;  // the retry tick will take it
-  yield_current();                                // and the switch clears the flag
-}
-
-bool preemptible_pc(const void* pc) noexcept {
-  const RangeTable* t = tl_state.ranges;
-  if (!t || (pc >= green_preempt_begin && pc < green_preempt_end)) return false;
-  auto a = reinterpret_cast<std::uintptr_t>(pc);
-  for (int i = 0; i < t->n; ++i)
-    if (a >= t->r[i].lo && a < t->r[i].hi) return true;
-  return false;
-}
-
-void preempt_start(Worker& w) {
-  auto slice = w.rt->time_slice;
-  if (slice.count() <= 0) return;
-  PreemptState& ps = tl_state;
-  auto ranges = make_ranges(w.rt->preemptible_libraries);
-  if (ranges->static_runtime) {
-    if (!g_static.exchange(true, std::memory_order_relaxed))  // relaxed: one warning, whoever prints it
-      std::fputs("green: libc or libstdc++ is linked statically; tasks are not preempted (cooperative only)\n",
-                 stderr);
-    return;
-  }
-  os_locks_init();
+void handler_start(PreemptState& ps) {
   std::call_once(g_setup, setup_once);
   stack_t ss{};
   sigaltstack(nullptr, &ss);
   ps.alt_lo = static_cast<char*>(ss.ss_sp);
   ps.alt_hi = ps.alt_lo + ss.ss_size;
-  sigevent ev{};
-  ev.sigev_notify = SIGEV_THREAD_ID;
-  ev.sigev_signo = kSignal;
-  ev._sigev_un._tid = gettid();  // glibc 2.36 has no sigev_notify_thread_id
-  auto make = [&](timer_t* t, int which) {
-    ev.sigev_value.sival_int = which;
-    return timer_create(CLOCK_MONOTONIC, &ev, t) == 0;
-  };
-  bool ok = make(&ps.timer, kRegular);
-  if (ok && !make(&ps.retry_timer, kRetry)) {
-    timer_delete(ps.timer);
-    ok = false;
-  }
-  if (!ok) {
-    std::fprintf(stderr, "green: worker %u cannot run a preemption timer (%s); it stays cooperative\n", w.index,
-                 std::strerror(errno));
-    return;
-  }
-  long us = static_cast<long>(slice.count());
-  ps.slice.it_value = ps.slice.it_interval = timespec{us / 1'000'000, (us % 1'000'000) * 1000};
-  long retry_us = std::clamp(us / 4, 50L, 1000L);
-  ps.retry.it_value = timespec{0, retry_us * 1000};  // one shot
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, kSignal);
-  pthread_sigmask(SIG_UNBLOCK, &s, nullptr);  // the thread that made the runtime may have blocked it
-  ps.ranges = ranges.release();
-  std::atomic_signal_fence(std::memory_order_seq_cst);  // the state is complete before the handler may use it
-  ps.worker = &w;
-  arm(ps);
-}
-
-void preempt_pause() noexcept {
-  PreemptState& ps = tl_state;
-  if (!ps.worker) return;
-  itimerspec off{};
-  timer_settime(ps.timer, 0, &off, nullptr);
-  timer_settime(ps.retry_timer, 0, &off, nullptr);
-}
-
-void preempt_resume() noexcept {
-  PreemptState& ps = tl_state;
-  if (ps.worker) arm(ps);
-}
-
-void preempt_stop() noexcept {
-  PreemptState& ps = tl_state;
-  if (!ps.worker) return;
-  ps.worker = nullptr;
-  std::atomic_signal_fence(std::memory_order_seq_cst);  // the handler stops before the timer goes
-  timer_delete(ps.timer);
-  timer_delete(ps.retry_timer);
-  delete std::exchange(ps.ranges, nullptr);
-}
-
-PreemptStats preempt_stats() noexcept {
-  return {g_ticks.load(std::memory_order_relaxed), g_retries.load(std::memory_order_relaxed),
-          g_preemptions.load(std::memory_order_relaxed), g_deferred.load(std::memory_order_relaxed)};
-}
-
-// Where a preempted task goes: behind everything Ready that its worker
-// would run. If the global queue holds work, to its back (as in Go): requeued
-// like a yield, into the worker's yield ring, it would be picked again ahead
-// of that work, which the worker serves after the ring. Otherwise like a
-// yield: behind the worker's own tasks, and at once again if there are none
-// (the global queue is also what the worker's fairness check prefers to its
-// ring, so a preempted task put there could overtake a task that yielded to
-// it). Runs on the worker's loop once the task has parked (park_current's
-// callback), so nobody can run it before it has switched out.
-void requeue_preempted(Task* t, void*) {
-  if (!t->word.unpark()) return;
-  auto* rt = static_cast<RuntimeImpl*>(t->extra().sched);
-  if (rt->global.maybe_nonempty()) rt->push_global(t);
-  else rt->submit_yielded(*this_dispatcher(), t);
 }
 
 }  // namespace green::detail
 
-// Called on the task's own stack, with the preempt-disable count at 1 (the
-// handler's claim): the preemption proper. Returns, with the count still 1,
-// when the task has been resumed, maybe on another thread.
 // Valgrind's rt_sigreturn restores the whole guest state it saved with the
 // frame, the FS base (the thread pointer, which makes thread_local work)
 // included; the kernel's leaves the FS base alone. A task resumed on another
 // worker would come back with the old worker's thread pointer. So under
 // Valgrind, find that saved state in the copied frame (it is the one whose
 // saved rip and rsp are the interrupted ones) and give it this thread's.
-void fix_valgrind_thread_pointer(const ucontext_t* uc, const std::byte* limit) noexcept {
+static void fix_valgrind_thread_pointer(const ucontext_t* uc, const std::byte* limit) noexcept {
   if (!RUNNING_ON_VALGRIND) return;
   auto rip = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RIP]);
   auto rsp = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
@@ -500,6 +272,9 @@ void fix_valgrind_thread_pointer(const ucontext_t* uc, const std::byte* limit) n
   VALGRIND_ENABLE_ERROR_REPORTING;
 }
 
+// Called on the task's own stack, with the preempt-disable count at 1 (the
+// handler's claim): the preemption proper. Returns, with the count still 1,
+// when the task has been resumed, maybe on another thread.
 // uc is the interrupted context: our copy of the kernel's frame, which the
 // trampoline's rt_sigreturn loads, or (in place) a sanitizer's copy.
 extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {

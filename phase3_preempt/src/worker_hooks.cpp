@@ -1,5 +1,5 @@
 // Phase 3's worker hooks: each worker runs its preemption timer while it is
-// awake (see detail/worker_hooks.hpp and src/preempt.cpp).
+// awake (see detail/worker_hooks.hpp and src/preempt_timer.cpp).
 #include <green/detail/preempt_signal.hpp>
 #include <green/detail/worker_hooks.hpp>
 

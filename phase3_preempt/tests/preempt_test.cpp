@@ -182,7 +182,7 @@ TEST(SafePoints, OnlyTheProgramsOwnCodeIsPreemptible) {
     EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&std::__throw_bad_alloc))) << "libstdc++";
     EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&::getpid))) << "libc";
     // Under TSan, malloc is TSan's interceptor, which counts as preemptible
-    // there (src/preempt.cpp explains why).
+    // there (src/safe_points.cpp explains why).
     if (!GREEN_TSAN) {
       EXPECT_FALSE(preemptible_pc(reinterpret_cast<const void*>(&::malloc))) << "the allocator";
     }
@@ -219,7 +219,7 @@ bool overtaken_inside_library(long (*hold)(long), std::vector<std::string> opted
 TEST(SafePoints, ALibraryIsPreemptedOnlyIfOptedIn) {
 #if GREEN_TSAN
   GTEST_SKIP() << "under TSan the handler runs at TSan's interception points, which count as preemptible "
-                  "(src/preempt.cpp): called from the library, they preempt it";
+                  "(src/safe_points.cpp): called from the library, they preempt it";
 #endif
   void* lib = dlopen(aux_path("libgreen_spinlib.so").c_str(), RTLD_NOW);
   ASSERT_NE(lib, nullptr) << dlerror();

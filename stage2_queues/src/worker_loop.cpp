@@ -17,6 +17,8 @@
 //      CPUs costs tens of microseconds here), then park.
 // In this stage a worker never takes from another worker's ring: an idle
 // worker can only help through the global queue. Stage 3 fixes that.
+// Preemption (phase 3's timer asks; see Scheduler): whether a running task
+// is outranked, and where a preempted one goes, at the end.
 #include <green/detail/unimplemented.hpp>
 #include <green/detail/runtime_impl.hpp>
 
@@ -60,6 +62,28 @@ Task* RuntimeImpl::find_work(Worker& w) {
   // STUB: (void)w;
   // STUB: unimplemented("stage 2: RuntimeImpl::find_work (worker_loop.cpp) is yours to write");
   // END SOLUTION
+}
+
+// Does a Ready task outrank t? Priorities other than the default always go
+// through the global queue, whose bitmap says which are there; tasks of the
+// default priority sit in the worker's ring, so they outrank a t below it.
+// Both looks are relaxed loads (maybe_above, the ring's size): hints, which
+// is all a tick needs, and async-signal-safe.
+bool RuntimeImpl::outranked(Dispatcher& d, const Task& t) noexcept {
+  int p = t.word.priority();
+  return global.maybe_above(p) || (p < kDefaultPriority && !static_cast<Worker&>(d).local.empty());
+}
+
+// Where a preempted task goes: behind everything Ready that its worker would
+// run. If the global queue holds work, to its back (as in Go): requeued like
+// a yield, into the worker's ring, it would be picked again ahead of that
+// work, which the worker serves after the ring. Otherwise like a yield:
+// behind the worker's own tasks, and at once again if there are none. (Not
+// always the global queue: the check every 61 picks prefers it to the ring,
+// so a preempted task put there could overtake a task that yielded to it.)
+void RuntimeImpl::submit_preempted(Dispatcher& d, Task* t) {
+  if (global.maybe_nonempty()) push_global(t);
+  else submit_yielded(d, t);
 }
 
 }  // namespace green::detail

@@ -29,6 +29,9 @@
 // loads come after the thief's RMW (the producer sees it parked or no
 // longer spinning, and wakes someone) or its store comes before the thief's
 // re-check (the thief sees the work). Both cannot miss.
+//
+// Preemption (phase 3's timer asks; see Scheduler), at the end: stage 2's
+// rules (its worker_loop.cpp says why), adapted to the deque and the ring.
 #include <green/detail/runtime_impl.hpp>
 
 namespace green::detail {
@@ -121,6 +124,24 @@ Task* RuntimeImpl::find_work(Worker& w) {
     }
     park(w, [this] { return any_work_sc(*this); });
   }
+}
+
+// A t below the default priority is outranked by work in the worker's deque.
+// The yield ring is not looked at: it is empty when such a t is picked (the
+// global queue's lower levels come after it), only this worker's own
+// switches fill it, and a task there waits at most for the end of the slice.
+// nonempty_sc's seq_cst is more than a hint needs, but its loads are plain
+// lock-free loads, async-signal-safe.
+bool RuntimeImpl::outranked(Dispatcher& d, const Task& t) noexcept {
+  int p = t.word.priority();
+  return global.maybe_above(p) || (p < kDefaultPriority && static_cast<Worker&>(d).local.nonempty_sc());
+}
+
+// The ring a preempted task must not wait in ahead of the global queue's
+// work is the yield ring, served after the deque and before the global queue.
+void RuntimeImpl::submit_preempted(Dispatcher& d, Task* t) {
+  if (global.maybe_nonempty()) push_global(t);
+  else submit_yielded(d, t);
 }
 
 }  // namespace green::detail

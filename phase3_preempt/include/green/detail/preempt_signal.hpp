@@ -10,14 +10,16 @@ struct Worker;
 // The signal each worker's timer sends (see src/preempt.cpp for the choice).
 int preempt_signal() noexcept;
 
-// Per worker thread, from the worker hooks (src/worker_hooks.cpp).
+// Per worker thread, from the worker hooks (src/worker_hooks.cpp); the
+// timers are in src/preempt_timer.cpp.
 void preempt_start(Worker& w);       // create the timer and arm it (if time_slice > 0)
 void preempt_pause() noexcept;       // disarm while the worker sleeps
 void preempt_resume() noexcept;      // re-arm when it wakes
 void preempt_stop() noexcept;        // delete the timer
 
-// May a task interrupted at pc be switched out there? True only in the main
-// program's code (but the preemption stub) and in libraries opted in
+// Safe points (src/safe_points.cpp). May a task interrupted at pc be
+// switched out there? True only in the main program's code (but the
+// preemption stub) and in libraries opted in
 // (RuntimeOptions::preemptible_libraries, GREEN_PREEMPT_LIBS) that were
 // loaded when the latest worker started.
 bool preemptible_pc(const void* pc) noexcept;
@@ -32,7 +34,7 @@ void pay_owed_preemption(const void* caller) noexcept;
 // program's (the first worker to find out prints a one-line warning).
 bool preemption_refused_static() noexcept;
 
-// Process-wide counters (relaxed: statistics).
+// Process-wide counters (relaxed: statistics; src/preempt_timer.cpp).
 struct PreemptStats {
   std::uint64_t ticks = 0;        // regular timer ticks handled on workers: time in slices
   std::uint64_t retries = 0;      // early ticks after a deferral

@@ -94,6 +94,8 @@ class RuntimeImpl final : public Scheduler {
   // Scheduler
   void submit(Task* t) override;                       // worker_loop.cpp
   void submit_yielded(Dispatcher& d, Task* t) override;  // worker_loop.cpp
+  bool outranked(Dispatcher& d, const Task& t) noexcept override;  // worker_loop.cpp
+  void submit_preempted(Dispatcher& d, Task* t) override;          // worker_loop.cpp
   void on_task_spawned(Task* t) noexcept override;
   void on_task_end(Dispatcher& d, Task* t) noexcept override;
   void wait_from_thread(Task* t) override;
