@@ -2,6 +2,7 @@
 #include <green/detail/stack.hpp>
 #include <green/detail/task.hpp>
 #include <green/local_scheduler.hpp>
+#include <test_util.hpp>
 
 #include <gtest/gtest.h>
 
@@ -43,6 +44,22 @@ TEST(Stack, AStackHasAProtNonePageBelow) {
   EXPECT_FALSE(is_guard_page(s.lo)) << "the stack itself must be writable";
   EXPECT_FALSE(is_guard_page(s.hi() - 1));
   stack_release(s);
+}
+
+// Guarded stacks are rationed so that they never take the mappings the rest
+// of the process needs: past the budget, map_guarded refuses.
+TEST(Stack, GuardedStacksStopAtTheBudget) {
+  EXPECT_GT(guard_budget(), 1000u);
+  EXPECT_LT(guard_budget(), 65530u / 2) << "guarded stacks would use up the kernel's mappings";
+  const std::size_t live = guarded_stacks_live();
+  green::test::BudgetScope budget(live + 2);
+  Stack a = map_guarded(page_size()), b = map_guarded(page_size());
+  ASSERT_TRUE(a && b) << "two guarded stacks fit a budget of two more";
+  EXPECT_EQ(guarded_stacks_live(), live + 2);
+  EXPECT_FALSE(map_guarded(page_size())) << "a third one is past the budget";
+  unmap_guarded(a);
+  unmap_guarded(b);
+  EXPECT_EQ(guarded_stacks_live(), live);
 }
 
 TEST(Stack, CacheReusesReleasedStacks) {

@@ -1,6 +1,7 @@
 // Helpers shared by the test files of every stage.
 #pragma once
 #include <green/detail/sanitizers.hpp>
+#include <green/detail/stack.hpp>
 
 #include <cstdlib>
 #include <string>
@@ -21,5 +22,14 @@ inline long scaled(long n, long floor = 10, bool full_under_tsan = false) {
   long v = static_cast<long>(static_cast<double>(n) * scale);
   return v < floor ? (n < floor ? n : floor) : v;
 }
+
+// Sets the guard budget (detail/stack.hpp) for one test, and puts it back.
+struct BudgetScope {
+  std::size_t saved = detail::guard_budget();
+  explicit BudgetScope(std::size_t n) { detail::set_guard_budget(n); }
+  ~BudgetScope() { detail::set_guard_budget(saved); }
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
+};
 
 }  // namespace green::test

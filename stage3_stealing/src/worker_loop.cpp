@@ -33,9 +33,11 @@
 // Preemption (phase 3's timer asks; see Scheduler), at the end: stage 2's
 // rules (its worker_loop.cpp says why), adapted to the deque and the ring.
 #include <green/detail/runtime_impl.hpp>
+#include <green/detail/unimplemented.hpp>
 
 namespace green::detail {
 
+// BEGIN SOLUTION
 namespace {
 
 // Per-worker random victim selection: xorshift, seeded from the worker's
@@ -125,6 +127,19 @@ Task* RuntimeImpl::find_work(Worker& w) {
     park(w, [this] { return any_work_sc(*this); });
   }
 }
+// STUB: void RuntimeImpl::submit(Task* t) {
+// STUB:   (void)t;
+// STUB:   unimplemented("stage 3: RuntimeImpl::submit (worker_loop.cpp) is yours to write");
+// STUB: }
+// STUB: void RuntimeImpl::submit_yielded(Dispatcher& d, Task* t) {
+// STUB:   (void)d, (void)t;
+// STUB:   unimplemented("stage 3: RuntimeImpl::submit_yielded (worker_loop.cpp) is yours to write");
+// STUB: }
+// STUB: Task* RuntimeImpl::find_work(Worker& w) {
+// STUB:   (void)w;
+// STUB:   unimplemented("stage 3: RuntimeImpl::find_work (worker_loop.cpp) is yours to write");
+// STUB: }
+// END SOLUTION
 
 // A t below the default priority is outranked by work in the worker's deque.
 // The yield ring is not looked at: it is empty when such a t is picked (the

@@ -22,13 +22,7 @@
 namespace {
 
 using namespace green::detail;
-
-// Restores the guard budget after a test that changes it.
-struct BudgetScope {
-  std::size_t saved = guard_budget();
-  explicit BudgetScope(std::size_t n) { set_guard_budget(n); }
-  ~BudgetScope() { set_guard_budget(saved); }
-};
+using green::test::BudgetScope;
 
 // Is [p, p+1) mapped PROT_NONE? Read from /proc/self/maps.
 bool is_guard_page(const void* p) {
@@ -254,11 +248,6 @@ TEST(StackSourceNoValgrind, ZeroCanaryCostsNoResidentMemory) {
   EXPECT_LT(r2 - r0, pages * page * 5 / 4) << n << " slab stacks, their top page touched and their canary checked, made "
                                            << (r2 - r0) / page << " pages resident: the canary gaps should cost none";
   for (Stack& s : v) stack_release(s);
-}
-
-TEST(StackSource, GuardBudgetIsAFractionOfTheMapLimit) {
-  EXPECT_GT(guard_budget(), 1000u);
-  EXPECT_LT(guard_budget(), 65530u / 2) << "guarded stacks would use up the kernel's mappings";
 }
 
 // Where the kernel has guard regions, a page-sized slab stack's canary gap is
