@@ -31,6 +31,7 @@
 //     task nothing); phase 3 pays it when the count comes down to 0 in
 //     this_task::NoPreempt and in an OS lock's unlock.
 #pragma once
+#include <green/detail/unimplemented.hpp>
 
 extern "C" {
 extern __thread int green_preempt_off;      // the count; see above
@@ -53,7 +54,11 @@ inline int preempt_count() noexcept {
   return n;
 }
 inline void set_preempt_count(int n) noexcept {
+  // BEGIN SOLUTION
   asm volatile("movl %0, %%fs:green_preempt_off@tpoff" : : "r"(n) : "memory");
+  // STUB: (void)n;
+  // STUB: unimplemented("phase 3: set_preempt_count (detail/preempt.hpp) is yours to write");
+  // END SOLUTION
 }
 inline bool preempt_pending() noexcept {
   int n;
@@ -63,7 +68,11 @@ inline bool preempt_pending() noexcept {
 
 // 1: a preemption is owed (the handler); 0: forgotten (a switch pays it).
 inline void set_preempt_pending(int v) noexcept {
+  // BEGIN SOLUTION
   asm volatile("movl %0, %%fs:green_preempt_pending@tpoff" : : "r"(v) : "memory");
+  // STUB: (void)v;
+  // STUB: unimplemented("phase 3: set_preempt_pending (detail/preempt.hpp) is yours to write");
+  // END SOLUTION
 }
 
 // Runtime code holds this while it must not be preempted. It never yields
