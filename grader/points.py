@@ -1,8 +1,11 @@
 """Points per stage: the one table the scores come from (HANDOUT.md repeats
 it for students; test_points.py keeps the two the same).
 
-tests     proportional to the GoogleTest cases passed; if the test binary
-          crashes or hangs, from each test's run alone (gtest.py)
+tests     the stage's own GoogleTest cases (source under its tests/; unknown
+          source counts as own) in proportion to those passed, less one for
+          each earlier stage's case that fails in its binary, never below 0
+          (results.Component.score); if the test binary crashes or hangs,
+          from each test's run alone (gtest.py)
 perf      split evenly between the stage's graded perf checks (perf.py)
 valgrind  all or nothing: the Valgrind smoke test is clean
 
