@@ -97,16 +97,17 @@ def gradescope(results, output, secret_visibility="after_due_date", held=None):
         for comp in r.components.values():
             if comp.skipped:
                 continue
-            n = len(comp.graded)
-            for name, items, is_held in _parts(r, comp, held):
+            parts = _parts(r, comp, held)
+            # Scored as the scoreboard scores (Component.split), unrounded so
+            # that the parts add up to the component's points.
+            scores = comp.split([items for _, items, _ in parts]) if comp.graded else [(0.0, comp.points)]
+            for (name, items, is_held), (score, most) in zip(parts, scores):
                 text = _part_output(r, comp, items)
                 passed = sum(i.status == PASS for i in items)
-                # Each item is worth the same part of the component's points
-                # (results.py), unrounded so that the parts add up to them.
                 tests.append({
                     "name": name,
-                    "score": comp.points * passed / n if n else 0.0,
-                    "max_score": comp.points * len(items) / n if items else comp.points,
+                    "score": score,
+                    "max_score": most,
                     "status": "passed" if items and passed == len(items) else "failed",
                     "output": text,
                     "visibility": visibility(text, is_held),

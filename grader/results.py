@@ -71,6 +71,20 @@ class Component:
         regressions = sum(i.status == FAIL for i in self.graded if not self.owns(i))
         return self.points * max(0, sum(i.status == PASS for i in own) - regressions) / len(own)
 
+    def split(self, parts):
+        """(score, max_score) for each of `parts` (lists of graded items that
+        together are all of them), adding up exactly to score and max_score:
+        what Gradescope shows as separate tests. Each item is worth the same
+        (for tests, each of the stage's own; earlier stages' are worth
+        nothing, and the regressions among them come off in proportion)."""
+        own = [i for i in self.graded if self.owns(i)] if self.kind == "tests" else []
+        counted = own or self.graded
+        unit = self.points / len(counted)
+        maxes = [unit * sum(i in counted for i in part) for part in parts]
+        raw = [unit * sum(i in counted and i.status == PASS for i in part) for part in parts]
+        total = self.score
+        return [(total * r / sum(raw) if sum(raw) else 0.0, m) for r, m in zip(raw, maxes)]
+
 
 @dataclass
 class StageResult:

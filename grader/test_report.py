@@ -219,3 +219,27 @@ def test_held_files_are_the_test_sources_the_manifest_gives_the_grader(tmp_path)
 
 def test_this_repositorys_held_files_are_test_sources():
     assert all(f.split("/")[1] == "tests" for f in held.held_files())
+
+
+def test_gradescope_scores_a_stage_as_the_scoreboard_does():
+    stage = "stage2_queues"
+    own = [gtest_item(f"Own.T{i}", FAIL, f"{stage}/tests/own_test.cpp") for i in range(3)]
+    old = [gtest_item(f"Old.T{i}", PASS, "stage1_context/tests/old_test.cpp") for i in range(5)]
+    secret = [gtest_item("Secret.T0", PASS, SECRET)]
+    r = stage_result(stage, own + old + secret)
+    r.components["tests"].stage = stage
+    doc = report.gradescope([r], "transcript", held={SECRET})
+    check_spec(doc)
+    tests = [t for t in doc["tests"] if "tests" in t["tags"]]
+    # Earlier stages' passing tests earn nothing; the held own test earns its share.
+    assert sum(t["score"] for t in tests) == pytest.approx(r.components["tests"].score)
+    assert sum(t["max_score"] for t in tests) == pytest.approx(POINTS[stage].tests)
+    assert by_name(doc)[f"{stage}: held tests"]["score"] == pytest.approx(POINTS[stage].tests / 4)
+    assert by_name(doc)[f"{stage}: tests"]["score"] == 0
+    # A regression comes off: one earlier test failing takes one own test's worth.
+    old[0] = gtest_item("Old.T0", FAIL, "stage1_context/tests/old_test.cpp")
+    r = stage_result(stage, own[:2] + [gtest_item("Own.T2", PASS, f"{stage}/tests/own_test.cpp")] + old + secret)
+    r.components["tests"].stage = stage
+    doc = report.gradescope([r], "transcript", held={SECRET})
+    tests = [t for t in doc["tests"] if "tests" in t["tags"]]
+    assert sum(t["score"] for t in tests) == pytest.approx(POINTS[stage].tests / 4)

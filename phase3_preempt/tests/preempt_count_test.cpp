@@ -2,7 +2,7 @@
 // thread's (TaskOwned, detail/preempt.hpp): handed over at every switch, the
 // thread's own kept by the dispatcher while it runs tasks, and every task
 // starts with a count of 0 and nothing owed.
-#include <green/detail/preempt.hpp>
+#include <green/detail/preempt_off.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/this_task.hpp>
 

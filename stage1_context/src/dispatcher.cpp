@@ -7,7 +7,7 @@
 // (task -> loop). Each context_switch returns when the other side switches
 // back; a task's may return on another thread.
 #include <green/detail/debug.hpp>
-#include <green/detail/preempt.hpp>
+#include <green/detail/preempt_off.hpp>
 #include <green/detail/sanitizers.hpp>
 #include <green/detail/signal_stack.hpp>
 #include <green/detail/task.hpp>

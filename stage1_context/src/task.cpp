@@ -2,7 +2,7 @@
 // references, and freeing it. See include/green/detail/task.hpp.
 #include <green/detail/unimplemented.hpp>
 #include <green/detail/debug.hpp>
-#include <green/detail/preempt.hpp>
+#include <green/detail/preempt_off.hpp>
 #include <green/detail/task.hpp>
 
 #include <cstdio>

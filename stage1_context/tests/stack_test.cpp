@@ -13,20 +13,7 @@
 namespace {
 
 using namespace green::detail;
-
-// Is [p, p+1) mapped PROT_NONE? Read from /proc/self/maps.
-bool is_guard_page(const void* p) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  auto a = reinterpret_cast<std::uintptr_t>(p);
-  while (std::getline(maps, line)) {
-    std::uintptr_t lo, hi;
-    char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) == 3 && lo <= a && a < hi)
-      return std::string(perms).substr(0, 3) == "---";
-  }
-  return false;
-}
+using green::test::is_guard_page;
 
 TEST(Stack, SizeIsRoundedUpToPages) {
   Stack s = stack_allocate(10000);

@@ -80,23 +80,7 @@ TEST(Stress, RoundRobinOrderHoldsOverAMillionYields) {
 // 10,000 tasks alive at the same time, each on a stack of its own (two
 // kernel mappings each: stage 1's source allows about 32,000; stage 4's
 // slabs take 100,000 and more, stack_source_test.cpp).
-TEST(Stress, TenThousandLiveTasks) {
-  const long n = scaled(10'000);
-  LocalScheduler s;
-  long started = 0, finished = 0;
-  std::vector<TaskHandle> handles;
-  handles.reserve(static_cast<std::size_t>(n));
-  for (long i = 0; i < n; ++i)
-    handles.push_back(s.spawn([&] {
-      ++started;
-      green::this_task::yield();  // everyone is live here at once
-      EXPECT_EQ(started, n);
-      ++finished;
-    }));
-  s.run();
-  EXPECT_EQ(finished, n);
-  for (auto& h : handles) h.join();
-}
+TEST(Stress, TenThousandLiveTasks) { green::test::run_all_live_at_once(scaled(10'000)); }
 
 TEST(Stress, NestedSpawnsWithRandomYields) {
   LocalScheduler s;

@@ -2,9 +2,17 @@
 #pragma once
 #include <green/detail/sanitizers.hpp>
 #include <green/detail/stack.hpp>
+#include <green/local_scheduler.hpp>
+#include <green/this_task.hpp>
 
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
+#include <vector>
 
 namespace green::test {
 
@@ -31,5 +39,38 @@ struct BudgetScope {
   BudgetScope(const BudgetScope&) = delete;
   BudgetScope& operator=(const BudgetScope&) = delete;
 };
+
+// Is the byte at p mapped PROT_NONE? Read from /proc/self/maps.
+inline bool is_guard_page(const void* p) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  while (std::getline(maps, line)) {
+    std::uintptr_t lo, hi;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) == 3 && lo <= a && a < hi)
+      return std::string(perms).substr(0, 3) == "---";
+  }
+  return false;
+}
+
+// n tasks on one LocalScheduler, all alive at once (each yields once, after
+// every one has started): each must run to its end.
+inline void run_all_live_at_once(long n) {
+  LocalScheduler s;
+  long started = 0, finished = 0;
+  std::vector<TaskHandle> handles;
+  handles.reserve(static_cast<std::size_t>(n));
+  for (long i = 0; i < n; ++i)
+    handles.push_back(s.spawn([&] {
+      ++started;
+      this_task::yield();  // everyone is live here at once
+      EXPECT_EQ(started, n);
+      ++finished;
+    }));
+  s.run();
+  EXPECT_EQ(finished, n);
+  for (auto& h : handles) h.join();
+}
 
 }  // namespace green::test

@@ -22,21 +22,8 @@
 namespace {
 
 using namespace green::detail;
+using green::test::is_guard_page;
 using green::test::BudgetScope;
-
-// Is [p, p+1) mapped PROT_NONE? Read from /proc/self/maps.
-bool is_guard_page(const void* p) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  auto a = reinterpret_cast<std::uintptr_t>(p);
-  while (std::getline(maps, line)) {
-    std::uintptr_t lo, hi;
-    char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) == 3 && lo <= a && a < hi)
-      return std::string(perms).substr(0, 3) == "---";
-  }
-  return false;
-}
 
 [[gnu::noinline]] int recurse(int n) {
   volatile char pad[256];
@@ -348,22 +335,8 @@ TEST(StackSourceDeathTest, SubPageStackRecursionIsReported) {
 // 100,000 tasks alive at the same time, default stack class, default kernel
 // limits: past the guard budget, stacks come from slabs.
 TEST(StackSource, HundredThousandLiveTasks) {
-  // TSan maps ~1.2 MB per live fiber: 2,000 live tasks there (green::test::scaled() takes 10x).
-  const long n = green::test::scaled(GREEN_TSAN ? 20'000 : 100'000);
-  green::LocalScheduler s;
-  long started = 0, finished = 0;
-  std::vector<green::TaskHandle> handles;
-  handles.reserve(static_cast<std::size_t>(n));
-  for (long i = 0; i < n; ++i)
-    handles.push_back(s.spawn([&] {
-      ++started;
-      green::this_task::yield();  // everyone is live here at once
-      EXPECT_EQ(started, n);
-      ++finished;
-    }));
-  s.run();
-  EXPECT_EQ(finished, n);
-  for (auto& h : handles) h.join();
+  // TSan maps ~1.2 MB per live fiber: 2,000 live tasks there (scaled() takes 10x).
+  green::test::run_all_live_at_once(green::test::scaled(GREEN_TSAN ? 20'000 : 100'000));
   EXPECT_LE(guarded_stacks_live(), guard_budget());
 }
 

@@ -75,14 +75,4 @@ inline void set_preempt_pending(int v) noexcept {
   // END SOLUTION
 }
 
-// Runtime code holds this while it must not be preempted. It never yields
-// on release (the runtime's callers do not expect a switch there); an owed
-// preemption is taken at the task's next switch or tick instead.
-struct PreemptOff {
-  PreemptOff() noexcept { preempt_disable(); }
-  ~PreemptOff() { preempt_enable_no_yield(); }
-  PreemptOff(const PreemptOff&) = delete;
-  PreemptOff& operator=(const PreemptOff&) = delete;
-};
-
 }  // namespace green::detail

@@ -7,7 +7,7 @@
 // then picks the next task. So by the time anyone else can see a parked or
 // yielded task, it has completely switched away.
 #pragma once
-#include <green/detail/preempt.hpp>
+#include <green/detail/preempt_off.hpp>
 #include <green/detail/task.hpp>
 
 namespace green::detail {

@@ -6,7 +6,7 @@
 // no-op that compiles away. The call sites are already where phase 3 needs
 // them, so the runtime is safe to preempt the day the timer arrives:
 //
-//   - PreemptOff around every piece of runtime code a task runs that uses
+//   - PreemptOff (preempt_off.hpp) around every piece of runtime code a task runs that uses
 //     per-thread state (the dispatcher, the block cache, the id block, a run
 //     queue) or a protocol window (announced to a waker, not yet parked);
 //   - the switch hands the count over: switch_to_loop saves the task's own
@@ -24,13 +24,5 @@ inline int preempt_count() noexcept { return 0; }
 inline void set_preempt_count(int) noexcept {}
 inline bool preempt_pending() noexcept { return false; }
 inline void set_preempt_pending(int) noexcept {}
-
-// Runtime code holds this while it must not be preempted.
-struct PreemptOff {
-  PreemptOff() noexcept { preempt_disable(); }
-  ~PreemptOff() { preempt_enable_no_yield(); }
-  PreemptOff(const PreemptOff&) = delete;
-  PreemptOff& operator=(const PreemptOff&) = delete;
-};
 
 }  // namespace green::detail
