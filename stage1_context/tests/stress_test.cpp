@@ -77,9 +77,9 @@ TEST(Stress, RoundRobinOrderHoldsOverAMillionYields) {
     ASSERT_EQ(trace[i], static_cast<int>(static_cast<long>(i) % tasks)) << "round-robin order broken at step " << i;
 }
 
-// 10,000 tasks alive at the same time, each on a stack of its own (two
-// kernel mappings each: stage 1's source allows about 32,000; stage 4's
-// slabs take 100,000 and more, stack_source_test.cpp).
+// 10,000 tasks alive at the same time, each on a guarded stack of its own
+// (stage 1's source allows about 16,000, the guard budget; stage 4's slabs
+// take 100,000 and more, stack_source_test.cpp).
 TEST(Stress, TenThousandLiveTasks) { green::test::run_all_live_at_once(scaled(10'000)); }
 
 TEST(Stress, NestedSpawnsWithRandomYields) {
