@@ -75,4 +75,13 @@ class Grader:
         if kind == "perf":
             checks = perf.checks_for(result.stage, self.latest)
             return Component(kind, points, perf.run_checks(checks, out / "bench", self._bench_dir))
-        return Component(kind, points, [valgrind.run(out / "green_tests", self.mode)])
+        return Component(kind, points, [valgrind.run(out / "green_tests", self.mode, self._own_tests(result.stage))])
+
+    def _own_tests(self, stage):
+        """The names of the stage's own tests (their sources are under its
+        tests/), from its graded run; None (every test) if that run could not
+        say. Earlier stages' tests ran under Valgrind in their own stages."""
+        tests = self.component(stage, "tests")
+        if tests.skipped or not tests.items or any(not i.source for i in tests.items):
+            return None
+        return [i.name for i in tests.items if tests.owns(i)]

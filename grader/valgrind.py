@@ -1,4 +1,5 @@
-"""The Valgrind smoke test: a stage's tests, shrunk, under memcheck.
+"""The Valgrind smoke test: a stage's own tests, shrunk, under memcheck (an
+earlier stage's tests ran under it in that stage).
 
 Clean means: no memcheck error, no definite leak, and no "client switching
 stacks" warning (the runtime must register its task stacks with
@@ -20,13 +21,14 @@ GTEST_FILTER = "--gtest_filter=-*DeathTest*:*NoValgrind*"
 SHOWN_LINES = 60        # Valgrind lines shown on a failure
 
 
-def run(binary, mode="release"):
-    """Run the tests in `binary` under Valgrind; returns one Item."""
+def run(binary, mode="release", only=None):
+    """Run the tests in `binary` (or only those named in `only`) under
+    Valgrind; returns one Item."""
     if not shutil.which("valgrind"):
         return Item(NAME, FAIL, "valgrind is not installed (make deps)")
     if not binary.exists():
         return Item(NAME, FAIL, f"{binary} was not built (no tests?)")
-    result = proc.run(["valgrind", *ARGS, binary, GTEST_FILTER],
+    result = proc.run(["valgrind", *ARGS, binary, gtest_filter(only)],
                       proc.timeout(TIMEOUT, mode), env={"GREEN_TEST_SCALE": TEST_SCALE})
     if result.timed_out or result.error:
         return Item(NAME, FAIL, f"valgrind {result.describe()}\n{result.tail()}")
@@ -34,6 +36,12 @@ def run(binary, mode="release"):
     if not problems:
         return Item(NAME, PASS, "clean")
     return Item(NAME, FAIL, "\n".join(problems) + "\n\n" + _relevant_lines(result.output))
+
+
+def gtest_filter(only=None):
+    """--gtest_filter for the run: `only`'s names (all if None), less death
+    tests and *NoValgrind* tests."""
+    return GTEST_FILTER if not only else GTEST_FILTER.replace("=-", "=" + ":".join(only) + "-", 1)
 
 
 def _problems(result):
