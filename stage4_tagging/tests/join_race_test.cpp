@@ -49,7 +49,11 @@ TEST(JoinRace, JoinerBeforeDuringAndAfterTheEnd) {
       ASSERT_TRUE(ended.load(std::memory_order_relaxed)) << "join returned before the task ended (round " << i << ")";
     }
   });
-  if (!RUNNING_ON_VALGRIND) {
+  // Both orders must have happened, or the race was not tried. Valgrind runs
+  // one thread at a time and TSan slows the threads unevenly (a thief takes
+  // the child and runs it ten times slower): there one order can be missing
+  // from a short run. The assertion inside the loop still holds every round.
+  if (!RUNNING_ON_VALGRIND && !GREEN_TSAN) {
     EXPECT_GT(before, 0) << "no joiner ever arrived before the end";
     EXPECT_GT(after, 0) << "no joiner ever arrived after the end";
   }

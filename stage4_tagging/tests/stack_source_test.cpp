@@ -125,7 +125,11 @@ TEST(StackSource, SubPageStacksAreDenseAndTakeFewMappings) {
   for (const Stack& s : v) slabs.insert(slab_of(s));
   // The thread cache may hold stacks from slabs made by earlier tests: allow one more.
   EXPECT_LE(slabs.size(), 3u) << n << " 2 KiB stacks should fit in 2 slabs of " << per_slab;
-  EXPECT_LE(maps_after, maps_before + 2 * 3) << "each slab should be two mappings (its guard page and its stacks)";
+  // (Under TSan its runtime maps memory of its own meanwhile: the count is
+  // exact only without it.)
+  if (!GREEN_TSAN) {
+    EXPECT_LE(maps_after, maps_before + 2 * 3) << "each slab should be two mappings (its guard page and its stacks)";
+  }
   std::sort(v.begin(), v.end(), [](const Stack& a, const Stack& b) { return a.lo < b.lo; });
   std::size_t adjacent = 0;
   for (std::size_t i = 1; i < n; ++i) {
