@@ -1,15 +1,12 @@
-// The stack source for a million tasks: the guard budget, slabs, canaries
-// and fences. The design is explained in include/green/detail/stack_source.hpp.
+// The stack source for a million tasks: guarded stacks while stage 1's budget
+// lasts, then slabs with canaries and fences. The design is explained in
+// include/green/detail/stack_source.hpp.
 #include <green/detail/stack.hpp>
 #include <green/detail/unimplemented.hpp>
 
-#include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <sys/mman.h>
-#include <unistd.h>
 
 namespace green::detail {
 
