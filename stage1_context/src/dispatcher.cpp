@@ -1,11 +1,6 @@
-// The dispatcher: a thread starts and stops running tasks (enter, leave), the
-// loop runs one task (run), a task switches back to the loop
-// (switch_to_loop), and a task starts and ends (task_entry). See
-// include/green/detail/dispatcher.hpp for the design.
-//
-// The two switch sites are Dispatcher::run (loop -> task) and switch_to_loop
-// (task -> loop). Each context_switch returns when the other side switches
-// back; a task's may return on another thread.
+// The dispatcher (design: include/green/detail/dispatcher.hpp). The two
+// switch sites are Dispatcher::run (loop -> task) and switch_to_loop (task ->
+// loop); a task's context_switch may return on another thread.
 #include <green/detail/debug.hpp>
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/sanitizers.hpp>
@@ -22,33 +17,25 @@ __thread void* green_this_dispatcher = nullptr;
 
 namespace green::detail {
 
-// ---- Thread-local state, read so that migration cannot stale it ----------
-
-// errno's address is the calling thread's. glibc declares __errno_location
-// const, so the compiler may reuse one call's result after a switch, when
-// the task runs on another thread: read it through an opaque call instead.
+// errno and the C++ exception state (EhGlobals) are per thread, but belong to
+// the task (TaskOwned). glibc and libstdc++ declare their accessors const, so
+// the compiler may reuse a result from before a switch, when the task may run
+// on another thread: call them opaquely.
 [[gnu::noinline]] int* errno_location() noexcept {
   int* p = &errno;
   asm volatile("" : "+r"(p));
   return p;
 }
 
-// The C++ runtime's exception state is per thread too (EhGlobals), but it
-// belongs to the task that is inside the catch block or throw: a task that
-// switches out there and resumes on another thread, or after another task
-// threw on this one, would otherwise end or rethrow someone else's exception.
-// __cxa_get_globals is declared const, hence the opaque call.
 [[gnu::noinline]] static EhGlobals* thread_eh_globals() noexcept {
   auto* p = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
   asm volatile("" : "+r"(p));
   return p;
 }
 
-// ---- Telling the sanitizers -------------------------------------------------
-// ASan and TSan must hear of every stack switch (sanitizers.hpp): call
-// fibers_leave just before context_switch and fibers_arrive just after it
-// returns. to: the task switched to, or nullptr for the loop. Without a
-// sanitizer both are empty.
+// ASan and TSan must hear of every stack switch (sanitizers.hpp): fibers_leave
+// just before context_switch (to: the task, or nullptr for the loop),
+// fibers_arrive just after it returns. Without a sanitizer both are empty.
 
 static void fibers_leave([[maybe_unused]] Dispatcher* d, [[maybe_unused]] Task* to,
                          [[maybe_unused]] void** fake_stack, [[maybe_unused]] bool exiting) noexcept {
@@ -57,8 +44,7 @@ static void fibers_leave([[maybe_unused]] Dispatcher* d, [[maybe_unused]] Task* 
   else __sanitizer_start_switch_fiber(exiting ? nullptr : fake_stack, d->loop_stack_bottom, d->loop_stack_size);
 #endif
 #if GREEN_TSAN
-  // TSan keeps a whole thread state per fiber: made when the task first runs
-  // and destroyed when it ends (Dispatcher::run), so queued tasks cost none.
+  // A fiber is a whole thread state: made at the first run, destroyed at the end.
   if (to && !to->extra().tsan_fiber) to->extra().tsan_fiber = __tsan_create_fiber(0);
   __tsan_switch_to_fiber(to ? to->extra().tsan_fiber : d->loop_tsan_fiber, 0);
 #endif
@@ -75,18 +61,11 @@ static void fibers_arrive([[maybe_unused]] Dispatcher* d, [[maybe_unused]] void*
 
 // ---- Entering and leaving ---------------------------------------------------
 
-// What belongs to a task and not to the thread it runs on: errno, the C++
-// exception state and the preempt-disable nesting. A thread that starts
-// running tasks keeps its own in the dispatcher until it stops (a plain
-// thread may run a LocalScheduler inside a catch block, or under a
-// PreemptOff); each task keeps its own on its stack while it is switched
-// out (switch_to_loop). In between, the loop runs with none: no exception,
-// and the count raised (a loop is never preempted, detail/preempt.hpp).
+// The thread's own TaskOwned waits in `outer` until leave(); the loop runs
+// with none: no exception, and the count raised (a loop is never preempted).
 void Dispatcher::enter() {
   GREEN_CHECK(!this_dispatcher(), "a thread entered a second dispatcher");
   install_signal_stack();
-  // This thread's errno and exception state, for switch_to_loop: found here
-  // once, not by two library calls per switch.
   eh_globals = thread_eh_globals();
   errno_ptr = errno_location();
   outer.err = *errno_ptr;
@@ -113,8 +92,8 @@ void Dispatcher::leave() noexcept {
 
 static void task_entry(void* arg);
 
-// Gives t a stack and a context that starts in task_entry, just before it
-// first runs. False (and t ends with std::bad_alloc) if there is no memory.
+// Gives t a stack and a context that starts in task_entry, at its first run.
+// False (t's exception is std::bad_alloc) if there is no memory.
 static bool bind_stack(Task* t) noexcept {
   TaskExtra& x = t->extra();
   try {
@@ -171,8 +150,7 @@ void Dispatcher::run(Task* t) {
       if (x.tsan_fiber) __tsan_destroy_fiber(x.tsan_fiber);
       x.tsan_fiber = nullptr;
 #endif
-      // Its stack goes back to the cache now, warm for the next task; what
-      // join() needs stays in the block.
+      // The stack goes back to the cache, warm; what join() needs stays in the block.
       if (x.stack) stack_release(x.stack);
       x.stack = Stack{nullptr, x.stack.size};
       t->stack_lo = nullptr;
@@ -187,18 +165,13 @@ void Dispatcher::run(Task* t) {
 
 // ---- The task side ----------------------------------------------------------
 
-// Records what the loop should do, switches to it. When this returns the task
-// runs again, possibly on another thread: re-read the dispatcher. What
-// belongs to the task (TaskOwned) is saved here, on the task's stack, and put
-// back on whatever thread it resumes on; the loop gets none.
+// Records what the loop should do and switches to it. When this returns the
+// task runs again, maybe on another thread: re-read the dispatcher. The
+// task's TaskOwned waits here, on its stack; the loop gets none.
 static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
   TaskOwned mine;
-  // The task's own nesting, read before raising the count: a preemption
-  // between the two instructions resumes the task with that same nesting,
-  // and the read does not wait for the raise's store.
-  mine.nesting = preempt_count();
-  preempt_disable();                         // from here on this thread stays ours, and
-                                             // the loop runs with nesting + 1 >= 1
+  mine.nesting = preempt_count();            // read first: a tick in between resumes us
+  preempt_disable();                         // with the same; the loop runs at nesting + 1
   Dispatcher* d = this_dispatcher();
   GREEN_CHECK(d && d->current, "a switch to the loop from outside a task");
   mine.err = *d->errno_ptr;
@@ -216,9 +189,7 @@ static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr)
   fibers_arrive(d, fake_stack, false);
   *d->errno_ptr = mine.err;
   if (in_eh) *d->eh_globals = mine.eh;       // else the thread's is empty already (invariant above)
-  // A tick that landed while the loop ran (the count was raised) owes
-  // nothing to this task: this switch was its preemption.
-  set_preempt_pending(0);
+  set_preempt_pending(0);                    // a tick during the loop owes us nothing
   set_preempt_count(mine.nesting);           // one store: preemptible again if 0
 }
 
@@ -237,9 +208,8 @@ void unpark(Task* t) {
 
 // ---- The life of a task -----------------------------------------------------
 
-// Runs the end-of-task work on the task's own stack: handlers LIFO, then the
-// TaskLocal values LIFO. A throwing handler's exception is kept if the task has
-// none yet; the other handlers still run.
+// On the task's stack: at_exit handlers LIFO, then TaskLocal values LIFO. A
+// throwing handler's exception is kept if the task has none yet.
 static void run_exit_work(TaskExtra& x) noexcept {
   while (!x.at_exit.empty()) {
     std::function<void()> h = std::move(x.at_exit.back());

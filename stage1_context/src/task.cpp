@@ -63,7 +63,7 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
     delete_block(block, size, align);
     throw;
   }
-  t->word.store(TaskWord(TaskState::Ready, opts.priority, opts.small_stack));
+  t->word.init(TaskState::Ready, opts.priority, opts.small_stack);
   *callable = static_cast<std::byte*>(block) + off;
   return t;
   // STUB: (void)s, (void)opts, (void)callable_size, (void)callable_align, (void)callable;

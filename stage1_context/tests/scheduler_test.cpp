@@ -19,7 +19,7 @@ TEST(ReadyQueue, PopsHighestPriorityFirstFifoWithinALevel) {
   // Fake tasks: only word and next are used by the queue.
   std::vector<Task> tasks(6);
   int prios[] = {3, 15, 3, 0, 15, 8};
-  for (int i = 0; i < 6; ++i) tasks[i].word.store(TaskWord(TaskState::Ready, prios[i], false));
+  for (int i = 0; i < 6; ++i) tasks[i].word.init(TaskState::Ready, prios[i], false);
   ReadyQueue q;
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.pop(), nullptr);

@@ -1,11 +1,9 @@
-// TaskWord packing, exhaustively; the TCB's size.
+// TaskWordCell: its fields and transitions; the TCB's size.
 #include <green/detail/task.hpp>
 
 #include <green/local_scheduler.hpp>
 
 #include <gtest/gtest.h>
-
-#include <set>
 
 namespace {
 
@@ -13,46 +11,39 @@ using namespace green::detail;
 
 constexpr TaskState kStates[] = {TaskState::Ready, TaskState::Running, TaskState::Waiting, TaskState::Done};
 
-TEST(TaskWord, EveryCombinationRoundTrips) {
+TEST(TaskWordCell, KeepsEachField) {
   for (TaskState s : kStates)
     for (int p = green::kMinPriority; p <= green::kMaxPriority; ++p)
       for (bool small : {false, true}) {
-        TaskWord w(s, p, small);
-        EXPECT_EQ(w.state(), s);
-        EXPECT_EQ(w.priority(), p);
-        EXPECT_EQ(w.small_stack(), small);
-        EXPECT_EQ(w.bits() & ~TaskWord::kUsedMask, 0u) << "reserved bits must stay clear";
+        TaskWordCell c;
+        c.init(s, p, small);
+        EXPECT_EQ(c.state(), s);
+        EXPECT_EQ(c.priority(), p);
+        EXPECT_EQ(c.small_stack(), small);
       }
 }
 
-TEST(TaskWord, EachSetterChangesOnlyItsField) {
-  for (TaskState s : kStates)
-    for (int p = green::kMinPriority; p <= green::kMaxPriority; ++p)
-      for (bool small : {false, true}) {
-        TaskWord w(s, p, small);
-        for (TaskState s2 : kStates) {
-          TaskWord v = w.with_state(s2);
-          EXPECT_EQ(v, TaskWord(s2, p, small));
-        }
-        for (int p2 = green::kMinPriority; p2 <= green::kMaxPriority; ++p2) {
-          TaskWord v = w.with_priority(p2);
-          EXPECT_EQ(v, TaskWord(s, p2, small));
-        }
-      }
+TEST(TaskWordCell, Transitions) {
+  TaskWordCell c;
+  c.init(TaskState::Ready, 7, true);
+  c.start_running();
+  EXPECT_EQ(c.state(), TaskState::Running);
+  c.set_priority(3);
+  c.stop_running();
+  EXPECT_EQ(c.state(), TaskState::Ready);
+  c.start_running();
+  EXPECT_TRUE(c.park()) << "nothing races a park before stage 4: it always sleeps";
+  EXPECT_EQ(c.state(), TaskState::Waiting);
+  EXPECT_TRUE(c.unpark()) << "the waker of a Waiting task must queue it";
+  EXPECT_EQ(c.state(), TaskState::Ready);
+  c.start_running();
+  c.finish();
+  EXPECT_EQ(c.state(), TaskState::Done);
+  EXPECT_EQ(c.priority(), 3) << "a transition changed the priority";
+  EXPECT_TRUE(c.small_stack()) << "a transition changed the stack class";
 }
 
-TEST(TaskWord, DistinctFieldsGiveDistinctWords) {
-  std::set<std::uint32_t> seen;
-  for (TaskState s : kStates)
-    for (int p = green::kMinPriority; p <= green::kMaxPriority; ++p)
-      for (bool small : {false, true}) {
-        EXPECT_TRUE(seen.insert(TaskWord(s, p, small).bits()).second);
-      }
-  EXPECT_EQ(seen.size(), 4u * 16u * 2u);
-}
-
-TEST(TaskWord, TcbIsSmall) {
-  static_assert(sizeof(TaskWord) == 4);
+TEST(TaskWordCell, TcbIsSmall) {
   if (!kUcontextBackend) {
     EXPECT_LE(sizeof(Task), 32u) << "the hot TCB grew past 32 bytes";
   }

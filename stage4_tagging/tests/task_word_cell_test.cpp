@@ -1,14 +1,54 @@
-// Stage 4's TaskWord (with the woken bit) and TaskWordCell's transitions,
+// Stage 4's TaskWord: its packing, exhaustively, and TaskWordCell's transitions,
 // one thread at a time; park_race_test.cpp races them.
 #include <green/detail/task.hpp>
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace {
 
 using namespace green::detail;
 
 constexpr TaskState kStates[] = {TaskState::Ready, TaskState::Running, TaskState::Waiting, TaskState::Done};
+
+TEST(TaskWord4, EveryCombinationRoundTrips) {
+  for (TaskState s : kStates)
+    for (int p = green::kMinPriority; p <= green::kMaxPriority; ++p)
+      for (bool small : {false, true}) {
+        TaskWord w(s, p, small);
+        EXPECT_EQ(w.state(), s);
+        EXPECT_EQ(w.priority(), p);
+        EXPECT_EQ(w.small_stack(), small);
+        EXPECT_EQ(w.bits() & ~TaskWord::kUsedMask, 0u) << "reserved bits must stay clear";
+      }
+}
+
+TEST(TaskWord4, EachSetterChangesOnlyItsField) {
+  for (TaskState s : kStates)
+    for (int p = green::kMinPriority; p <= green::kMaxPriority; ++p)
+      for (bool small : {false, true}) {
+        TaskWord w(s, p, small);
+        for (TaskState s2 : kStates) {
+          TaskWord v = w.with_state(s2);
+          EXPECT_EQ(v, TaskWord(s2, p, small));
+        }
+        for (int p2 = green::kMinPriority; p2 <= green::kMaxPriority; ++p2) {
+          TaskWord v = w.with_priority(p2);
+          EXPECT_EQ(v, TaskWord(s, p2, small));
+        }
+      }
+}
+
+TEST(TaskWord4, DistinctFieldsGiveDistinctWords) {
+  std::set<std::uint32_t> seen;
+  for (TaskState s : kStates)
+    for (int p = green::kMinPriority; p <= green::kMaxPriority; ++p)
+      for (bool small : {false, true}) {
+        EXPECT_TRUE(seen.insert(TaskWord(s, p, small).bits()).second);
+      }
+  EXPECT_EQ(seen.size(), 4u * 16u * 2u);
+}
 
 TEST(TaskWord4, WokenRoundTripsWithEveryOtherField) {
   for (TaskState s : kStates)

@@ -1,21 +1,15 @@
-// Context: the saved execution state of a task or of a scheduler loop.
+// Context: the saved execution state of a task or of a scheduler loop. Two
+// backends implement the same three calls; the build exposes one (CONTEXT=asm,
+// the default, or ucontext) as green::detail::Context. Both are compiled so
+// the benchmark can compare them.
 //
-// Two backends implement the same three-call interface; the build picks one
-// (CONTEXT=asm, the default, or CONTEXT=ucontext) and exposes it as
-// green::detail::Context. Both are always compiled so the benchmark can compare
-// them in one run.
-//
-//   context_make(ctx, lo, hi, entry, arg)
-//       prepares ctx so that the first switch to it calls entry(arg) on the
-//       stack [lo, hi) with the stack aligned as the ABI requires at a call.
-//       entry must never return (it switches away for the last time instead);
-//       if it does, the process aborts with a message rather than falling off
-//       the stack.
-//   context_switch(from, to)
-//       saves the caller's state in from and resumes to. Returns when someone
-//       switches back to from.
-//   context_sp(ctx)
-//       the stack pointer saved in ctx (for the overflow check).
+//   context_make(ctx, lo, hi, entry, arg): the first switch to ctx calls
+//       entry(arg) on the stack [lo, hi), aligned as the ABI requires at a
+//       call. entry must switch away for good, never return: if it returns,
+//       the process aborts with a message.
+//   context_switch(from, to): saves the caller's state in from, resumes to;
+//       returns when someone switches back to from.
+//   context_sp(ctx): the stack pointer saved in ctx (the overflow check).
 #pragma once
 #include <cstddef>
 #include <cstdint>

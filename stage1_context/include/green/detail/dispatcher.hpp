@@ -1,11 +1,9 @@
 // The dispatcher: switching between a scheduler loop and its tasks
-// (dispatcher.cpp).
-//
-// One per OS thread that runs tasks. A task never switches to another task
-// directly: it switches to its thread's loop, which applies what the task
-// asked for (requeue it, park it, finish it) on the loop's own stack, and only
-// then picks the next task. So by the time anyone else can see a parked or
-// yielded task, it has completely switched away.
+// (dispatcher.cpp), one per thread that runs tasks. A task never switches to
+// another task: it switches to its thread's loop, which does what the task
+// asked (requeue, park, finish) on the loop's stack and only then picks the
+// next. So nobody else sees a parked or yielded task before it has switched
+// away completely.
 #pragma once
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/task.hpp>
@@ -21,10 +19,9 @@ struct EhGlobals {
   void* caught = nullptr;
   unsigned int uncaught = 0;
 };
-// What belongs to a task and not to the thread it runs on. The running
-// task's is the thread's own; a switched-out task keeps its copy on its
-// stack, a dispatcher keeps the thread's own while the thread runs tasks
-// (task.cpp, "What belongs to a task"). A new task starts with all zero.
+// What belongs to a task, not to the thread it runs on. The running task's is
+// the thread's; a switched-out task keeps its copy on its stack
+// (switch_to_loop). A new task starts with all zero.
 struct TaskOwned {
   int err = 0;      // errno
   EhGlobals eh;
@@ -43,15 +40,14 @@ struct Dispatcher {
   std::size_t loop_stack_size = 0;
   void* loop_fake_stack = nullptr;
   void* loop_tsan_fiber = nullptr;
-  // This thread's errno and C++ exception state, found once by enter():
-  // switch_to_loop saves and restores them for every task.
+  // Where this thread's errno and exception state are (found once by enter).
   int* errno_ptr = nullptr;
   EhGlobals* eh_globals = nullptr;
   TaskOwned outer;              // the thread's own, from enter() to leave()
 
   explicit Dispatcher(Scheduler* s) : sched(s) {}
-  // Makes this the calling thread's dispatcher (and sets up what a thread
-  // running tasks needs); leave() undoes it. The loop calls run() in between.
+  // Makes this the calling thread's dispatcher; leave() undoes it. The loop
+  // calls run() in between.
   void enter();
   void leave() noexcept;
   // Loop side: runs t until it switches back, then applies its After.
@@ -59,30 +55,24 @@ struct Dispatcher {
 };
 
 // The calling thread's dispatcher and running task (nullptr on a loop or a
-// plain thread: Dispatcher::current, mirrored by Dispatcher::run). Each is a
-// thread-local read in ONE %fs-relative instruction through inline asm, so
-// that the compiler can never reuse an address computed before a switch
-// (the task may resume on another thread), and a preemption can never land
-// between computing the address and reading through it.
-extern "C" __thread void* green_current_task;
-extern "C" __thread void* green_this_dispatcher;
-inline Task* current_task() noexcept {
-  void* t;
-  asm volatile("movq %%fs:green_current_task@tpoff, %0" : "=r"(t) : : "memory");
-  return static_cast<Task*>(t);
-}
-inline void set_current_task(Task* t) noexcept {
-  asm volatile("movq %0, %%fs:green_current_task@tpoff" : : "r"(t) : "memory");
-}
-inline Dispatcher* this_dispatcher() noexcept {
-  void* d;
-  asm volatile("movq %%fs:green_this_dispatcher@tpoff, %0" : "=r"(d) : : "memory");
-  return static_cast<Dispatcher*>(d);
-}
-inline void set_this_dispatcher(Dispatcher* d) noexcept {
-  asm volatile("movq %0, %%fs:green_this_dispatcher@tpoff" : : "r"(d) : "memory");
-}
-// The calling thread's errno, read through an opaque call (see task.cpp).
+// plain thread). Each is read and written in ONE %fs-relative instruction, so
+// the compiler never reuses an address computed before a switch (the task
+// may resume on another thread), and no preemption lands between computing
+// the address and using it.
+#define GREEN_FS_POINTER(Type, get, set, var)                                 \
+  extern "C" __thread void* var;                                             \
+  inline Type* get() noexcept {                                              \
+    void* p;                                                                 \
+    asm volatile("movq %%fs:" #var "@tpoff, %0" : "=r"(p) : : "memory");     \
+    return static_cast<Type*>(p);                                            \
+  }                                                                          \
+  inline void set(Type* p) noexcept {                                        \
+    asm volatile("movq %0, %%fs:" #var "@tpoff" : : "r"(p) : "memory");      \
+  }
+GREEN_FS_POINTER(Task, current_task, set_current_task, green_current_task)
+GREEN_FS_POINTER(Dispatcher, this_dispatcher, set_this_dispatcher, green_this_dispatcher)
+#undef GREEN_FS_POINTER
+// The calling thread's errno, read through an opaque call (dispatcher.cpp).
 int* errno_location() noexcept;
 
 // Task side. Each returns (except exit) when the task runs again.

@@ -3,25 +3,19 @@
 // overflows and mishandles its fake stacks); TSan models each task as a fiber.
 #pragma once
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef __has_feature  // clang; g++ defines __SANITIZE_*__
+#define GREEN_HAS_FEATURE(x) __has_feature(x)
+#else
+#define GREEN_HAS_FEATURE(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || GREEN_HAS_FEATURE(address_sanitizer)
 #define GREEN_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GREEN_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define GREEN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GREEN_TSAN 1
-#endif
-#endif
-
-#ifndef GREEN_ASAN
+#else
 #define GREEN_ASAN 0
 #endif
-#ifndef GREEN_TSAN
+#if defined(__SANITIZE_THREAD__) || GREEN_HAS_FEATURE(thread_sanitizer)
+#define GREEN_TSAN 1
+#else
 #define GREEN_TSAN 0
 #endif
 

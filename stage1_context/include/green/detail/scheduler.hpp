@@ -1,17 +1,15 @@
 // Scheduler: the extension point every stage implements.
 //
 // A scheduler decides which Ready task runs next, and on which thread; the
-// dispatcher (dispatcher.hpp) does the switching, the same for every
-// scheduler. A task only ever asks its scheduler to queue it again.
+// dispatcher (dispatcher.hpp) does the switching, the same for all.
 //
 //   stage 1   LocalScheduler: one thread, a priority ready queue
 //   stage 2   Runtime: N workers, a ring each and a global queue
 //   stage 3   the same Runtime with Chase-Lev deques and stealing
 //   phase 3   asks the two preemption questions at the end
 //
-// Callbacks named "on d's loop" run on the loop's stack of the thread whose
-// dispatcher is d, between two tasks: they get d rather than finding it
-// again through the thread-local pointer.
+// Callbacks "on d's loop" run between two tasks on the loop of the thread
+// whose dispatcher is d.
 #pragma once
 #include <cstddef>
 

@@ -1,11 +1,9 @@
 // The signal stack, and the report of a stack overflow (signal_stack.cpp).
 //
-// A task that overflows its stack faults on the page below it, and the
-// SIGSEGV handler cannot run on the stack that just overflowed: it runs on
-// the thread's alternate signal stack. Every thread that runs tasks has one
-// of at least kMinSignalStack bytes while it does: the thread's own, if it
-// has one that large (a crash reporter's), else ours, until leave puts back
-// exactly what was there. Phase 3's timer signal runs on it too.
+// The SIGSEGV handler of an overflow cannot run on the stack that overflowed:
+// it runs on the thread's alternate signal stack, at least kMinSignalStack
+// bytes, the thread's own if large enough (a crash reporter's), else ours
+// until leave puts back what was there. Phase 3's timer signal uses it too.
 //
 // The handler reports a fault near the running task's stack as
 //   green: stack overflow in task <id> "<name>"

@@ -1,11 +1,9 @@
 // The stack source: where stacks come from and how they go back
 // (stack_source.cpp). The extension point stage 4 shadows.
 //
-// Here every stack is guarded (stack.hpp): a PROT_NONE page, then the stack.
-// Sizes are whole pages. An overflow faults on the guard page at once, so
-// nothing needs checking when a task switches out (stack_intact). Past the
-// guard budget (about 16,000 live stacks by default) stack_map throws
-// std::bad_alloc: the task that needed it ends with that exception.
+// Here every stack is guarded (stack.hpp), whole pages. An overflow faults on
+// the guard page at once, so stack_intact has nothing to check. Past the guard
+// budget stack_map throws std::bad_alloc, and the task that needed it ends so.
 #pragma once
 #include <green/detail/stack.hpp>
 

@@ -1,20 +1,13 @@
-// The task control block (TCB), its cold half, and its life: ids, the
-// reference count, making and freeing a task (task.cpp).
+// The task control block (TCB) and its life (task.cpp). A task is:
 //
-// A task is two pieces of memory:
+//   block, made at spawn, freed when the run and the TaskHandle have both let
+//   go (TaskExtra::refs): Task, the hot TCB the scheduler touches on every
+//   switch; TaskExtra, the cold half; the callable, moved in at spawn.
+//   stack, from the per-thread cache, from its first run until it ends.
 //
-//   block (heap, made at spawn, freed when the run and the
-//   TaskHandle have both let go of it, see TaskExtra::refs):
-//       Task       the hot TCB: what the scheduler touches on every switch
-//       TaskExtra  the cold half: id, name, joiner, exception, handlers...
-//       callable   the task's function object, moved in at spawn
-//   stack (from the per-thread stack cache): only while the task runs or is
-//       switched out in the middle of its function. A task gets it when a
-//       worker first runs it, and gives it back the moment it ends.
-//
-// So a spawned task that has not started costs one small block and no stack,
-// a finished task that nobody has joined yet costs only its block, and the
-// stack a task ends on is still warm in the cache for the next one.
+// So a queued task costs one small block and no stack, an ended one that
+// nobody has joined costs only its block, and the stack a task ends on is
+// still warm in the cache for the next.
 #pragma once
 #include <green/detail/context.hpp>
 #include <green/detail/join_state.hpp>
@@ -40,16 +33,9 @@ namespace green::detail {
 class Scheduler;
 struct TaskExtra;
 
-// The scheduler interface (scheduler.hpp) and the dispatcher that switches
-// tasks (dispatcher.hpp) come with this header: everything that touches a
-// task needs all three.
-
-// Invariants:
-//  - ctx is valid exactly when the task is not Running.
-//  - next belongs to whichever queue holds the task (at most one at a time).
-//  - word is written only by the thread the task is on (or, while it is not
-//    on any, by the one that owns it by the queue/park protocol); its
-//    transitions are TaskWordCell's.
+// Invariants: ctx is valid exactly when the task is not Running; next
+// belongs to the one queue that holds the task; word is written only by
+// whoever owns the task by the queue/park protocol (TaskWordCell).
 struct alignas(16) Task {
   Context ctx;             // saved registers while switched out
   Task* next = nullptr;    // intrusive link for run queues and wait lists
@@ -77,9 +63,9 @@ struct alignas(16) TaskExtra {
   void* callable = nullptr;
   std::uint32_t block_size = 0;        // the block's size and alignment, to free it
   std::uint32_t block_align = 16;
-  // 2 at spawn (the run and the handle). Whoever brings it to 0 frees the
-  // task. fetch_sub acq_rel: the release publishes this side's last writes,
-  // the acquire of the last one sees the other side's before freeing.
+  // 2 at spawn (the run and the handle); whoever brings it to 0 frees the
+  // task. fetch_sub acq_rel: release publishes this side's last writes, the
+  // last one's acquire sees the other side's before freeing.
   std::atomic<int> refs{2};
   JoinState join;                      // who waits for the end (join.cpp)
   std::exception_ptr exception;        // what the function threw, for join()

@@ -1,5 +1,6 @@
-// TaskWord, stage 4: the word gains a "woken" bit and the TCB's cell becomes
-// atomic, so that a wake-up may race a park and is still never lost.
+// TaskWord, stage 4: stage 1's TaskWordCell packs its fields into one 32-bit
+// word with a new "woken" bit and becomes atomic, so that a wake-up may race a
+// park and is still never lost. One word, so one compare-exchange changes it.
 //
 //   bit  31 ........ 8 | 7           | 6 .. 3   | 2     | 1 .. 0
 //        (reserved, 0) | small stack | priority | woken | state
@@ -94,6 +95,7 @@ class TaskWordCell {
   // through a queue or a CAS that already ordered it.
   TaskWord load() const noexcept { return TaskWord::from_bits(bits_.load(std::memory_order_relaxed)); }
   void store(TaskWord w) noexcept { bits_.store(w.bits(), std::memory_order_relaxed); }  // before the task is shared
+  void init(TaskState s, int priority, bool small) noexcept { store(TaskWord(s, priority, small)); }  // (spawn)
   TaskState state() const noexcept { return load().state(); }
   int priority() const noexcept { return load().priority(); }
   bool small_stack() const noexcept { return load().small_stack(); }
