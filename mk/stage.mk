@@ -66,7 +66,7 @@ lib: $(BUILD)/libgreen.a $(BUILD)/green.pc
 $(BUILD)/obj/%.o: $(GREEN_ROOT)/%.cpp
 	@mkdir -p $(@D)
 	$(call say,CXX,$<)
-	$(Q)$(CXX) $(ALL_CXXFLAGS) $(if $(findstring /tests/,$<)$(findstring /bench/,$<),$(TEST_INCLUDES))$(if $(findstring /bench/,$<), $(BENCH_INCLUDES)) -MMD -MP -c $< -o $@
+	$(Q)$(CXX) $(ALL_CXXFLAGS) $(if $(findstring /tests/,$<)$(findstring /bench/,$<),$(TEST_INCLUDES))$(if $(findstring /tests/,$<), $(TESTFLAGS_$(MODE)))$(if $(findstring /bench/,$<), $(BENCH_INCLUDES)) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: $(GREEN_ROOT)/%.S
 	@mkdir -p $(@D)
