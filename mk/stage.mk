@@ -115,7 +115,7 @@ $(BUILD)/green.pc: $(GREEN_ROOT)/mk/stage.mk $(GREEN_ROOT)/mk/config.mk
 	  'Cflags: $(CXXSTD) -pthread $(DEFINES) $(INCLUDES)' \
 	  'Libs: -L$(BUILD) -lgreen -pthread $(LINK_NOW) $(LDFLAGS_$(MODE))' > $@
 
-test: $(BUILD)/green_tests
+test: $(BUILD)/green_tests $(AUX_LIBS) $(AUX_PROGS)
 	$(BUILD)/green_tests $(GTEST_ARGS)
 
 bench: $(BENCH_BINS)

@@ -4,13 +4,12 @@
 #include <green/detail/unimplemented.hpp>
 #include <green/detail/runtime_impl.hpp>
 
+#include <green/detail/futex.hpp>
+
 #include <cstdio>
 #include <cstdlib>
-#include <linux/futex.h>
 #include <stdexcept>
 #include <string>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 namespace green {
 namespace detail {
@@ -68,6 +67,7 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   preemptible_libraries = o.preemptible_libraries;
   unsigned n = o.workers ? o.workers : default_workers();
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
+  attach_event_sources(*this);
   // Threads start after every Worker exists: a worker may look at the others.
   // If one cannot start, stop those that did (no task can exist yet) and throw.
   // BEGIN SOLUTION
@@ -118,8 +118,9 @@ RuntimeImpl::~RuntimeImpl() {
 
 // ---- Parking --------------------------------------------------------------
 
-void RuntimeImpl::futex_wait(std::atomic<std::uint32_t>& word) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+void wait_until_picked(Worker& w) noexcept {
+  // acquire: pairs with idle_wake's release store; we see what the waker did.
+  for (std::uint32_t v; (v = w.wake.load(std::memory_order_acquire)) != 1;) futex_wait(w.wake, v);
 }
 
 bool RuntimeImpl::remove_from_idle(Worker& w) noexcept {
@@ -145,9 +146,7 @@ void RuntimeImpl::wake_one() noexcept {
     idle_.pop_back();
     nparked_.fetch_sub(1, std::memory_order_relaxed);  // under idle_m_; a hint outside it
   }
-  // release: pairs with park()'s acquire load of wake.
-  w->wake.store(1, std::memory_order_release);
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w->wake), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  idle_wake(*w);
   // STUB: unimplemented("stage 2: RuntimeImpl::wake_one (runtime.cpp) is yours to write");
   // END SOLUTION
 }
@@ -194,6 +193,7 @@ void RuntimeImpl::worker_main(Worker& w) {
   while (Task* t = find_work(w)) {
     w.switches.inc();
     w.run(t);
+    poll_events(w, false);
   }
   on_worker_stop(w);
   w.leave();

@@ -15,6 +15,7 @@
 // counters) lives in runtime.cpp and stays.
 #pragma once
 #include <green/detail/unimplemented.hpp>
+#include <green/detail/event_source.hpp>
 #include <green/detail/local_queue.hpp>
 #include <green/detail/ready_queue.hpp>
 #include <green/detail/task.hpp>
@@ -42,6 +43,10 @@ struct OwnedCounter {
 };
 
 class RuntimeImpl;
+struct Worker;
+
+// Sleeps until a waker has picked w off the idle list (w.wake == 1).
+void wait_until_picked(Worker& w) noexcept;
 
 // One worker. Fields are written only by the worker's own thread unless said.
 struct alignas(64) Worker : Dispatcher {
@@ -50,7 +55,8 @@ struct alignas(64) Worker : Dispatcher {
   unsigned index;
   unsigned tick = 0;            // picks so far, for the periodic global-queue check
   LocalQueue local;             // pushed by this worker; taken per LocalQueue's rules
-  // Futex word: 0 while parked, set to 1 by the waker (release) before FUTEX_WAKE.
+  // Futex word: 0 while parked, 1 once a waker has picked it (idle_wake);
+  // an event source may set other values to wake it without picking it.
   alignas(64) std::atomic<std::uint32_t> wake{0};
   OwnedCounter spawned, ended, switches, parks, steals, global_pushes;
   std::thread thread;
@@ -132,15 +138,16 @@ class RuntimeImpl final : public Scheduler {
   std::atomic<bool> stopping_{false};              // set once, by stop_workers()
   std::chrono::microseconds time_slice{0};         // RuntimeOptions::time_slice; set once, before the workers
   std::vector<std::string> preemptible_libraries;  // RuntimeOptions'; set once, before the workers
+  std::shared_ptr<void> events;                    // the event sources' state (event_source.hpp)
 
  private:
-  void futex_wait(std::atomic<std::uint32_t>& word) noexcept;
   void stop_workers() noexcept;              // sets stopping_, wakes and joins every started thread
   bool remove_from_idle(Worker& w) noexcept;
 };
 
 template <class HasWork>
 void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
+  if (poll_events(w, true)) return;  // a timer (say) made work
   // BEGIN SOLUTION
   {
     std::lock_guard lk(idle_m_);
@@ -160,8 +167,8 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
   }
   w.parks.inc();
   on_worker_sleep(w);
-  // acquire: pairs with wake_one()'s release store; we see what the waker did.
-  while (w.wake.load(std::memory_order_acquire) == 0) futex_wait(w.wake);
+  // False: an event came due first, and we may still be on the idle list.
+  if (!idle_wait(w) && !remove_from_idle(w)) wait_until_picked(w);  // picked meanwhile
   on_worker_wake(w);
   // STUB: (void)w, (void)has_work;
   // STUB: unimplemented("stage 2: RuntimeImpl::park (runtime_impl.hpp) is yours to write");

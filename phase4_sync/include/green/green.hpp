@@ -1,0 +1,11 @@
+// green: the public API as of phase 4 (timers and synchronization).
+#pragma once
+#include <green/local_scheduler.hpp>
+#include <green/no_preempt.hpp>
+#include <green/options.hpp>
+#include <green/runtime.hpp>
+#include <green/sleep.hpp>
+#include <green/spawn.hpp>
+#include <green/task_handle.hpp>
+#include <green/task_local.hpp>
+#include <green/this_task.hpp>

@@ -1,0 +1,88 @@
+// Phase 4's event source: the timers (see detail/timers.hpp for the design;
+// this file replaces stage 2's, which had no sources).
+//
+// The keeper's wake word (Worker::wake) takes a third value: 0 asleep, 1
+// picked by a waker (wake_one took it off the idle list), 2 poked by
+// arm_timer (a timer earlier than the keeper's deadline: look again).
+#include <green/detail/futex.hpp>
+#include <green/detail/runtime_impl.hpp>
+#include <green/detail/timers.hpp>
+
+#include <sys/prctl.h>
+
+namespace green::detail {
+
+void attach_event_sources(RuntimeImpl& rt) { rt.events = std::make_shared<Timers>(rt.nworkers()); }
+
+bool poll_events(Worker& w, bool idle) {
+  Timers& ts = timers_of(*w.rt);
+  thread_local unsigned polls = 0;
+  const bool all = idle || (++polls & 63) == 0;  // else only this worker's own heap
+  std::int64_t next = all ? ts.earliest() : ts.heaps[w.index].next();
+  if (next == kNever) return false;
+  std::int64_t now = now_ns();
+  if (next > now) return false;
+  int fired = 0;
+  if (all)
+    for (TimerHeap& h : ts.heaps) fired += h.fire_due(now);
+  else
+    fired = ts.heaps[w.index].fire_due(now);
+  return fired > 0;
+}
+
+// The keeper sleeps until `until` at the latest. The kernel may add its timer
+// slack (50 us by default) to a sleep; a worker's is cut to 1 ns the first
+// time it keeps the timers.
+static void timed_sleep(Worker& w, std::int64_t until) noexcept {
+  thread_local bool slack_cut = (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0), true);
+  (void)slack_cut;
+  timespec ts{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
+  futex_wait(w.wake, 0, until == kNever ? nullptr : &ts);
+}
+
+bool idle_wait(Worker& w) noexcept {
+  Timers& ts = timers_of(*w.rt);
+  Worker* none = nullptr;
+  // seq_cst: arm_timer's load of keeper comes after its heap store (see there).
+  if (!ts.keeper.compare_exchange_strong(none, &w, std::memory_order_seq_cst)) {
+    wait_until_picked(w);  // somebody else keeps the timers
+    return true;
+  }
+  bool picked = false;
+  // BEGIN SOLUTION
+  for (;;) {
+    // Publish how long we sleep, then look again: a timer armed before the
+    // store is seen by the second look; one armed after it sees our
+    // keeper_until and pokes us (seq_cst, the Dekker pair of arm_timer).
+    std::int64_t until;
+    do {
+      until = ts.earliest();
+      ts.keeper_until.store(until, std::memory_order_seq_cst);
+    } while (ts.earliest() < until);
+    // acquire: pairs with idle_wake's release, as in wait_until_picked.
+    std::uint32_t v = w.wake.load(std::memory_order_acquire);
+    if (v == 1) {
+      picked = true;
+      break;
+    }
+    if (v == 2) {  // poked: take the poke back and look again
+      w.wake.compare_exchange_strong(v, 0, std::memory_order_relaxed);
+      continue;
+    }
+    if (until != kNever && now_ns() >= until) break;  // due: fire, below
+    timed_sleep(w, until);
+  }
+  // STUB: unimplemented("phase 4: idle_wait (event_source.cpp): the keeper's sleep is yours to write");
+  // END SOLUTION
+  ts.keeper_until.store(kNever, std::memory_order_seq_cst);
+  ts.keeper.store(nullptr, std::memory_order_seq_cst);
+  if (!picked) poll_events(w, true);  // what woke us is due: fire it now, not after a spin
+  return picked;
+}
+
+void idle_wake(Worker& w) noexcept {
+  w.wake.store(1, std::memory_order_release);  // pairs with the acquire loads of the sleeper
+  futex_wake(w.wake);
+}
+
+}  // namespace green::detail

@@ -1,0 +1,28 @@
+// Extension point: event sources (DESIGN.md 3.3), the things besides other
+// tasks that make a task Ready: timers (phase 4), I/O readiness (phase 5).
+//
+// A worker polls them between tasks, and once more before it sleeps; an idle
+// worker sleeps in idle_wait, which a source may end early (the next timer's
+// deadline; later, epoll_wait). Stage 2's src/event_source.cpp has no
+// sources: nothing to poll, and idle_wait is the plain futex wait. A later
+// stage replaces that file, and keeps its state in RuntimeImpl::events.
+#pragma once
+#include <memory>
+
+namespace green::detail {
+
+class RuntimeImpl;
+struct Worker;
+
+// Before the workers start: make the runtime's sources (rt.events).
+void attach_event_sources(RuntimeImpl& rt);
+// On w's loop. Makes Ready whatever is due; true if it made a task Ready.
+// idle: w found no work (it is about to sleep), so it may look further.
+bool poll_events(Worker& w, bool idle);
+// w is on the idle list: sleep until a waker picks it (w.wake != 0: return
+// true) or, if a source wants that, until its next event is due (false).
+bool idle_wait(Worker& w) noexcept;
+// Wakes w, which a waker has just taken off the idle list.
+void idle_wake(Worker& w) noexcept;
+
+}  // namespace green::detail
