@@ -1,0 +1,114 @@
+// Waiter: one task or OS thread waiting in a primitive's wait list. Every
+// primitive of phase 4 (Mutex, CondVar, SharedMutex, Semaphore, Barrier) is
+// a small state guarded by a SpinLock plus WaitLists of these.
+//
+// A Waiter lives on its waiter's stack, from before it is queued until its
+// wait returns. Its state is decided by one compare-exchange:
+//
+//   Waiting --claim (a waker, under the primitive's lock)--> Woken
+//   Waiting --its timeout (timer or futex timeout)-------> TimedOut
+//
+// so a wake-up and a timeout can race and exactly one wins. The waker claims
+// under the primitive's lock and delivers (unpark, futex wake) after
+// releasing it (Wakeups): no system call under a spin lock. After a claim the
+// waker touches the Waiter no more: a thread may return at once (the futex
+// wake then lands on a dead address, which wakes nobody), and a task cannot
+// return before the unpark it was promised. A timed-out waiter takes the
+// lock and unlinks itself if it is still queued (`queued`, under the lock).
+//
+// Announce-then-park: a task is queued (announced) under PreemptOff and
+// parks before that is released (TaskWordCell's invariant); if the waker is
+// quicker than the park, the task word's woken bit keeps the wake-up.
+#pragma once
+#include <green/detail/spin_lock.hpp>
+#include <green/detail/task.hpp>
+#include <green/detail/timers.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace green::detail {
+
+struct Waiter {
+  enum : std::uint32_t { kWaiting = 0, kWoken = 1, kTimedOut = 2 };
+
+  Waiter* next = nullptr;             // links: the list's, under the primitive's lock
+  Waiter* prev = nullptr;
+  bool queued = false;                // in a list; under the primitive's lock
+  bool handoff = false;               // Mutex: the lock came with the wake-up
+  Task* const task = current_task();  // nullptr: an OS thread, sleeping on `state`
+  std::int64_t since = 0;             // when it first queued (Mutex's starvation guard)
+  std::atomic<std::uint32_t> state{kWaiting};
+
+  // The waker's CAS. acq_rel: release publishes what the waker did under the
+  // lock (a handed-over permit) to the waiter's acquire load; acquire pairs
+  // with the waiter's queueing.
+  bool claim() noexcept {
+    std::uint32_t w = kWaiting;
+    return state.compare_exchange_strong(w, kWoken, std::memory_order_acq_rel, std::memory_order_relaxed);
+  }
+  // The waiter's own CAS on timeout; acq_rel mirrors claim.
+  bool time_out() noexcept {
+    std::uint32_t w = kWaiting;
+    return state.compare_exchange_strong(w, kTimedOut, std::memory_order_acq_rel, std::memory_order_relaxed);
+  }
+  // Before queueing again (a Mutex waiter that lost the race after a wake-up).
+  void rearm() noexcept {
+    handoff = false;
+    state.store(kWaiting, std::memory_order_relaxed);  // nobody else sees it until it is queued
+  }
+};
+
+// An intrusive FIFO of Waiters; the primitive's lock guards it.
+class WaitList {
+ public:
+  bool empty() const noexcept { return !head_; }
+  std::size_t size() const noexcept { return size_; }
+  Waiter* front() const noexcept { return head_; }
+  void push_back(Waiter* w) noexcept;
+  void push_front(Waiter* w) noexcept;
+  Waiter* pop_front() noexcept;
+  void remove(Waiter* w) noexcept;
+
+ private:
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// Waiters claimed under a primitive's lock, woken once it is released.
+class Wakeups {
+ public:
+  static constexpr int kMax = 32;
+  // Unlinked w: claims it. False if its timeout won (it is not ours to wake).
+  bool add(Waiter* w) noexcept;
+  bool full() const noexcept { return n_ == kMax; }
+  // Outside the lock: unpark each task, wake each thread.
+  void deliver() noexcept;
+  ~Wakeups() { deliver(); }
+
+ private:
+  struct Item {
+    Task* task;
+    std::atomic<std::uint32_t>* state;
+  } items_[kMax];
+  int n_ = 0;
+};
+
+// The waiting half of every primitive. The caller holds PreemptOff and
+// `guard`, and has queued `me` in `list`. This releases guard, calls
+// then(arg) if given (CondVar unlocks its mutex there), and sleeps until me
+// is claimed (true) or `deadline` (now_ns() units; kNever: none) passes
+// (false; me is then unlinked). A task parks; a thread sleeps on me.state.
+bool sleep_queued(Waiter& me, SpinLock& guard, WaitList& list, std::int64_t deadline,
+                  void (*then)(void*) = nullptr, void* arg = nullptr);
+
+// A timed wait needs timers: a Runtime's task or a plain thread has them; a
+// LocalScheduler task does not (std::logic_error naming `what`).
+void require_timers(const char* what);
+
+// Who is calling: its Task, or a tag unique to its thread. Mutex owners.
+const void* self_id() noexcept;
+
+}  // namespace green::detail

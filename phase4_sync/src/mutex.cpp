@@ -1,0 +1,104 @@
+// Mutex. See include/green/mutex.hpp for the policy, detail/waiter.hpp for
+// how a waiter sleeps and is woken.
+//
+// state_ holds kLocked and kWaiters. kWaiters changes only under guard_, and
+// is set by a locker before its last try: an unlock that lands after that
+// sees kWaiters (its CAS from plain kLocked fails) and takes guard_, which
+// the locker holds until it is queued; an unlock that lands before it has
+// cleared kLocked, and the last try succeeds. So no waiter sleeps on a free
+// lock.
+#include <green/mutex.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace green {
+
+using detail::PreemptOff;
+
+static constexpr int kSpins = 64;  // tries before queueing: ~ a microsecond of pause
+
+bool Mutex::try_acquire() noexcept {
+  std::uint32_t s = state_.load(std::memory_order_relaxed);
+  // acquire: pairs with unlock's release; we see the previous holder's writes.
+  while (!(s & kLocked))
+    if (state_.compare_exchange_weak(s, s | kLocked, std::memory_order_acquire, std::memory_order_relaxed)) return true;
+  return false;
+}
+
+bool Mutex::try_lock() noexcept {
+  if (!try_acquire()) return false;
+  owner_.store(detail::self_id(), std::memory_order_relaxed);  // read only by the holder's own checks
+  return true;
+}
+
+void Mutex::lock() {
+  const void* self = detail::self_id();
+  if (!try_acquire()) {
+    // relaxed: only our own earlier store can make it equal self.
+    if (owner_.load(std::memory_order_relaxed) == self)
+      throw DeadlockError("green::Mutex::lock: the calling task (or thread) already holds this mutex");
+    bool got = false;
+    for (int i = 0; i < kSpins && !got; ++i) {
+      __builtin_ia32_pause();
+      got = !(state_.load(std::memory_order_relaxed) & kLocked) && try_acquire();
+    }
+    if (!got) lock_slow(self);
+  }
+  owner_.store(self, std::memory_order_relaxed);
+}
+
+void Mutex::lock_slow(const void*) {
+  detail::Waiter me;
+  bool again = false;  // woken once and beaten to it: keep our place at the front
+  for (;;) {
+    PreemptOff no_preempt;  // guard_ is a spin lock; and queued-then-parked (waiter.hpp)
+    guard_.lock();
+    // BEGIN SOLUTION
+    state_.fetch_or(kWaiters, std::memory_order_relaxed);  // a flag; the CASes on state_ order it
+    if (try_acquire()) {
+      if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_relaxed);
+      guard_.unlock();
+      return;
+    }
+    if (!me.since) me.since = detail::now_ns();
+    again ? waiters_.push_front(&me) : waiters_.push_back(&me);
+    detail::sleep_queued(me, guard_, waiters_, detail::kNever);
+    if (me.handoff) return;  // unlock gave us the lock (kLocked stayed set)
+    again = true;
+    me.rearm();
+    // STUB: unimplemented("phase 4: Mutex::lock_slow (mutex.cpp) is yours to write");
+    // END SOLUTION
+  }
+}
+
+void Mutex::unlock() {
+  if (owner_.load(std::memory_order_relaxed) != detail::self_id()) {
+    std::fprintf(stderr, "green::Mutex::unlock: the caller does not hold this mutex\n");
+    std::abort();
+  }
+  owner_.store(nullptr, std::memory_order_relaxed);
+  std::uint32_t s = kLocked;
+  // release: pairs with try_acquire's acquire. Fails if kWaiters is set.
+  if (!state_.compare_exchange_strong(s, 0, std::memory_order_release, std::memory_order_relaxed)) unlock_slow();
+}
+
+void Mutex::unlock_slow() {
+  PreemptOff no_preempt;
+  detail::Wakeups wake;  // delivered by its destructor, after guard_ is released
+  guard_.lock();
+  // BEGIN SOLUTION
+  detail::Waiter* w = waiters_.pop_front();
+  if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_relaxed);
+  if (w && detail::now_ns() - w->since >= kStarvation) {
+    w->handoff = true;  // kLocked stays set: the lock passes to w (published by claim's release)
+  } else {
+    state_.fetch_and(~kLocked, std::memory_order_release);  // pairs with try_acquire's acquire
+  }
+  if (w) wake.add(w);  // mutex waits have no timeout: the claim always succeeds
+  // STUB: unimplemented("phase 4: Mutex::unlock_slow (mutex.cpp) is yours to write");
+  // END SOLUTION
+  guard_.unlock();
+}
+
+}  // namespace green
