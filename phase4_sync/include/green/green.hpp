@@ -1,6 +1,7 @@
 // green: the public API as of phase 4 (timers and synchronization).
 #pragma once
 #include <green/barrier.hpp>
+#include <green/channel.hpp>
 #include <green/condvar.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/mutex.hpp>
