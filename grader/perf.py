@@ -207,13 +207,15 @@ def _memory_figures(results):
 
 def _overhead_figures(results):
     # The program alternates time_slice 0 and 10 ms and reports the median
-    # per-pair overhead; this is the median of that over the repetitions.
+    # per-pair overhead, in CPU time and in wall time; these are the medians
+    # of those over the repetitions.
     f = {}
     for tasks in (2, 8):
         name = f"BM_PreemptOverhead/{tasks}"
         f[f"off{tasks}"] = results.median_counter(name, "off_s")
         f[f"on{tasks}"] = results.median_counter(name, "on_s")
         f[f"pct{tasks}"] = results.median_counter(name, "overhead_pct")
+        f[f"wall{tasks}"] = results.median_counter(name, "wall_overhead_pct")
     return f
 
 
@@ -316,8 +318,11 @@ CHECKS = {
     "phase3_preempt": [
         # Ticks every 10 ms must cost a CPU-bound program under 2%: one task
         # per worker, each preempted (switched out, requeued, resumed) every
-        # slice or two. With 8 tasks the round robin's ragged end (a slice of
-        # one idle worker, ~1.5% here) comes on top; it is printed.
+        # slice or two. The cost is measured in the process's CPU time: wall
+        # time also moves with what the VM's host takes (2-3% between runs
+        # here, which failed the reference one run in three); it is printed.
+        # With 8 tasks the round robin's ragged end (a slice of one idle
+        # worker, ~1.5% of wall time here) comes on top; printed too.
         PerfCheck(
             name="preemption overhead",
             program="preempt",
@@ -325,7 +330,8 @@ CHECKS = {
             figures=_overhead_figures,
             bounds=(Bound("pct2", "<", 2.0, "{op} {value:g}%"),),
             describe="CPU-bound on 2 workers, time_slice 0 vs 10 ms: 2 tasks {off2:.3f} s vs {on2:.3f} s, "
-                     "overhead {pct2:+.2f}% ({need[pct2]}); 8 tasks {off8:.3f} s vs {on8:.3f} s, {pct8:+.2f}%",
+                     "overhead {pct2:+.2f}% of CPU time ({need[pct2]}; wall time {wall2:+.2f}%); "
+                     "8 tasks {off8:.3f} s vs {on8:.3f} s, {pct8:+.2f}% (wall {wall8:+.2f}%)",
             min_cpus=2,
         ),
         # A ready task behind one that never yields waits at most two ticks
