@@ -33,7 +33,7 @@ bool poll_events(Worker& w, bool idle) {
 // The keeper sleeps until `until` at the latest. The kernel may add its timer
 // slack (50 us by default) to a sleep; a worker's is cut to 1 ns the first
 // time it keeps the timers.
-static void timed_sleep(Worker& w, std::int64_t until) noexcept {
+[[maybe_unused]] static void timed_sleep(Worker& w, std::int64_t until) noexcept {  // (unused in a starter tree)
   thread_local bool slack_cut = (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0), true);
   (void)slack_cut;
   timespec ts{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};

@@ -8,7 +8,7 @@ namespace green {
 
 using detail::PreemptOff;
 
-[[noreturn]] static void misuse(const char* what) {
+[[noreturn, maybe_unused]] static void misuse(const char* what) {  // (unused in a starter tree)
   std::fprintf(stderr, "green::SharedMutex::%s\n", what);
   std::abort();
 }
@@ -32,7 +32,7 @@ void SharedMutex::lock() {
   }
   writers_waiting_.push_back(&me);
   detail::sleep_queued(me, guard_, writers_waiting_, detail::kNever);  // woken = the lock is ours
-  // STUB: unimplemented("phase 4: SharedMutex::lock (shared_mutex.cpp) is yours to write");
+  // STUB: detail::unimplemented("phase 4: SharedMutex::lock (shared_mutex.cpp) is yours to write");
   // END SOLUTION
 }
 
@@ -55,7 +55,7 @@ void SharedMutex::lock_shared() {
   }
   readers_waiting_.push_back(&me);
   detail::sleep_queued(me, guard_, readers_waiting_, detail::kNever);  // woken = counted in readers_
-  // STUB: unimplemented("phase 4: SharedMutex::lock_shared (shared_mutex.cpp) is yours to write");
+  // STUB: detail::unimplemented("phase 4: SharedMutex::lock_shared (shared_mutex.cpp) is yours to write");
   // END SOLUTION
 }
 
@@ -87,7 +87,7 @@ void SharedMutex::unlock() {
     bool more = !writer_ && !readers_waiting_.empty();
     // STUB: bool more = false;
     // STUB: (void)first;
-    // STUB: unimplemented("phase 4: SharedMutex::unlock (shared_mutex.cpp) is yours to write");
+    // STUB: detail::unimplemented("phase 4: SharedMutex::unlock (shared_mutex.cpp) is yours to write");
     // END SOLUTION
     guard_.unlock();
     if (!more) return;
@@ -108,7 +108,7 @@ void SharedMutex::unlock_shared() {
       writer_ = true;
       wake.add(w);
     }
-  // STUB: unimplemented("phase 4: SharedMutex::unlock_shared (shared_mutex.cpp) is yours to write");
+  // STUB: detail::unimplemented("phase 4: SharedMutex::unlock_shared (shared_mutex.cpp) is yours to write");
   // END SOLUTION
   guard_.unlock();
 }

@@ -110,7 +110,7 @@ Timers& timers_of(RuntimeImpl& rt) noexcept { return *static_cast<Timers*>(rt.ev
 
 // Wakes the keeper without picking it (wake 0 -> 2; see event_source.cpp):
 // it finds the new deadline and sleeps again.
-static void poke(Worker* k) noexcept {
+[[maybe_unused]] static void poke(Worker* k) noexcept {  // (unused in a starter tree)
   std::uint32_t idle = 0;
   // relaxed: the futex wake-up orders nothing; the keeper re-reads the heaps (seq_cst).
   if (k->wake.compare_exchange_strong(idle, 2, std::memory_order_relaxed)) futex_wake(k->wake);

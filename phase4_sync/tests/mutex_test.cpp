@@ -14,13 +14,13 @@ namespace {
 using namespace green::test;
 
 TEST(Mutex, ExcludesUnderPreemptionAndRandomYields) {
-  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(200)});
+  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(100)});
   green::Mutex m;
   long counter = 0;  // guarded by m
   std::atomic<int> inside{0};
   std::atomic<bool> overlap{false};
   const int tasks = 64;
-  const long iters = scaled(2000, 20);
+  const long iters = scaled(10000, 20);
   in_tasks(rt, tasks, [&](int i) {
     unsigned seed = static_cast<unsigned>(i);
     for (long k = 0; k < iters; ++k) {
@@ -122,6 +122,23 @@ TEST(Mutex, ManyMoreTasksThanWorkers) {
     }
   });
   EXPECT_EQ(counter, tasks * 10L);
+}
+
+// One worker: a task parked in lock() gives the worker to the others.
+TEST(Mutex, ABlockedLockLetsOtherTasksRunOnOneWorker) {
+  green::Runtime rt({.workers = 1, .time_slice = std::chrono::microseconds(0)});
+  green::Mutex m;
+  std::atomic<long> others{0};
+  rt.run([&] {
+    m.lock();
+    auto blocked = green::spawn([&] { std::lock_guard lk(m); });
+    std::vector<green::TaskHandle> hs;
+    for (int i = 0; i < 100; ++i) hs.push_back(green::spawn([&] { others.fetch_add(1); }));
+    for (auto& h : hs) h.join();  // they ran while `blocked` waited for the lock
+    EXPECT_EQ(others.load(), 100);
+    m.unlock();
+    blocked.join();
+  });
 }
 
 TEST(Mutex, TryLock) {
