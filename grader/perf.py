@@ -224,6 +224,20 @@ def _lock_figures(results):
     return {k: results.median_counter(name, k) for k in ("interposed_ns", "plain_ns", "ratio")}
 
 
+def _sync_figures(results):
+    f = {k: results.median_counter("BM_MutexUncontended", k) for k in ("green_ns", "std_ns", "ratio")}
+    f["arm_cancel_ns"] = results.median_counter("BM_TimerArmCancel", "ns_per_arm_cancel")
+    f["p50_us"] = results.median_counter("BM_SleepOvershoot", "p50_us")
+    f["p99_us"] = results.median_counter("BM_SleepOvershoot", "p99_us")
+    f["spread_ms"] = results.median_counter("BM_Sleepers", "spread_ms")
+    f["contended0"] = results.median_counter("BM_MutexContended/0", "ns_per_section")
+    f["contended100"] = results.median_counter("BM_MutexContended/100", "ns_per_section")
+    f["chan0"] = results.median_counter("BM_ChannelPingPong/0", "ns_per_handoff")
+    f["chan1"] = results.median_counter("BM_ChannelPingPong/1", "ns_per_handoff")
+    f["ring"] = results.median_counter("BM_ThreadRing", "ns_per_pass")
+    return f
+
+
 def _latency_figures(results):
     f = {}
     for us, tag in ((1000, "1"), (10000, "10")):
@@ -358,6 +372,25 @@ CHECKS = {
             bounds=(Bound("ratio", "<=", 1.35, "{op} {value:g}x"),),
             describe="uncontended std::mutex lock/unlock in a task: {interposed_ns:.1f} ns through the "
                      "interposed calls, {plain_ns:.1f} ns straight to libc: {ratio:.2f}x ({need[ratio]})",
+        ),
+    ],
+    "phase4_sync": [
+        # The one goal of phase 4's benchmarks with its baseline in the same
+        # run: an uncontended green::Mutex within 1.3x of std::mutex (both in
+        # a task, 15 alternating rounds). The others have their goals against
+        # the peers (make bench) or in absolute terms, so they are printed.
+        PerfCheck(
+            name="sync",
+            program="sync",
+            args=(),
+            figures=_sync_figures,
+            bounds=(Bound("ratio", "<=", 1.3, "{op} {value:g}x"),),
+            describe="uncontended lock/unlock in a task: green::Mutex {green_ns:.1f} ns, std::mutex "
+                     "{std_ns:.1f} ns: {ratio:.2f}x ({need[ratio]}); timer arm+cancel {arm_cancel_ns:.0f} ns; "
+                     "1 ms sleep late by p50 {p50_us:.0f} us, p99 {p99_us:.0f} us; 100k sleepers done "
+                     "{spread_ms:.1f} ms after their deadline; 64 tasks on one Mutex {contended0:.0f} ns per "
+                     "section ({contended100:.0f} with work outside); channel hand-off {chan0:.0f} ns "
+                     "unbuffered, {chan1:.0f} ns buffered; thread-ring {ring:.0f} ns per pass",
         ),
     ],
 }

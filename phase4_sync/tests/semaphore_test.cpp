@@ -26,7 +26,29 @@ TEST(Semaphore, NeverMoreHoldersThanPermits) {
     }
   });
   EXPECT_LE(most.load(), 3);
-  EXPECT_GE(most.load(), 2) << "the permits should have been used together";
+}
+
+// Three holders at once (they meet at a barrier while holding), and a
+// fourth is refused meanwhile.
+TEST(Semaphore, EveryPermitCanBeHeldAtOnce) {
+  green::Runtime rt({.workers = 2});
+  green::Semaphore sem(3);
+  green::Barrier all_in(4);  // three holders and this task
+  rt.run([&] {
+    std::vector<green::TaskHandle> hs;
+    for (int i = 0; i < 3; ++i)
+      hs.push_back(green::spawn([&] {
+        sem.acquire();
+        all_in.arrive_and_wait();  // all three hold a permit now
+        all_in.arrive_and_wait();  // until the check below is done
+        sem.release();
+      }));
+    all_in.arrive_and_wait();
+    EXPECT_FALSE(sem.try_acquire()) << "a fourth permit while three are held";
+    all_in.arrive_and_wait();
+    for (auto& h : hs) h.join();
+    EXPECT_TRUE(sem.try_acquire());
+  });
 }
 
 TEST(Semaphore, ReleaseNWakesUpToN) {

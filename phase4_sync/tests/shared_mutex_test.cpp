@@ -15,7 +15,7 @@ using namespace green::test;
 TEST(SharedMutex, ReadersTogetherWritersAlone) {
   green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(200)});
   green::SharedMutex m;
-  std::atomic<int> readers{0}, writers{0}, most_readers{0};
+  std::atomic<int> readers{0}, writers{0};
   std::atomic<bool> broken{false};
   long value = 0;  // written under the exclusive lock only
   in_tasks(rt, 32, [&](int i) {
@@ -30,9 +30,8 @@ TEST(SharedMutex, ReadersTogetherWritersAlone) {
         writers.fetch_sub(1);
       } else {
         std::shared_lock lk(m);
-        int r = readers.fetch_add(1) + 1;
+        readers.fetch_add(1);
         if (writers.load() != 0) broken = true;
-        for (int seen = most_readers.load(); r > seen && !most_readers.compare_exchange_weak(seen, r);) {}
         maybe_yield(seed);
         readers.fetch_sub(1);
       }
@@ -40,7 +39,29 @@ TEST(SharedMutex, ReadersTogetherWritersAlone) {
   });
   EXPECT_FALSE(broken.load()) << "a writer overlapped someone";
   EXPECT_EQ(value, 4 * scaled(300, 10));
-  EXPECT_GE(most_readers.load(), 2) << "readers never held it together";
+}
+
+// Readers hold it at once: three meet at a barrier while holding it shared,
+// and a writer is refused meanwhile.
+TEST(SharedMutex, ReadersHoldItTogether) {
+  green::Runtime rt({.workers = 2});
+  green::SharedMutex m;
+  green::Barrier all_in(4);
+  rt.run([&] {
+    std::vector<green::TaskHandle> hs;
+    for (int i = 0; i < 3; ++i)
+      hs.push_back(green::spawn([&] {
+        std::shared_lock lk(m);
+        all_in.arrive_and_wait();
+        all_in.arrive_and_wait();
+      }));
+    all_in.arrive_and_wait();
+    EXPECT_FALSE(m.try_lock()) << "a writer got in beside three readers";
+    all_in.arrive_and_wait();
+    for (auto& h : hs) h.join();
+    EXPECT_TRUE(m.try_lock());
+    m.unlock();
+  });
 }
 
 TEST(SharedMutex, AWriterIsNotStarvedByAStreamOfReaders) {
@@ -61,7 +82,7 @@ TEST(SharedMutex, AWriterIsNotStarvedByAStreamOfReaders) {
   auto took = Clock::now() - t0;
   stop = true;
   for (auto& r : readers) r.join();
-  EXPECT_LT(took, 200ms) << "the writer waited " << std::chrono::duration<double, std::milli>(took).count() << " ms";
+  EXPECT_LT(took, slack(200ms)) << "the writer waited " << std::chrono::duration<double, std::milli>(took).count() << " ms";
 }
 
 TEST(SharedMutex, TryLocksAndThreads) {

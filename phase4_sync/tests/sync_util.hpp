@@ -4,6 +4,7 @@
 #include <test_util.hpp>
 
 #include <sys/resource.h>
+#include <valgrind/valgrind.h>
 
 #include <chrono>
 #include <functional>
@@ -14,6 +15,12 @@ namespace green::test {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+
+// A bound on how long something may take, for a quiet machine: Valgrind
+// runs one thread at a time, 20-50x slower; TSan 5-15x slower.
+inline std::chrono::milliseconds slack(std::chrono::milliseconds d) {
+  return d * (RUNNING_ON_VALGRIND ? 50 : GREEN_TSAN ? 10 : 1);
+}
 
 // Runs body(i) in n tasks of rt and waits for all of them.
 inline void in_tasks(Runtime& rt, int n, const std::function<void(int)>& body) {
