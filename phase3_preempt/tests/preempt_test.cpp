@@ -57,7 +57,14 @@ TEST(Preempt, SpinningTaskDoesNotStarveAnotherWithinThreeSlices) {
       stop.store(true);
       spinner.join();
       ASSERT_TRUE(preempted);
-      EXPECT_LE(waited, 3u) << "ticks (1 ms slices) before the other task ran again; deferred so far " << preempt_stats().deferred;
+      // Under TSan the spinner's atomic load is a call into libtsan, code a
+      // tick may not interrupt: most ticks land there and are retried a
+      // quarter slice later, and each retry counts as a tick. 4 was seen
+      // under TSan in CI; 6 is a quiet machine's 3 and three retries, a
+      // quarter slice apart.
+      const std::uint64_t bound = GREEN_TSAN ? 6 : 3;
+      EXPECT_LE(waited, bound) << "ticks (1 ms slices) before the other task ran again; deferred so far "
+                               << preempt_stats().deferred;
     });
   }
 }
