@@ -36,7 +36,7 @@ bool poll_events(Worker& w, bool idle) {
 [[maybe_unused]] static void timed_sleep(Worker& w, std::int64_t until) noexcept {  // (unused in a starter tree)
   thread_local bool slack_cut = (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0), true);
   (void)slack_cut;
-  timespec ts{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
+  timespec ts = to_timespec(until);
   futex_wait(w.wake, 0, until == kNever ? nullptr : &ts);
 }
 
@@ -66,6 +66,8 @@ bool idle_wait(Worker& w) noexcept {
       break;
     }
     if (v == 2) {  // poked: take the poke back and look again
+      // relaxed: the poke carries no data; the heaps are re-read seq_cst above.
+      // (A waker's 1 may replace the 2 first: then the CAS fails and we see 1.)
       w.wake.compare_exchange_strong(v, 0, std::memory_order_relaxed);
       continue;
     }

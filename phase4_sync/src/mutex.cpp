@@ -48,7 +48,7 @@ void Mutex::lock() {
     }
     if (!got) lock_slow(self);
   }
-  owner_.store(self, std::memory_order_relaxed);
+  owner_.store(self, std::memory_order_relaxed);  // read only by the holder's own checks
 }
 
 void Mutex::lock_slow(const void*) {
@@ -96,6 +96,7 @@ void Mutex::unlock_slow() {
   guard_.lock();
   // BEGIN SOLUTION
   detail::Waiter* w = waiters_.pop_front();
+  // relaxed: kWaiters is a flag under guard_; the CASes on state_ order it.
   if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_relaxed);
   if (w && detail::now_ns() - w->since >= kStarvation) {
     w->handoff = true;  // kLocked stays set: the lock passes to w (published by claim's release)

@@ -85,7 +85,7 @@ bool sleep_queued(Waiter& me, SpinLock& guard, WaitList& list, std::int64_t dead
   } else {
     guard.unlock();
     if (then) then(arg);
-    timespec ts{static_cast<time_t>(deadline / 1'000'000'000), static_cast<long>(deadline % 1'000'000'000)};
+    timespec ts = to_timespec(deadline);
     // acquire: pairs with claim's release.
     while (me.state.load(std::memory_order_acquire) == Waiter::kWaiting) {
       if (deadline != kNever && now_ns() >= deadline && me.time_out()) break;

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -40,6 +41,10 @@ using Clock = std::chrono::steady_clock;        // CLOCK_MONOTONIC, as the futex
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 inline std::int64_t now_ns() noexcept { return Clock::now().time_since_epoch().count(); }
 static_assert(std::is_same_v<Clock::duration, std::chrono::nanoseconds>);
+// A deadline as the absolute timespec a futex wait takes.
+inline timespec to_timespec(std::int64_t ns) noexcept {
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
 
 struct Timer {
   static constexpr std::uint32_t kNotArmed = ~0u;
@@ -84,7 +89,6 @@ struct Timers {
   std::vector<TimerHeap> heaps;
   std::atomic<Worker*> keeper{nullptr};          // the idle worker sleeping until the next deadline
   std::atomic<std::int64_t> keeper_until{kNever}; // ... and until when (kNever: no keeper, or no timers)
-  std::atomic<unsigned> polls{0};
   std::int64_t earliest() const noexcept;         // over every heap
 };
 
