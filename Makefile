@@ -25,7 +25,8 @@ all:
 	@for s in $(PRESENT); do $(MAKE) --no-print-directory -f mk/stage.mk STAGE=$$s all || exit 1; done
 
 # Debian packages the build, tests and grader need. Peers for `make bench`
-# (golang-go, libboost-fiber-dev, libtbb-dev) are optional and not listed here.
+# (golang-go, libboost-fiber-dev, libtbb-dev) are optional and not listed here;
+# its std peer needs only g++.
 DEB_PACKAGES := g++ make python3 python3-pytest libgtest-dev libgmock-dev \
                 libbenchmark-dev valgrind gdb pkg-config
 deps:

@@ -4,8 +4,9 @@ Builds each selected present stage in release mode (of $CONTEXT), runs the
 bench programs that stage adds (<stage>/bench/*.cpp, against that stage's
 runtime), shows their output, and writes build/bench/report.md: one table per
 program with each benchmark's times and counters. Then it builds and runs the
-peer programs (grader/peers/: Go, Boost.Fiber, oneTBB) whose packages are
-installed, on the workloads of bench/runtime, and tables them next to green's.
+peer programs (grader/peers/: Go, Boost.Fiber, oneTBB, std) whose packages are
+installed, on the workloads of the green programs that ran (COMPARISONS:
+stage 3's bench/runtime, phase 4's bench/sync), and tables them next to green's.
 """
 
 import argparse
@@ -32,14 +33,15 @@ CXX = ("g++", "-O2", "-std=c++20")
 
 @dataclass(frozen=True)
 class Peer:
-    """A program running the workloads of bench/runtime in another runtime
-    (grader/peers/). It prints one line per figure, e.g.
-    `peer=go bench=fib_fine workers=2 value=0.91 unit=s`."""
-    name: str        # its column in the table; its lines' peer=; its binary in PEER_DIR
+    """A program running green's workloads in another runtime (grader/peers/).
+    It prints one line per figure, e.g.
+    `peer=go bench=fib_fine workers=2 value=0.91 unit=s`, and runs the groups
+    of workloads its command line names (all of them without an argument)."""
+    name: str        # its column in the tables; its lines' peer=; its binary in PEER_DIR
     package: str     # the Debian package it needs
     needs: str       # a command or a file that is there when the package is installed
     build: tuple     # the command building PEER_DIR/<name>, run from the repo root
-    about: str       # how it runs the workloads, for the report
+    about: dict      # group of workloads it runs -> how it runs them, for the report
     env: dict = field(default_factory=dict)  # for the build
 
     def installed(self):
@@ -50,30 +52,103 @@ class Peer:
 PEERS = (
     Peer("go", "golang-go", "go",
          ("go", "build", "-o", PEER_DIR / "go", "grader/peers/go/bench.go"),
-         "goroutines and sync.WaitGroup; workers = GOMAXPROCS (spawn+join: one per CPU); "
-         "yield: runtime.Gosched",
+         {"runtime": "goroutines and sync.WaitGroup; workers = GOMAXPROCS (spawn+join: one per CPU); "
+                     "yield: runtime.Gosched",
+          "sync": "sync.Mutex, sync.Cond, unbuffered chan, time.Sleep; workers = GOMAXPROCS (the "
+                  "uncontended mutex and the sleepers: 2)"},
          # Standard library only, so nothing to download; Go's caches stay in build/.
          env={"GOCACHE": str(PEER_DIR / "go-cache"), "GOPATH": str(PEER_DIR / "go-path")}),
     Peer("boost_fiber", "libboost-fiber-dev", "/usr/include/boost/fiber/all.hpp",
          (*CXX, "-o", PEER_DIR / "boost_fiber", "grader/peers/boost_fiber_bench.cpp",
           "-lboost_fiber", "-lboost_context"),
-         "fibers on 16 KiB fixedsize_stacks; 1 worker: the default round_robin on one thread; "
-         "2 workers and spawn+join: algo::work_stealing on 2 threads; fib(25), not fib(32): its "
-         "FIFO schedulers keep nearly the whole call tree alive (fib(32) would need ~70 GB)"),
+         {"runtime": "fibers on 16 KiB fixedsize_stacks; 1 worker: the default round_robin on one "
+                     "thread; 2 workers and spawn+join: algo::work_stealing on 2 threads; fib(25), not "
+                     "fib(32): its FIFO schedulers keep nearly the whole call tree alive (fib(32) would "
+                     "need ~70 GB)",
+          "sync": "fibers::mutex, condition_variable, unbuffered_channel, this_fiber::sleep_for; 1 "
+                  "worker: round_robin, 2: work_stealing on 2 threads; the uncontended mutex runs 20M "
+                  "pairs, not 50M; thread-ring, sleepers and sleep on one thread only; the sleepers' "
+                  "shared rows use pooled_fixedsize_stack(16 KiB)"}),
     Peer("tbb", "libtbb-dev", "/usr/include/oneapi/tbb/task_group.h",
          (*CXX, "-o", PEER_DIR / "tbb", "grader/peers/tbb_bench.cpp", "-ltbb"),
-         "tbb::task_group; workers = a task_arena of that many threads (spawn+join: the "
-         "default arena, one thread per CPU); oneTBB has no yield"),
+         {"runtime": "tbb::task_group; workers = a task_arena of that many threads (spawn+join: the "
+                     "default arena, one thread per CPU); oneTBB has no yield"}),
+    Peer("std", "g++", "g++",
+         (*CXX, "-o", PEER_DIR / "std", "grader/peers/std_bench.cpp"),
+         {"sync": "OS threads, unpinned: std::mutex, std::condition_variable (20,000 hand-offs per "
+                  "thread), std::this_thread::sleep_for; threads=T rows are T threads, not workers"}),
 )
 
-# The workloads compared: (row, green's benchmark in bench/runtime and its
-# counter, the key of the peers' line: what it says besides peer, value and unit).
-WORKLOADS = (
-    *((f"spawn+join N={n:,} (ns/task)", f"BM_SpawnJoin/{n}", "ns_per_task", f"spawn_join n={n}")
+
+@dataclass(frozen=True)
+class Workload:
+    """A row of a comparison: green's benchmark (its family and arguments, as
+    perf.benchmark_key gives them) and counter, and the key of the peers'
+    line: what it says besides peer, value and unit."""
+    row: str
+    benchmark: str
+    counter: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A table of green against its peers: green's figures come from one of its
+    bench programs, the peers' from their group of workloads of that name."""
+    title: str
+    program: str      # bench/<program>.cpp of the latest stage of the run that has it
+    group: str        # the peers' command-line argument for these workloads
+    workloads: tuple  # Workloads, in the table's order
+
+    def owns(self, key):
+        """Whether a peer's figure belongs in this table: its bench= is one of ours."""
+        return key.split()[0] in {w.key.split()[0] for w in self.workloads}
+
+
+RUNTIME_WORKLOADS = (
+    *(Workload(f"spawn+join N={n:,} (ns/task)", f"BM_SpawnJoin/{n}", "ns_per_task", f"spawn_join n={n}")
       for n in (1_000, 10_000, 100_000, 1_000_000)),
-    ("fib(32) fine, 1 worker (s)", "BM_FibFine/1", "seconds", "fib_fine workers=1"),
-    ("fib(32) fine, 2 workers (s)", "BM_FibFine/2", "seconds", "fib_fine workers=2"),
-    ("yield, 1 worker (ns/yield)", "BM_YieldRuntime/1", "ns_per_yield", "yield workers=1"),
+    Workload("fib(32) fine, 1 worker (s)", "BM_FibFine/1", "seconds", "fib_fine workers=1"),
+    Workload("fib(32) fine, 2 workers (s)", "BM_FibFine/2", "seconds", "fib_fine workers=2"),
+    Workload("yield, 1 worker (ns/yield)", "BM_YieldRuntime/1", "ns_per_yield", "yield workers=1"),
+)
+
+
+def _workers(w):
+    return f"{w} worker{'s' if w > 1 else ''}"
+
+
+# PEER-WORKLOADS.md sections 6-8 and 10; bench/sync.cpp says how green runs them.
+SYNC_WORKLOADS = (
+    Workload("mutex uncontended, 50M lock+unlock (ns)", "BM_MutexLockUnlock", "ns_per_op",
+             "mutex_uncontended"),
+    *(Workload(f"mutex contended, 64 tasks, work {k}, {_workers(w)} (ns/section)",
+               f"BM_MutexContended/work:{k}/workers:{w}", "ns_per_section",
+               f"mutex_contended tasks=64 work={k} workers={w}")
+      for k in (0, 90) for w in (1, 2)),
+    Workload("lcg_work(90) alone (ns)", "BM_MutexContended/work:90/workers:2", "work_alone_ns",
+             "mutex_work_alone work=90"),
+    *(Workload(f"condvar ping-pong, {_workers(w)} (ns/hand-off)", f"BM_CondVarPingPong/workers:{w}",
+               "ns_per_handoff", f"pingpong_cv workers={w}") for w in (1, 2)),
+    *(Workload(f"channel ping-pong, {'unbuffered' if c == 0 else f'capacity {c}'}, {_workers(w)} "
+               "(ns/hand-off)", f"BM_ChannelPingPong/cap:{c}/workers:{w}", "ns_per_handoff",
+               f"pingpong_chan cap={c} workers={w}") for c in (0, 1) for w in (1, 2)),
+    *(Workload(f"thread-ring 503 x 10M, {_workers(w)} ({unit})", f"BM_ThreadRing/workers:{w}", counter,
+               f"{bench} workers={w}")
+      for bench, counter, unit in (("threadring", "ns_per_pass", "ns/pass"), ("threadring_s", "s", "s"))
+      for w in (1, 2)),
+    *(Workload(f"100k sleepers x 10 ms, {_workers(w)}: {what}", f"BM_Sleepers/workers:{w}", counter,
+               f"sleepers_{counter} n=100000 workers={w}")
+      for counter, what in (("s", "gate to end (s)"), ("total_s", "total (s)"),
+                            ("peak_rss_per_task", "peak RSS per task (bytes)"))
+      for w in (1, 2)),
+    *(Workload(f"1 ms sleep overshoot {q}, {_workers(w)} (us)", f"BM_SleepOvershoot/workers:{w}",
+               f"{q}_us", f"sleep_overshoot_{q} workers={w}") for q in ("p50", "p99") for w in (1, 2)),
+)
+
+COMPARISONS = (
+    Comparison("stage 3: runtime", "runtime", "runtime", RUNTIME_WORKLOADS),
+    Comparison("phase 4: synchronization", "sync", "sync", SYNC_WORKLOADS),
 )
 
 
@@ -119,14 +194,16 @@ def stage_sections(stage, context):
     return sections, ok, results
 
 
-def green_figures(bench):
-    """{workload key: green's figure} from bench/runtime's results."""
+def green_figures(bench, workloads):
+    """{workload key: green's figure} from a bench program's results."""
     figures = {}
     for b in bench.data.get("benchmarks", []):
-        name = "/".join(b["name"].split("/")[:2])  # BM_FibFine/2/iterations:1/real_time
-        for _, benchmark, counter, key in WORKLOADS:
-            if name == benchmark and counter in b:
-                figures[key] = b[counter]
+        if b.get("error_occurred"):
+            continue
+        name = perf.benchmark_key(b.get("run_name", b["name"]))  # BM_FibFine/2/iterations:1 -> BM_FibFine/2
+        for w in workloads:
+            if name == w.benchmark and w.counter in b:
+                figures[w.key] = b[w.counter]
     return figures
 
 
@@ -139,8 +216,9 @@ def parse_peer_line(line):
     return fields["peer"], f"{fields['bench']} {params}".strip(), float(fields["value"]), fields.get("unit", "")
 
 
-def run_peer(peer):
-    """Build and run one peer; returns ({key: (value, unit)}, what went wrong or "")."""
+def run_peer(peer, groups):
+    """Build and run one peer on the groups of workloads it has among `groups`;
+    returns ({key: (value, unit)}, what went wrong or "")."""
     if not peer.installed():
         return {}, f"not installed (apt-get install {peer.package})"
     print(f"\n== peer {peer.name}: building", flush=True)
@@ -149,8 +227,8 @@ def run_peer(peer):
                      cwd=stages.ROOT, limit_output=False)
     if not build.ok:
         return {}, f"building it {build.describe()}:\n```\n{build.tail(20)}\n```"
-    print(f"== peer {peer.name}: running", flush=True)
-    run = proc.run([PEER_DIR / peer.name], proc.timeout(perf.BENCH_TIMEOUT), cwd=stages.ROOT)
+    print(f"== peer {peer.name}: running {' '.join(groups)}", flush=True)
+    run = proc.run([PEER_DIR / peer.name, *groups], proc.timeout(perf.BENCH_TIMEOUT), cwd=stages.ROOT)
     print(run.output, end="", flush=True)
     figures = {}
     for parsed in map(parse_peer_line, run.output.splitlines()):
@@ -160,39 +238,74 @@ def run_peer(peer):
     return figures, problem
 
 
-def peers_section(green, source):
-    """Run the peers; one table of green's figures ({key: value}) and theirs."""
-    columns, notes = {}, []
-    for peer in PEERS:
-        figures, problem = run_peer(peer)
-        if figures:
-            columns[peer.name] = figures
-            notes.append(f"- {peer.name}: {peer.about}" + (f". But {problem}" if problem else ""))
-        else:
-            notes.append(f"- {peer.name}: {problem or 'it printed no figures'}")
-    # The common workloads, then what a peer runs instead (boost_fiber's fib(25)).
-    rows = [(row, key) for row, _, _, key in WORKLOADS]
+def table_rows(comparison, columns):
+    """(row, key) pairs: green's workloads, each followed by the keys of the
+    peers' figures green does not have (boost_fiber's fib(25)) that share its
+    bench= (the last such row), or at the end."""
+    rows = [(w.row, w.key) for w in comparison.workloads]
     known = {key for _, key in rows}
     for figures in columns.values():
-        rows += [(f"{key} ({unit})", key) for key, (_, unit) in figures.items() if key not in known]
-        known |= figures.keys()
+        for key, (_, unit) in figures.items():
+            if key in known or not comparison.owns(key):
+                continue
+            bench = key.split()[0]
+            at = max((i for i, (_, k) in enumerate(rows) if k.split()[0] == bench), default=len(rows) - 1)
+            rows.insert(at + 1, (f"{key} ({unit})", key))
+            known.add(key)
+    return rows
+
+
+def comparison_table(comparison, green, columns):
+    """A Markdown table of green's figures ({key: value}) and the peers'
+    ({peer: {key: (value, unit)}}) on one comparison's workloads."""
+    columns = {p: f for p, f in columns.items() if any(comparison.owns(k) for k in f)}
 
     def cell(x):
         return "—" if x is None else f"{x:.4g}"
 
     lines = ["| workload | green |" + "".join(f" {p} | {p}/green |" for p in columns),
              "|---|---:|" + "---:|---:|" * len(columns)]
-    for row, key in rows:
+    for row, key in table_rows(comparison, columns):
         ours = green.get(key)
         cells = [row, cell(ours)]
         for figures in columns.values():
             theirs = figures.get(key, (None,))[0]
             cells += [cell(theirs), f"{theirs / ours:.3g}x" if theirs is not None and ours else "—"]
         lines.append("| " + " | ".join(cells) + " |")
-    text = (f"green: {source}. Ratio = peer / green (above 1: green is faster). "
-            "One run of each, on this machine.\n\n" + "\n".join(lines) + "\n\n" + "\n".join(notes))
-    print(f"\n== green vs peers\n\n{text}", flush=True)
-    return "## Peers\n\n" + text
+    return "\n".join(lines)
+
+
+def peers_sections(greens):
+    """Run the peers on the groups of the comparisons green has figures for
+    (greens: [(Comparison, {key: value}, source)]); one section per comparison."""
+    groups = [c.group for c, _, _ in greens]
+    columns, problems = {}, {}
+    for peer in PEERS:
+        mine = [g for g in groups if g in peer.about]
+        if not mine:
+            continue
+        figures, problem = run_peer(peer, mine)
+        if figures:
+            columns[peer.name] = figures
+        problems[peer.name] = problem
+    sections = []
+    for comparison, green, source in greens:
+        notes = []
+        for peer in PEERS:
+            if comparison.group not in peer.about or peer.name not in problems:
+                continue
+            problem = problems[peer.name]
+            if any(comparison.owns(k) for k in columns.get(peer.name, {})):
+                notes.append(f"- {peer.name}: {peer.about[comparison.group]}"
+                             + (f". But {problem}" if problem else ""))
+            else:
+                notes.append(f"- {peer.name}: {problem or 'it printed no figures'}")
+        text = (f"green: {source}. Ratio = peer / green (above 1: green is faster). "
+                "One run of each, on this machine.\n\n" + comparison_table(comparison, green, columns)
+                + "\n\n" + "\n".join(notes))
+        print(f"\n== green vs peers: {comparison.title}\n\n{text}", flush=True)
+        sections.append(f"## Peers: {comparison.title}\n\n" + text)
+    return sections
 
 
 def main():
@@ -206,17 +319,21 @@ def main():
     if not todo:
         print("grader.bench: no bench programs in the selected present stages")
 
-    sections, ok, green, green_source = [], True, None, ""
+    sections, ok, greens = [], True, {}
     for stage in todo:
         stage_parts, stage_ok, results = stage_sections(stage, context)
         sections += stage_parts
         ok = ok and stage_ok
-        if "runtime" in results:  # green's column: the latest stage's bench/runtime
-            green, green_source = green_figures(results["runtime"]), f"bench/runtime of {stage}"
-    if green is not None:  # peers never fail the run: they are for comparison
-        sections.append(peers_section(green, green_source))
+        for comparison in COMPARISONS:  # green's column: the latest stage's program
+            if comparison.program in results:
+                greens[comparison.title] = (comparison, green_figures(results[comparison.program],
+                                                                      comparison.workloads),
+                                            f"bench/{comparison.program} of {stage}")
+    if greens:  # peers never fail the run: they are for comparison
+        sections += peers_sections(list(greens.values()))
     else:
-        print("\n(peers not run: no stage of this run has a bench/runtime to compare them with)")
+        print("\n(peers not run: no stage of this run has a bench program they compare with: "
+              + ", ".join(f"bench/{c.program}" for c in COMPARISONS) + ")")
 
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     heading = f"# green benchmarks\n\nrelease build, CONTEXT={context}, " \

@@ -1,25 +1,56 @@
 // What phase 4's timers and primitives cost. Each benchmark reports its
-// figures as counters (medians where it repeats); the peers' figures are in
-// PEER-WORKLOADS.md.
+// figures as counters; each run is one iteration (the grader repeats). The
+// workloads marked (peers) follow /work/shared/PEER-WORKLOADS.md sections 6-8
+// and 10 exactly, so that `make bench` tables them against Go, Boost.Fiber
+// and std (grader/peers/, grader/bench.py's SYNC_WORKLOADS). BENCH_SCALE=0.01
+// scales their sizes down for a quick try (the figures are then not the
+// peers' workloads).
 //   BM_TimerArmCancel     arm and cancel one timer on a worker's heap that
 //                         already holds 1,000 (a task's view: under
 //                         PreemptOff, as a timed wait does): ns per pair.
-//   BM_SleepOvershoot     a task sleeps 1 ms, 200 times, on an otherwise
-//                         idle runtime: p50 and p99 of how late it woke, us.
-//   BM_Sleepers           100,000 tasks sleep until the same instant 50 ms
-//                         ahead on 2 workers: ms from it until the last woke.
+//   BM_SleepOvershoot/W   (peers) the main task sleeps 1 ms 1,000 times in a
+//                         row on an otherwise idle runtime of W workers:
+//                         nearest-rank p50 and p99 of how late it woke, us.
+//   BM_Sleepers/W         (peers) 100,000 tasks (small stacks) on W workers
+//                         each mark themselves started, wait on a gate (a
+//                         Channel the main task closes once all started),
+//                         sleep 10 ms once and end: s, from the gate's opening
+//                         to the last join; total_s, from before the first
+//                         spawn; peak_rss_per_task, (VmHWM at the end - VmRSS
+//                         before the first spawn) / N, bytes; spread_ms, the
+//                         latest any sleeper woke past its own deadline.
 //   BM_MutexUncontended   green::Mutex lock/unlock in a task, against
-//                         std::mutex in the same task, 15 alternating rounds:
-//                         ns per pair of each, and the median ratio; and
-//                         std::mutex on a plain thread (std_thread_ns).
-//   BM_MutexContended/W   64 tasks on 2 workers take one Mutex 2^14 times
-//                         each, with W units of work outside the lock:
-//                         ns per critical section.
-//   BM_ChannelPingPong/C  two tasks on 2 workers bounce a value over two
-//                         channels of capacity C: ns per hand-off.
-//   BM_ThreadRing         503 tasks in a ring of unbuffered channels pass a
-//                         token 10^6 times (the Benchmarks Game's thread-ring,
-//                         shortened): ns per pass.
+//                         std::mutex in the same task, 15 alternating rounds
+//                         of 2^20: ns per pair of each, and the median ratio;
+//                         and std::mutex on a plain thread (std_thread_ns).
+//                         The perf check's baseline, not a peer workload.
+//   BM_MutexLockUnlock    (peers) one task, no other: 50M lock/unlock pairs of
+//                         a green::Mutex after 5M untimed ones: ns per pair.
+//   BM_MutexContended/work:K/workers:W
+//                         (peers) 64 tasks on W workers share one Mutex and
+//                         one counter: 6,400,000 critical sections in all
+//                         (100,000 each) of `lock; ++counter; unlock;
+//                         y = lcg_work(y, K)`, K = 0 or 90; the counter is
+//                         checked. ns per section, from before the first
+//                         spawn to after the last join; with K = 90 also
+//                         work_alone_ns, the 90 steps alone.
+//   BM_CondVarPingPong/W  (peers) two tasks pass a turn through a Mutex and
+//                         a CondVar, 1,000,000 times each (`lock; while
+//                         (turn != me) wait; turn = 1 - me; notify_one;
+//                         unlock`), W workers: ns per hand-off.
+//   BM_ChannelPingPong/cap:C/workers:W
+//                         (peers for C = 0) the main task sends a token on
+//                         channel ping, a second task sends it back on pong,
+//                         1,000,000 round trips (2 hand-offs each), channels
+//                         of capacity C (1: green's extra, buffered), W
+//                         workers: ns per hand-off.
+//   BM_ThreadRing/W       (peers) the Benchmarks Game's thread-ring: 503 tasks
+//                         (small stacks), task k owns unbuffered channel k and
+//                         passes t-1 to task k+1 (503 to 1) until t = 0; the
+//                         main task sends 10,000,000 to task 1 and receives
+//                         the number of the task that saw 0, which must be
+//                         361 (else the benchmark errs). Tasks are spawned
+//                         before the clock starts. s, and ns per pass.
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/timers.hpp>
 #include <green/green.hpp>
@@ -29,7 +60,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace {
@@ -41,12 +77,45 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
+// Nearest rank: the smallest value with at least p of them at or below it.
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
+  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 double ns_since(Clock::time_point t0, double n) {
   return std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
+}
+double s_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// A peer workload's size, times BENCH_SCALE (default 1) for quick tries.
+long scaled(long n) {
+  static const double scale = [] {
+    const char* s = std::getenv("BENCH_SCALE");
+    return s && *s ? std::atof(s) : 1.0;
+  }();
+  return std::max(1L, std::lround(static_cast<double>(n) * scale));
+}
+
+// A field of /proc/self/status (VmRSS, VmHWM), in bytes.
+double status_bytes(const std::string& field) {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::atof(line.c_str() + field.size() + 1) * 1024.0;
+  return 0;
+}
+// Lets VmHWM start again from VmRSS, so that what earlier benchmarks of this
+// process took does not count.
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// PEER-WORKLOADS.md's lcg_work: `steps` steps of a 64-bit LCG, one dependent
+// chain; the empty asm keeps the compiler from folding the loop.
+inline std::uint64_t lcg_work(std::uint64_t x, long steps) {
+  for (long i = 0; i < steps; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    asm volatile("" : "+r"(x));
+  }
+  return x;
 }
 
 void BM_TimerArmCancel(benchmark::State& state) {
@@ -78,11 +147,11 @@ void BM_TimerArmCancel(benchmark::State& state) {
 BENCHMARK(BM_TimerArmCancel)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_SleepOvershoot(benchmark::State& state) {
-  green::Runtime rt({.workers = 2});
+  green::Runtime rt({.workers = static_cast<unsigned>(state.range(0))});
   for (auto _ : state) {
     std::vector<double> late;
     rt.run([&] {
-      for (int i = 0; i < 200; ++i) {
+      for (long i = 0, n = scaled(1000); i < n; ++i) {
         auto t0 = Clock::now();
         green::this_task::sleep_for(1ms);
         late.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0 - 1ms).count());
@@ -92,30 +161,48 @@ void BM_SleepOvershoot(benchmark::State& state) {
     state.counters["p99_us"] = percentile(late, 0.99);
   }
 }
-BENCHMARK(BM_SleepOvershoot)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SleepOvershoot)->ArgName("workers")->Arg(1)->Arg(2)
+    ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_Sleepers(benchmark::State& state) {
   for (auto _ : state) {
-    green::Runtime rt({.workers = 2});
-    const long n = 100'000;
-    std::atomic<long> done{0};
-    std::atomic<std::int64_t> last{0};
-    auto at = Clock::now() + 50ms;
+    green::Runtime rt({.workers = static_cast<unsigned>(state.range(0))});
+    const long n = scaled(100'000);
+    std::atomic<long> started{0};
+    std::atomic<std::int64_t> latest{0};  // ns past its deadline, the most any sleeper woke
+    green::Semaphore all_started(0);
+    green::Channel<int> gate;  // closed to open it
+    double s = 0, total_s = 0, rss_before = 0;
     rt.run([&] {
+      reset_peak_rss();
+      rss_before = status_bytes("VmRSS");
+      auto t_total = Clock::now();
+      std::vector<green::TaskHandle> hs;
+      hs.reserve(static_cast<std::size_t>(n));
       for (long i = 0; i < n; ++i)
-        green::spawn([&] {
-          green::this_task::sleep_until(at);
-          std::int64_t now = Clock::now().time_since_epoch().count();
-          for (std::int64_t l = last.load(); now > l && !last.compare_exchange_weak(l, now);) {}
-          done.fetch_add(1);
-        }, {.small_stack = true}).detach();
+        hs.push_back(green::spawn([&] {
+          if (started.fetch_add(1) == n - 1) all_started.release();
+          gate.recv();
+          auto deadline = Clock::now() + 10ms;
+          green::this_task::sleep_for(10ms);
+          std::int64_t past = (Clock::now() - deadline).count();
+          for (std::int64_t l = latest.load(); past > l && !latest.compare_exchange_weak(l, past);) {}
+        }, {.small_stack = true}));
+      all_started.acquire();
+      auto t_open = Clock::now();
+      gate.close();
+      for (auto& h : hs) h.join();
+      s = s_since(t_open);
+      total_s = s_since(t_total);
     });
-    while (done.load() < n) std::this_thread::sleep_for(1ms);
-    state.counters["spread_ms"] =
-        std::chrono::duration<double, std::milli>(Clock::time_point(Clock::duration(last.load())) - at).count();
+    state.counters["s"] = s;
+    state.counters["total_s"] = total_s;
+    state.counters["peak_rss_per_task"] = (status_bytes("VmHWM") - rss_before) / static_cast<double>(n);
+    state.counters["spread_ms"] = static_cast<double>(latest.load()) / 1e6;
   }
 }
-BENCHMARK(BM_Sleepers)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sleepers)->ArgName("workers")->Arg(1)->Arg(2)
+    ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_MutexUncontended(benchmark::State& state) {
   green::Runtime rt({.workers = 1});
@@ -164,47 +251,110 @@ void BM_MutexUncontended(benchmark::State& state) {
 }
 BENCHMARK(BM_MutexUncontended)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-[[gnu::noinline]] void work(int units) {
-  for (int i = 0; i < units; ++i) asm volatile("" ::: "memory");
-}
-
-void BM_MutexContended(benchmark::State& state) {
-  const int outside = static_cast<int>(state.range(0));
-  green::Runtime rt({.workers = 2});
+void BM_MutexLockUnlock(benchmark::State& state) {
+  green::Runtime rt({.workers = 1});
   for (auto _ : state) {
-    green::Mutex m;
-    long counter = 0;
-    const int tasks = 64;
-    const long per = 1 << 14;
-    auto t0 = Clock::now();
-    rt.run([&] {
-      std::vector<green::TaskHandle> hs;
-      for (int t = 0; t < tasks; ++t)
-        hs.push_back(green::spawn([&] {
-          for (long i = 0; i < per; ++i) {
-            {
-              std::lock_guard lk(m);
-              ++counter;
-            }
-            work(outside);
-          }
-        }));
-      for (auto& h : hs) h.join();
+    const long n = scaled(50'000'000);
+    double ns = rt.run([&] {
+      green::Mutex m;
+      for (long i = 0; i < n / 10; ++i) {  // warm-up
+        m.lock();
+        m.unlock();
+      }
+      auto t0 = Clock::now();
+      for (long i = 0; i < n; ++i) {
+        m.lock();
+        m.unlock();
+      }
+      return ns_since(t0, static_cast<double>(n));
     });
-    state.counters["ns_per_section"] = ns_since(t0, static_cast<double>(tasks * per));
-    benchmark::DoNotOptimize(counter);
+    state.counters["ns_per_op"] = ns;
   }
 }
-BENCHMARK(BM_MutexContended)->Arg(0)->Arg(100)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MutexLockUnlock)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_MutexContended(benchmark::State& state) {
+  const long steps = state.range(0);
+  green::Runtime rt({.workers = static_cast<unsigned>(state.range(1))});
+  for (auto _ : state) {
+    const int tasks = 64;
+    const long per = scaled(6'400'000) / tasks;
+    green::Mutex m;
+    long counter = 0;
+    std::atomic<std::uint64_t> sink{0};
+    double ns = rt.run([&] {
+      auto t0 = Clock::now();
+      std::vector<green::TaskHandle> hs;
+      for (int t = 0; t < tasks; ++t)
+        hs.push_back(green::spawn([&, t] {
+          std::uint64_t y = static_cast<std::uint64_t>(t);
+          for (long i = 0; i < per; ++i) {
+            m.lock();
+            ++counter;
+            m.unlock();
+            y = lcg_work(y, steps);
+          }
+          sink.fetch_add(y, std::memory_order_relaxed);
+        }));
+      for (auto& h : hs) h.join();
+      return ns_since(t0, static_cast<double>(tasks * per));
+    });
+    if (counter != tasks * per) {
+      state.SkipWithError("the counter is wrong: the Mutex let two tasks in at once");
+      break;
+    }
+    state.counters["ns_per_section"] = ns;
+    if (steps > 0) {  // the work alone, on this thread
+      const long n = 1'000'000;
+      std::uint64_t y = 1;
+      auto t0 = Clock::now();
+      for (long i = 0; i < n; ++i) y = lcg_work(y, steps);
+      state.counters["work_alone_ns"] = ns_since(t0, static_cast<double>(n));
+      sink.fetch_add(y);
+    }
+    benchmark::DoNotOptimize(sink.load());
+  }
+}
+BENCHMARK(BM_MutexContended)->ArgNames({"work", "workers"})->ArgsProduct({{0, 90}, {1, 2}})
+    ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_CondVarPingPong(benchmark::State& state) {
+  green::Runtime rt({.workers = static_cast<unsigned>(state.range(0))});
+  for (auto _ : state) {
+    const long n = scaled(1'000'000);
+    green::Mutex m;
+    green::CondVar cv;
+    int turn = 0;
+    double ns = rt.run([&] {
+      auto player = [&](int me) {
+        for (long i = 0; i < n; ++i) {
+          std::unique_lock lk(m);
+          while (turn != me) cv.wait(lk);
+          turn = 1 - me;
+          cv.notify_one();
+        }
+      };
+      auto t0 = Clock::now();
+      auto a = green::spawn([&] { player(0); });
+      auto b = green::spawn([&] { player(1); });
+      a.join();
+      b.join();
+      return ns_since(t0, 2.0 * static_cast<double>(n));
+    });
+    state.counters["ns_per_handoff"] = ns;
+  }
+}
+BENCHMARK(BM_CondVarPingPong)->ArgName("workers")->Arg(1)->Arg(2)
+    ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_ChannelPingPong(benchmark::State& state) {
   const auto cap = static_cast<std::size_t>(state.range(0));
-  green::Runtime rt({.workers = 2});
+  green::Runtime rt({.workers = static_cast<unsigned>(state.range(1))});
   for (auto _ : state) {
     green::Channel<long> ping(cap), pong(cap);
-    const long n = 200'000;
-    auto t0 = Clock::now();
-    rt.run([&] {
+    const long n = scaled(1'000'000);
+    double ns = rt.run([&] {
+      auto t0 = Clock::now();
       auto echo = green::spawn([&] {
         while (auto v = ping.recv()) pong.send(*v);
       });
@@ -214,40 +364,56 @@ void BM_ChannelPingPong(benchmark::State& state) {
       }
       ping.close();
       echo.join();
+      return ns_since(t0, 2.0 * static_cast<double>(n));
     });
-    state.counters["ns_per_handoff"] = ns_since(t0, 2.0 * static_cast<double>(n));
+    state.counters["ns_per_handoff"] = ns;
   }
 }
-BENCHMARK(BM_ChannelPingPong)->Arg(0)->Arg(1)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ChannelPingPong)->ArgNames({"cap", "workers"})->ArgsProduct({{0, 1}, {1, 2}})
+    ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_ThreadRing(benchmark::State& state) {
-  green::Runtime rt({.workers = 2});
+  green::Runtime rt({.workers = static_cast<unsigned>(state.range(0))});
   for (auto _ : state) {
     const int ring = 503;
-    const long passes = 1'000'000;
-    std::vector<green::Channel<long>> chans(ring);
-    auto t0 = Clock::now();
-    rt.run([&] {
+    const long passes = scaled(10'000'000);
+    std::vector<green::Channel<long>> chans(ring);  // chans[k-1] is task k's
+    green::Channel<int> answer(1);
+    double s = 0;
+    int who = rt.run([&] {
       std::vector<green::TaskHandle> hs;
-      for (int i = 0; i < ring; ++i)
-        hs.push_back(green::spawn([&, i] {
-          auto& in = chans[i];
-          auto& out = chans[(i + 1) % ring];
-          while (auto v = in.recv()) {
-            if (*v == 0) {  // the token is spent: close the ring
+      for (int k = 1; k <= ring; ++k)
+        hs.push_back(green::spawn([&, k] {
+          auto& in = chans[k - 1];
+          auto& out = chans[k % ring];
+          while (auto t = in.recv()) {
+            if (*t == 0) {  // the token is spent: answer, and close the ring
+              answer.send(k);
               for (auto& c : chans) c.close();
               break;
             }
-            out.send(*v - 1);
+            out.send(*t - 1);
           }
         }, {.small_stack = true}));
+      auto t0 = Clock::now();
       chans[0].send(passes);
+      int k = answer.recv().value_or(0);
+      s = s_since(t0);
       for (auto& h : hs) h.join();
+      return k;
     });
-    state.counters["ns_per_pass"] = ns_since(t0, static_cast<double>(passes));
+    if (who != passes % ring + 1) {
+      state.SkipWithError(("wrong answer " + std::to_string(who) + ", not " +
+                           std::to_string(passes % ring + 1)).c_str());
+      break;
+    }
+    state.counters["s"] = s;
+    state.counters["ns_per_pass"] = s * 1e9 / static_cast<double>(passes);
+    state.counters["answer"] = who;
   }
 }
-BENCHMARK(BM_ThreadRing)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ThreadRing)->ArgName("workers")->Arg(1)->Arg(2)
+    ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,11 +1,40 @@
-// The workloads of stage3_stealing/bench/runtime.cpp with goroutines.
+// The workloads of stage3_stealing/bench/runtime.cpp (group "runtime") and of
+// phase4_sync/bench/sync.cpp (group "sync", PEER-WORKLOADS.md sections 6-8 and
+// 10) with goroutines; `bench runtime` or `bench sync` runs one group, no
+// argument both. BENCH_SCALE=0.01 scales the sync group's sizes down for a
+// quick try. Workers = GOMAXPROCS.
+//
+//	mutex_uncontended        one goroutine: 50M Lock/Unlock pairs of a sync.Mutex
+//	                         after 5M untimed ones (ns per pair)
+//	mutex_contended          64 goroutines share a sync.Mutex and a counter:
+//	                         6,400,000 sections in all of `Lock; counter++; Unlock;
+//	                         y = lcgWork(y, work)`, work 0 or 90, on 1 and 2 Ps
+//	                         (ns per section, creation included); mutex_work_alone:
+//	                         the 90 steps alone (ns)
+//	pingpong_cv              two goroutines pass a turn through a sync.Mutex and a
+//	                         sync.Cond, 1,000,000 times each (ns per hand-off)
+//	pingpong_chan            main sends on unbuffered channel ping, a goroutine sends
+//	                         back on pong, 1,000,000 round trips (ns per hand-off)
+//	threadring               503 goroutines, one unbuffered chan each, pass a token
+//	                         10,000,000 times; the answer must be 361 (s; ns per pass)
+//	sleepers_*               100,000 goroutines start (a WaitGroup), wait on a gate (a
+//	                         channel main closes), sleep 10 ms: s from the gate's
+//	                         opening, total s, peak RSS per goroutine (bytes)
+//	sleep_overshoot_p50/p99  main sleeps 1 ms 1,000 times: how late, nearest rank (us)
+//
 // Standard library only; prints one `peer=go bench=... value=... unit=...` line each.
 package main
 
 import (
 	"fmt"
+	"math"
+	"os"
 	"runtime"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,8 +81,250 @@ func yieldNs(yields int) float64 {
 	return float64(time.Since(t0).Nanoseconds()) / float64(2*yields)
 }
 
-func main() {
-	cpus := runtime.GOMAXPROCS(0) // one P per CPU, as green's default Runtime
+// scaled is a sync workload's size n times BENCH_SCALE (default 1).
+func scaled(n int) int {
+	scale, err := strconv.ParseFloat(os.Getenv("BENCH_SCALE"), 64)
+	if err != nil {
+		scale = 1
+	}
+	return int(math.Max(1, math.Round(float64(n)*scale)))
+}
+
+func nsPer(t0 time.Time, n int) float64 { return float64(time.Since(t0).Nanoseconds()) / float64(n) }
+
+// lcgWork is PEER-WORKLOADS.md's lcg_work: steps of a 64-bit LCG, one dependent chain.
+//
+//go:noinline
+func lcgWork(x uint64, steps int) uint64 {
+	for i := 0; i < steps; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+var sink uint64 // keeps the work's results alive
+
+func mutexUncontended(n int) float64 {
+	var mu sync.Mutex
+	for i := 0; i < n/10; i++ { // warm-up
+		mu.Lock()
+		mu.Unlock()
+	}
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		mu.Unlock()
+	}
+	return nsPer(t0, n)
+}
+
+func mutexContended(tasks, total, work int) float64 {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	counter := 0
+	per := total / tasks
+	t0 := time.Now()
+	wg.Add(tasks)
+	for t := 0; t < tasks; t++ {
+		go func(y uint64) {
+			for i := 0; i < per; i++ {
+				mu.Lock()
+				counter++
+				mu.Unlock()
+				y = lcgWork(y, work)
+			}
+			atomic.AddUint64(&sink, y)
+			wg.Done()
+		}(uint64(t))
+	}
+	wg.Wait()
+	ns := nsPer(t0, tasks*per)
+	if counter != tasks*per {
+		panic("mutex_contended: wrong counter")
+	}
+	return ns
+}
+
+func workAlone(work int) float64 {
+	const n = 1000000
+	y := uint64(1)
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		y = lcgWork(y, work)
+	}
+	atomic.AddUint64(&sink, y)
+	return nsPer(t0, n)
+}
+
+func pingPongCond(n int) float64 {
+	var mu sync.Mutex
+	cond := sync.NewCond(&mu)
+	turn := 0
+	var wg sync.WaitGroup
+	player := func(me int) {
+		for i := 0; i < n; i++ {
+			mu.Lock()
+			for turn != me {
+				cond.Wait()
+			}
+			turn = 1 - me
+			cond.Signal()
+			mu.Unlock()
+		}
+		wg.Done()
+	}
+	t0 := time.Now()
+	wg.Add(2)
+	go player(0)
+	go player(1)
+	wg.Wait()
+	return nsPer(t0, 2*n)
+}
+
+func pingPongChan(n int) float64 {
+	ping, pong := make(chan int), make(chan int)
+	t0 := time.Now()
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+	}()
+	for i := 0; i < n; i++ {
+		ping <- i
+		<-pong
+	}
+	close(ping)
+	return nsPer(t0, 2*n)
+}
+
+// threadRing returns the seconds from the first send to the answer.
+func threadRing(passes int) float64 {
+	const ring = 503
+	chans := make([]chan int, ring) // chans[k-1] is goroutine k's
+	for i := range chans {
+		chans[i] = make(chan int)
+	}
+	answer := make(chan int, 1)
+	for k := 1; k <= ring; k++ {
+		go func(k int) {
+			in, out := chans[k-1], chans[k%ring]
+			for t := range in {
+				if t == 0 { // the token is spent: answer, and close the ring
+					answer <- k
+					for _, c := range chans {
+						close(c)
+					}
+					return
+				}
+				out <- t - 1
+			}
+		}(k)
+	}
+	t0 := time.Now()
+	chans[0] <- passes
+	who := <-answer
+	s := time.Since(t0).Seconds()
+	if who != passes%ring+1 {
+		panic(fmt.Sprintf("threadring: answer %d, not %d", who, passes%ring+1))
+	}
+	return s
+}
+
+// statusBytes reads a field of /proc/self/status (VmRSS, VmHWM) in bytes.
+func statusBytes(field string) float64 {
+	data, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line[len(field)+1:])[0], 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// sleepers returns s from the gate's opening to the end, total s, peak RSS per goroutine.
+func sleepers(n int) (float64, float64, float64) {
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // VmHWM from here on
+	before := statusBytes("VmRSS")
+	var started, done sync.WaitGroup
+	gate := make(chan struct{})
+	t0 := time.Now()
+	started.Add(n)
+	done.Add(n)
+	for i := 0; i < n; i++ {
+		go func() {
+			started.Done()
+			<-gate
+			time.Sleep(10 * time.Millisecond)
+			done.Done()
+		}()
+	}
+	started.Wait()
+	tOpen := time.Now()
+	close(gate)
+	done.Wait()
+	return time.Since(tOpen).Seconds(), time.Since(t0).Seconds(), (statusBytes("VmHWM") - before) / float64(n)
+}
+
+func sleepOvershoot(n int) (float64, float64) {
+	late := make([]float64, n)
+	for i := range late {
+		t0 := time.Now()
+		time.Sleep(time.Millisecond)
+		late[i] = float64((time.Since(t0) - time.Millisecond).Nanoseconds()) / 1e3
+	}
+	sort.Float64s(late)
+	rank := func(p float64) float64 { // nearest rank
+		return late[int(math.Max(1, math.Ceil(p*float64(n))))-1]
+	}
+	return rank(0.5), rank(0.99)
+}
+
+func syncGroup() {
+	runtime.GOMAXPROCS(2)
+	fmt.Printf("peer=go bench=mutex_uncontended value=%.2f unit=ns\n", mutexUncontended(scaled(50000000)))
+	for _, work := range []int{0, 90} {
+		for _, w := range []int{1, 2} {
+			runtime.GOMAXPROCS(w)
+			fmt.Printf("peer=go bench=mutex_contended tasks=64 work=%d workers=%d value=%.2f unit=ns\n",
+				work, w, mutexContended(64, scaled(6400000), work))
+		}
+	}
+	fmt.Printf("peer=go bench=mutex_work_alone work=90 value=%.2f unit=ns\n", workAlone(90))
+	for _, w := range []int{1, 2} {
+		runtime.GOMAXPROCS(w)
+		fmt.Printf("peer=go bench=pingpong_cv workers=%d value=%.2f unit=ns\n", w, pingPongCond(scaled(1000000)))
+		fmt.Printf("peer=go bench=pingpong_chan cap=0 workers=%d value=%.2f unit=ns\n", w, pingPongChan(scaled(1000000)))
+		passes := scaled(10000000)
+		s := threadRing(passes)
+		fmt.Printf("peer=go bench=threadring_s workers=%d value=%.4f unit=s\n", w, s)
+		fmt.Printf("peer=go bench=threadring workers=%d value=%.2f unit=ns\n", w, s*1e9/float64(passes))
+		p50, p99 := sleepOvershoot(scaled(1000))
+		fmt.Printf("peer=go bench=sleep_overshoot_p50 workers=%d value=%.1f unit=us\n", w, p50)
+		fmt.Printf("peer=go bench=sleep_overshoot_p99 workers=%d value=%.1f unit=us\n", w, p99)
+	}
+	runtime.GOMAXPROCS(2)
+	n := scaled(100000)
+	s, total, rss := sleepers(n)
+	fmt.Printf("peer=go bench=sleepers_s n=%d workers=2 value=%.4f unit=s\n", n, s)
+	fmt.Printf("peer=go bench=sleepers_total_s n=%d workers=2 value=%.4f unit=s\n", n, total)
+	fmt.Printf("peer=go bench=sleepers_peak_rss_per_task n=%d workers=2 value=%.0f unit=bytes\n", n, rss)
+}
+
+// wants says whether the command line asks for a group (no argument: all).
+func wants(group string) bool {
+	if len(os.Args) < 2 {
+		return true
+	}
+	for _, a := range os.Args[1:] {
+		if a == group {
+			return true
+		}
+	}
+	return false
+}
+
+func runtimeGroup() {
 	for _, n := range []int{1000, 10000, 100000, 1000000} {
 		var ns float64
 		for i := 0; i < 3; i++ { // three rounds, the last reported (as BM_SpawnJoin)
@@ -71,5 +342,16 @@ func main() {
 	}
 	runtime.GOMAXPROCS(1)
 	fmt.Printf("peer=go bench=yield workers=1 value=%.2f unit=ns\n", yieldNs(1000000))
-	runtime.GOMAXPROCS(cpus)
+}
+
+func main() {
+	cpus := runtime.GOMAXPROCS(0) // one P per CPU, as green's default Runtime
+	if wants("runtime") {
+		runtimeGroup()
+		runtime.GOMAXPROCS(cpus)
+	}
+	if wants("sync") {
+		syncGroup()
+		runtime.GOMAXPROCS(cpus)
+	}
 }
