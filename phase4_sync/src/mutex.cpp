@@ -7,6 +7,7 @@
 // the locker holds until it is queued; an unlock that lands before it has
 // cleared kLocked, and the last try succeeds. So no waiter sleeps on a free
 // lock.
+#include <green/detail/wait_graph.hpp>
 #include <green/mutex.hpp>
 
 #include <cstdio>
@@ -40,7 +41,7 @@ void Mutex::lock() {
   if (!try_acquire()) {
     // relaxed: only our own earlier store can make it equal self.
     if (owner_.load(std::memory_order_relaxed) == self)
-      throw DeadlockError("green::Mutex::lock: the calling task (or thread) already holds this mutex");
+      detail::wait_for_mutex(self, *this);  // a cycle of one: throws DeadlockError naming it
     bool got = false;
     for (int i = 0; i < kSpins && !got; ++i) {
       __builtin_ia32_pause();
@@ -51,7 +52,15 @@ void Mutex::lock() {
   owner_.store(self, std::memory_order_relaxed);  // read only by the holder's own checks
 }
 
-void Mutex::lock_slow(const void*) {
+// relaxed: the graph lock orders what the walk needs (wait_graph.hpp).
+const void* detail::holder_of(const Mutex& m) noexcept { return m.owner_.load(std::memory_order_relaxed); }
+
+void Mutex::lock_slow(const void* self) {
+  detail::wait_for_mutex(self, *this);  // throws DeadlockError if this wait closes a cycle
+  struct Over {
+    const void* self;
+    ~Over() { detail::wait_over(self); }
+  } over{self};
   detail::Waiter me;
   bool again = false;  // woken once and beaten to it: keep our place at the front
   for (;;) {

@@ -1,6 +1,7 @@
 // TaskHandle and this_task: the public face of a task.
-#include <green/detail/unimplemented.hpp>
+#include <green/detail/join_wait.hpp>
 #include <green/detail/task.hpp>
+#include <green/detail/unimplemented.hpp>
 #include <green/task_handle.hpp>
 #include <green/task_local.hpp>
 #include <green/this_task.hpp>
@@ -38,6 +39,7 @@ void TaskHandle::join() {
     throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
                             "green::TaskHandle::join: a task cannot join itself");
   {
+    detail::JoinWait edge(task_);  // phase 4: may throw DeadlockError
     // A joining task announces itself and then parks: nothing may switch it
     // out in between (TaskWordCell's invariant), so no preemption either.
     detail::PreemptOff no_preempt;

@@ -19,13 +19,19 @@
 
 namespace green {
 
-// Thrown by a lock() or join() that would close a wait-for cycle; what()
-// names the cycle.
+// Thrown by a lock() or join() that would close a wait-for cycle (what()
+// names every task and lock of it; detail/wait_graph.hpp), and by
+// Runtime::run when every task of the runtime is blocked for good.
 class DeadlockError : public std::system_error {
  public:
   explicit DeadlockError(const std::string& what)
       : std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur), what) {}
 };
+
+class Mutex;
+namespace detail {
+const void* holder_of(const Mutex& m) noexcept;
+}
 
 class Mutex {
  public:
@@ -48,6 +54,7 @@ class Mutex {
 
   std::atomic<std::uint32_t> state_{0};
   std::atomic<const void*> owner_{nullptr};  // its holder (detail::self_id), or nullptr
+  friend const void* detail::holder_of(const Mutex& m) noexcept;
   detail::SpinLock guard_;                   // guards waiters_ and kWaiters
   detail::WaitList waiters_;
 };

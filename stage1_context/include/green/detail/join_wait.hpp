@@ -1,0 +1,22 @@
+// The seam for phase 4's deadlock detection: TaskHandle::join brackets its
+// wait with a JoinWait, telling the wait-for graph "the caller waits for t
+// to end". Until phase 4 it records nothing (join_wait.cpp); phase 4's
+// records the edge and throws DeadlockError if it would close a cycle.
+#pragma once
+
+namespace green::detail {
+
+struct Task;
+
+class JoinWait {
+ public:
+  explicit JoinWait(Task* t);  // may throw (phase 4: DeadlockError)
+  ~JoinWait();
+  JoinWait(const JoinWait&) = delete;
+  JoinWait& operator=(const JoinWait&) = delete;
+
+ private:
+  bool recorded_ = false;  // an edge was recorded: the destructor removes it
+};
+
+}  // namespace green::detail
