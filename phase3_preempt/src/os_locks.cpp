@@ -66,15 +66,19 @@ template <class Fn>
 struct Next {
   const char* name;
   std::atomic<Fn*> fn{nullptr};
-  Fn* get() noexcept {
+  Fn* find() noexcept {  // nullptr if there is none
     Fn* f = fn.load(std::memory_order_relaxed);
     if (__builtin_expect(f != nullptr, 1)) return f;
     f = reinterpret_cast<Fn*>(dlsym(RTLD_NEXT, name));
+    fn.store(f, std::memory_order_relaxed);
+    return f;
+  }
+  Fn* get() noexcept {
+    Fn* f = find();
     if (!f) {
       std::fprintf(stderr, "green: cannot find the C library's %s (a static build?)\n", name);
       std::abort();
     }
-    fn.store(f, std::memory_order_relaxed);
     return f;
   }
 };
@@ -144,6 +148,32 @@ Next<GuardFn> guard_acquire{"__cxa_guard_acquire"};
 Next<GuardEndFn> guard_release{"__cxa_guard_release"}, guard_abort{"__cxa_guard_abort"};
 Next<OnceFn> once{"pthread_once"};
 
+// With libstdc++ linked into the program (-static-libstdc++) the linker took
+// these __cxa_guard_* for the program's own, so there is no next one to call:
+// the guards are then done here, as the Itanium C++ ABI lays them out. Byte 0
+// of the guard is "initialized" (the compiler's inline check reads it with
+// acquire); byte 1 is "being initialized", under guard_m.
+pthread_mutex_t guard_m = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t guard_cv = PTHREAD_COND_INITIALIZER;
+
+int static_guard_acquire(std::int64_t* g) noexcept {
+  auto* b = reinterpret_cast<unsigned char*>(g);
+  mutex_lock.get()(&guard_m);
+  while (b[1]) pthread_cond_wait(&guard_cv, &guard_m);
+  int run_it = !__atomic_load_n(b, __ATOMIC_ACQUIRE);
+  if (run_it) b[1] = 1;
+  mutex_unlock.get()(&guard_m);
+  return run_it;
+}
+void static_guard_end(std::int64_t* g, unsigned char done) noexcept {
+  auto* b = reinterpret_cast<unsigned char*>(g);
+  mutex_lock.get()(&guard_m);
+  __atomic_store_n(b, done, __ATOMIC_RELEASE);  // pairs with the inline check's acquire
+  b[1] = 0;
+  pthread_cond_broadcast(&guard_cv);
+  mutex_unlock.get()(&guard_m);
+}
+
 }  // namespace
 
 void os_locks_init() noexcept {
@@ -151,7 +181,7 @@ void os_locks_init() noexcept {
   rw_rdlock.get(), rw_tryrdlock.get(), rw_wrlock.get(), rw_trywrlock.get(), rw_unlock.get();
   rw_timedrdlock.get(), rw_timedwrlock.get(), rw_clockrdlock.get(), rw_clockwrlock.get();
   spin_lock.get(), spin_trylock.get(), spin_unlock.get();
-  guard_acquire.get(), guard_release.get(), guard_abort.get(), once.get();
+  guard_acquire.find(), guard_release.find(), guard_abort.find(), once.get();  // guards: see above
 }
 
 }  // namespace green::detail
@@ -189,16 +219,19 @@ int pthread_spin_unlock(pthread_spinlock_t* l) { return unlock(spin_unlock, GREE
 
 int __cxa_guard_acquire(std::int64_t* g) {
   lock_begin();
-  int run_it = guard_acquire.get()(g);
+  auto* next = guard_acquire.find();
+  int run_it = next ? next(g) : static_guard_acquire(g);
   if (!run_it) lock_failed();  // initialized already: nothing is held
   return run_it;
 }
 void __cxa_guard_release(std::int64_t* g) {
-  guard_release.get()(g);
+  auto* next = guard_release.find();
+  next ? next(g) : static_guard_end(g, 1);
   unlock_end(GREEN_CALLER);
 }
 void __cxa_guard_abort(std::int64_t* g) {
-  guard_abort.get()(g);
+  auto* next = guard_abort.find();
+  next ? next(g) : static_guard_end(g, 0);
   unlock_end(GREEN_CALLER);
 }
 // Held from the start to the end of the call, whoever runs the function.

@@ -3,13 +3,20 @@
 // SafePoints.StaticLibstdcxxRunsCooperatively). The runtime cannot tell that
 // libstdc++'s code from the program's, so it must not preempt at all: it says
 // so in one line on stderr and runs cooperatively. Prints the preemptions it
-// saw; exits 0 if there were none.
+// saw; exits 0 if there were none. Its function-local statics use the
+// runtime's own guards (os_locks.cpp): there is no other.
 #include <green/detail/preempt_signal.hpp>
 #include <green/green.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+
+// A function-local static with a run-time initializer: __cxa_guard_acquire.
+long started_at() {
+  static const long t = std::chrono::steady_clock::now().time_since_epoch().count();
+  return t;
+}
 
 int main() {
   using namespace std::chrono;
@@ -18,7 +25,11 @@ int main() {
   {
     green::Runtime rt({.workers = 1, .time_slice = microseconds(1000)});
     rt.run([&] {
-      auto other = green::spawn([&] { other_ran = true; });
+      long first = started_at();
+      auto other = green::spawn([&] {
+        if (started_at() != first) std::abort();  // initialized once
+        other_ran = true;
+      });
       auto until = steady_clock::now() + milliseconds(50);  // 50 slices without a yield
       for (unsigned i = 1;; ++i) {
         overtaken |= other_ran.load(std::memory_order_relaxed);
