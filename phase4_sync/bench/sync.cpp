@@ -418,4 +418,18 @@ BENCHMARK(BM_ThreadRing)->ArgName("workers")->Arg(1)->Arg(2)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// A program built from this file with SYNC_BENCH_FILTER defined runs only
+// those benchmarks unless told otherwise (sync_no_wait_graph.cpp).
+int main(int argc, char** argv) {
+  std::vector<char*> args(argv, argv + argc);
+#ifdef SYNC_BENCH_FILTER
+  std::string filter = "--benchmark_filter=" SYNC_BENCH_FILTER;
+  if (std::none_of(args.begin(), args.end(), [](const char* a) { return std::string(a).starts_with("--benchmark_filter"); }))
+    args.push_back(filter.data());
+#endif
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}
