@@ -29,8 +29,8 @@ void Barrier::arrive_and_wait() {
   // Barrier waits have no timeout, so no waiter leaves before it is claimed,
   // and the round's list can be walked after guard_ is released.
   arrived_ = 0;
-  detail::WaitList round;
-  std::swap(round, waiters_);
+  detail::WaitList round{"green::Barrier", this};
+  round.take_all(waiters_);
   guard_.unlock();
   while (!round.empty()) {
     detail::Wakeups wake;

@@ -1,9 +1,11 @@
 // Phase 4's event source: the timers (see detail/timers.hpp for the design;
-// this file replaces stage 2's, which had no sources).
+// this file replaces stage 2's, which had no sources), and the keeper's watch
+// for a runtime whose tasks are all blocked (detail/deadlock.hpp).
 //
 // The keeper's wake word (Worker::wake) takes a third value: 0 asleep, 1
 // picked by a waker (wake_one took it off the idle list), 2 poked by
 // arm_timer (a timer earlier than the keeper's deadline: look again).
+#include <green/detail/deadlock.hpp>
 #include <green/detail/futex.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/timers.hpp>
@@ -12,7 +14,21 @@
 
 namespace green::detail {
 
-void attach_event_sources(RuntimeImpl& rt) { rt.events = std::make_shared<Timers>(rt.nworkers()); }
+namespace {
+struct Events {  // RuntimeImpl::events
+  explicit Events(unsigned workers) : timers(workers), deadlocks(workers) {}
+  Timers timers;
+  Deadlocks deadlocks;
+};
+}  // namespace
+
+void attach_event_sources(RuntimeImpl& rt) {
+  auto e = std::make_shared<Events>(rt.nworkers());
+  e->deadlocks.detect = rt.detect_deadlock;
+  rt.events = std::move(e);
+}
+Timers& timers_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->timers; }
+Deadlocks& deadlocks_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->deadlocks; }
 
 bool poll_events(Worker& w, bool idle) {
   Timers& ts = timers_of(*w.rt);
@@ -45,7 +61,11 @@ bool idle_wait(Worker& w) noexcept {
   Worker* none = nullptr;
   // seq_cst: arm_timer's load of keeper comes after its heap store (see there).
   if (!ts.keeper.compare_exchange_strong(none, &w, std::memory_order_seq_cst)) {
-    wait_until_picked(w);  // somebody else keeps the timers
+    // Somebody else keeps the timers. The last worker to go idle pokes it, to
+    // look for a deadlock at once (deadlock.hpp).
+    if (deadlocks_of(*w.rt).detect && w.rt->nparked_.load(std::memory_order_seq_cst) == w.rt->nworkers())
+      if (Worker* k = ts.keeper.load(std::memory_order_seq_cst)) poke_keeper(k);
+    wait_until_picked(w);
     return true;
   }
   bool picked = false;
@@ -57,6 +77,7 @@ bool idle_wait(Worker& w) noexcept {
     std::int64_t until;
     do {
       until = ts.earliest();
+      if (until == kNever) until = watch_for_deadlock(w);  // no timer: maybe a deadlock to look at
       ts.keeper_until.store(until, std::memory_order_seq_cst);
     } while (ts.earliest() < until);
     // acquire: pairs with idle_wake's release, as in wait_until_picked.

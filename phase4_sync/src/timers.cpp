@@ -106,11 +106,9 @@ Worker* current_worker() noexcept {
   return d && dynamic_cast<RuntimeImpl*>(d->sched) ? static_cast<Worker*>(d) : nullptr;
 }
 
-Timers& timers_of(RuntimeImpl& rt) noexcept { return *static_cast<Timers*>(rt.events.get()); }
-
 // Wakes the keeper without picking it (wake 0 -> 2; see event_source.cpp):
 // it finds the new deadline and sleeps again.
-[[maybe_unused]] static void poke(Worker* k) noexcept {  // (unused in a starter tree)
+void poke_keeper(Worker* k) noexcept {
   std::uint32_t idle = 0;
   // relaxed: the futex wake-up orders nothing; the keeper re-reads the heaps (seq_cst).
   if (k->wake.compare_exchange_strong(idle, 2, std::memory_order_relaxed)) futex_wake(k->wake);
@@ -124,7 +122,7 @@ void arm_timer(Worker& w, Timer* t) {
   // keeper_until and then re-reads every next_ (event_source.cpp). One of us
   // sees the other: the keeper sees this timer, or we see its later wake-up.
   if (t->deadline < ts.keeper_until.load(std::memory_order_seq_cst))
-    if (Worker* k = ts.keeper.load(std::memory_order_seq_cst)) poke(k);
+    if (Worker* k = ts.keeper.load(std::memory_order_seq_cst)) poke_keeper(k);
   // STUB: unimplemented("phase 4: arm_timer (timers.cpp): waking the keeper is yours to write");
   // END SOLUTION
 }

@@ -17,12 +17,7 @@ namespace green::detail {
 
 namespace {
 
-struct Edge {
-  const void* who = nullptr;  // the blocked node; nullptr: a free slot
-  const void* on = nullptr;   // the Mutex or the Task it waits for
-  bool join = false;          // on is a Task (join), not a Mutex
-  int tid = 0;                // a thread's id for the report; 0: who is a Task
-};
+using Edge = WaitEdge;
 
 // Open addressing, linear probing, at most half full; erase shifts the
 // entries after a hole back, so no tombstones pile up.
@@ -58,6 +53,7 @@ class EdgeTable {
     --n_;
   }
   std::size_t size() const noexcept { return n_; }
+  const std::vector<Edge>& slots() const noexcept { return a_; }
 
  private:
   std::size_t mask() const noexcept { return a_.size() - 1; }
@@ -93,13 +89,7 @@ int thread_tid() noexcept {
   return e.join ? e.on : holder_of(*static_cast<const Mutex*>(e.on));
 }
 
-std::string node_name(const Edge& e) {
-  if (e.tid) return "thread " + std::to_string(e.tid);
-  const TaskExtra& x = const_cast<Task*>(static_cast<const Task*>(e.who))->extra();
-  std::string s = "task " + std::to_string(x.id);
-  if (!x.name.empty()) s += " \"" + x.name + "\"";
-  return s;
-}
+std::string node_name(const Edge& e) { return detail::node_name(e.who, e.tid); }
 
 [[maybe_unused]] std::string describe_cycle(const Edge& mine, const Edge* const* path, int n) {
   char buf[48];
@@ -149,6 +139,29 @@ void add(const Edge& me) {
 }
 
 }  // namespace
+
+std::string node_name(const void* who, int tid) {
+  if (tid) return "thread " + std::to_string(tid);
+  const TaskExtra& x = const_cast<Task*>(static_cast<const Task*>(who))->extra();
+  std::string s = "task " + std::to_string(x.id);
+  if (!x.name.empty()) s += " \"" + x.name + "\"";
+  return s;
+}
+
+std::vector<WaitEdge> wait_edges_now() {
+  std::vector<WaitEdge> v;
+  PreemptOff no_preempt;
+  graph_lock.lock();
+  try {
+    for (const Edge& e : edges().slots())
+      if (e.who) v.push_back(e);
+  } catch (...) {
+    graph_lock.unlock();
+    throw;
+  }
+  graph_lock.unlock();
+  return v;
+}
 
 void wait_for_mutex(const void* self, const Mutex& m) {
   add({self, &m, false, current_task() ? 0 : thread_tid()});

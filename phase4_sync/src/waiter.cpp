@@ -1,4 +1,5 @@
 // Wait lists and the waiting half of every primitive. See detail/waiter.hpp.
+#include <green/detail/deadlock.hpp>
 #include <green/detail/futex.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/waiter.hpp>
@@ -56,6 +57,14 @@ void Wakeups::deliver() noexcept {
 }
 
 namespace {
+// Plain threads waiting in a primitive. relaxed: a hint for the deadlock
+// detector, which reads it with every worker parked (deadlock.hpp).
+std::atomic<int> waiting_threads{0};
+struct ThreadWaiting {
+  ThreadWaiting() noexcept { waiting_threads.fetch_add(1, std::memory_order_relaxed); }
+  ~ThreadWaiting() { waiting_threads.fetch_sub(1, std::memory_order_relaxed); }
+};
+
 struct WaitTimer : Timer {
   Waiter* w = nullptr;
 };
@@ -77,12 +86,17 @@ bool sleep_queued(Waiter& me, SpinLock& guard, WaitList& list, std::int64_t dead
       timer.deadline = deadline;
       timer.fire = wait_timed_out;
       arm_timer(*current_worker(), &timer);  // the caller's PreemptOff keeps us on this worker
+    } else if (Worker* w = current_worker()) {
+      me.on = &list;
+      note_blocked(*w, me);  // for the deadlock report, should it come to that
     }
     guard.unlock();
     if (then) then(arg);
     park_current(nullptr, nullptr);  // until claimed and unparked, or timed out
     if (deadline != kNever) timer.heap->cancel(&timer);  // waits for a fire in progress
+    else note_unblocked(me);
   } else {
+    ThreadWaiting counted;
     guard.unlock();
     if (then) then(arg);
     timespec ts = to_timespec(deadline);
@@ -106,6 +120,8 @@ void require_timers(const char* what) {
   if (current_task() && !current_worker())
     throw std::logic_error(std::string(what) + ": a timed wait needs a Runtime's timers; a LocalScheduler has none");
 }
+
+int threads_waiting() noexcept { return waiting_threads.load(std::memory_order_relaxed); }
 
 const void* self_id() noexcept {
   static thread_local const char thread_tag = 0;

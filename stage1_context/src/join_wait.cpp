@@ -4,7 +4,8 @@
 
 namespace green::detail {
 
-JoinWait::JoinWait(Task*) {}
+JoinWait::JoinWait(Task* t) : task_(t) {}
 JoinWait::~JoinWait() = default;
+void JoinWait::finished() {}
 
 }  // namespace green::detail

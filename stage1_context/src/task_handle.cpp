@@ -40,10 +40,13 @@ void TaskHandle::join() {
                             "green::TaskHandle::join: a task cannot join itself");
   {
     detail::JoinWait edge(task_);  // phase 4: may throw DeadlockError
-    // A joining task announces itself and then parks: nothing may switch it
-    // out in between (TaskWordCell's invariant), so no preemption either.
-    detail::PreemptOff no_preempt;
-    detail::wait_until_done(self, task_);
+    {
+      // A joining task announces itself and then parks: nothing may switch
+      // it out in between (TaskWordCell's invariant), so no preemption either.
+      detail::PreemptOff no_preempt;
+      detail::wait_until_done(self, task_);
+    }
+    edge.finished();  // phase 4: may throw DeadlockError; the handle still holds the task
   }
   Task* t = task_;
   task_ = nullptr;

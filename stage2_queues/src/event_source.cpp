@@ -13,6 +13,8 @@ bool idle_wait(Worker& w) noexcept {
   return true;
 }
 
+bool abandoned(RuntimeImpl&) noexcept { return false; }
+
 void idle_wake(Worker& w) noexcept {
   w.wake.store(1, std::memory_order_release);  // pairs with idle_wait's acquire
   futex_wake(w.wake);

@@ -65,6 +65,7 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   small_stack_size = o.small_stack_size;
   time_slice = o.time_slice;
   preemptible_libraries = o.preemptible_libraries;
+  detect_deadlock = o.detect_deadlock;
   unsigned n = o.workers ? o.workers : default_workers();
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
   attach_event_sources(*this);
@@ -112,7 +113,8 @@ RuntimeImpl::~RuntimeImpl() {
     std::abort();
   }
   // Wait for the tasks still running; sleep, do not spin: this may take long.
-  for (int us = 1; !quiescent(*this); us = us < 1000 ? us * 2 : 1000) std::this_thread::sleep_for(std::chrono::microseconds(us));
+  for (int us = 1; !quiescent(*this) && !abandoned(*this); us = us < 1000 ? us * 2 : 1000)
+    std::this_thread::sleep_for(std::chrono::microseconds(us));
   stop_workers();
 }
 

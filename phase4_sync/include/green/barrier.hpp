@@ -22,7 +22,7 @@ class Barrier {
   const std::size_t count_;
   std::size_t arrived_ = 0;   // this round; guarded by guard_
   detail::SpinLock guard_;
-  detail::WaitList waiters_;  // this round's; guarded by guard_
+  detail::WaitList waiters_{"green::Barrier", this};  // this round's; guarded by guard_
 };
 
 }  // namespace green

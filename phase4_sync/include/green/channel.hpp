@@ -73,7 +73,8 @@ class Channel {
   // Everything below is guarded by guard_.
   std::size_t head_ = 0, size_ = 0;
   bool closed_ = false;
-  detail::WaitList senders_, receivers_;  // Sender, Receiver nodes
+  detail::WaitList senders_{"green::Channel (to send)", this};      // Sender nodes
+  detail::WaitList receivers_{"green::Channel (to receive)", this};  // Receiver nodes
   detail::SpinLock guard_;
 };
 

@@ -60,7 +60,7 @@ class CondVar {
   bool wait_until_ns(std::unique_lock<Mutex>& lk, std::int64_t deadline);
 
   detail::SpinLock guard_;
-  detail::WaitList waiters_;  // guarded by guard_
+  detail::WaitList waiters_{"green::CondVar", this};  // guarded by guard_
 };
 
 }  // namespace green

@@ -56,7 +56,9 @@ class Mutex {
   std::atomic<const void*> owner_{nullptr};  // its holder (detail::self_id), or nullptr
   friend const void* detail::holder_of(const Mutex& m) noexcept;
   detail::SpinLock guard_;                   // guards waiters_ and kWaiters
-  detail::WaitList waiters_;
+  detail::WaitList waiters_{"green::Mutex", this, [](const void* m) noexcept {
+                              return detail::holder_of(*static_cast<const Mutex*>(m));
+                            }};
 };
 
 }  // namespace green

@@ -25,7 +25,7 @@ class Semaphore {
  private:
   std::atomic<std::ptrdiff_t> count_;  // permits nobody holds
   detail::SpinLock guard_;             // guards waiters_; release adds to count_ under it
-  detail::WaitList waiters_;
+  detail::WaitList waiters_{"green::Semaphore", this};
 };
 
 }  // namespace green

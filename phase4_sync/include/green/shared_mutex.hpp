@@ -32,7 +32,8 @@ class SharedMutex {
   detail::SpinLock guard_;
   std::size_t readers_ = 0;   // holding it shared
   bool writer_ = false;       // holding it exclusively
-  detail::WaitList readers_waiting_, writers_waiting_;
+  detail::WaitList readers_waiting_{"green::SharedMutex (to read)", this};
+  detail::WaitList writers_waiting_{"green::SharedMutex (to write)", this};
 };
 
 }  // namespace green

@@ -19,6 +19,10 @@ struct RuntimeOptions {
   std::chrono::microseconds time_slice{10'000};   // preemption quantum; 0: cooperative only
   std::size_t stack_size = 256 * 1024;            // default stack class, usable bytes
   std::size_t small_stack_size = 16 * 1024;       // small stack class
+  // Phase 4: when every task is blocked, with no timer armed and no plain
+  // thread waiting in a green primitive, Runtime::run throws DeadlockError
+  // naming them. Turn it off if threads outside the runtime will wake them.
+  bool detect_deadlock = true;
   // Phase 3: besides the main program, the shared libraries whose code a
   // tick may interrupt, by file name prefix ("libmycode" for libmycode.so.1).
   // Only name code that holds no lock across a preemption. Process-wide: the

@@ -98,5 +98,7 @@ Worker* current_worker() noexcept;
 Timers& timers_of(RuntimeImpl& rt) noexcept;
 // Arms t on the calling worker's heap and makes sure somebody will fire it.
 void arm_timer(Worker& w, Timer* t);
+// Wakes the keeper k without picking it: it looks at the heaps again.
+void poke_keeper(Worker* k) noexcept;
 
 }  // namespace green::detail

@@ -26,6 +26,8 @@
 #include <green/detail/task.hpp>
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace green {
 class Mutex;
@@ -48,5 +50,16 @@ const void* holder_of(const Mutex& m) noexcept;
 
 // How many edges are recorded (tests: nothing is left behind).
 std::size_t wait_edges() noexcept;
+
+// For the global deadlock report (deadlock.hpp): a copy of the edges, and
+// how the report names a node ("task 7 \"name\"", "thread 1234").
+struct WaitEdge {
+  const void* who = nullptr;  // the blocked node; nullptr: a free slot
+  const void* on = nullptr;   // the Mutex or the Task it waits for
+  bool join = false;          // on is a Task (join), not a Mutex
+  int tid = 0;                // a thread's id for the report; 0: who is a Task
+};
+std::vector<WaitEdge> wait_edges_now();
+std::string node_name(const void* who, int tid);
 
 }  // namespace green::detail

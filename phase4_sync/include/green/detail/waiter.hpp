@@ -30,6 +30,9 @@
 
 namespace green::detail {
 
+class WaitList;
+struct Worker;
+
 struct Waiter {
   enum : std::uint32_t { kWaiting = 0, kWoken = 1, kTimedOut = 2 };
 
@@ -40,6 +43,12 @@ struct Waiter {
   Task* const task = current_task();  // nullptr: an OS thread, sleeping on `state`
   std::int64_t since = 0;             // when it first queued (Mutex's starvation guard)
   std::atomic<std::uint32_t> state{kWaiting};
+  // While a task sleeps: its place among its runtime's blocked tasks, for the
+  // global deadlock report (deadlock.hpp); under that list's lock.
+  const WaitList* on = nullptr;       // the list it waits in (what it waits for)
+  Worker* blocked_in = nullptr;       // whose blocked list holds it; nullptr: none
+  Waiter* bnext = nullptr;
+  Waiter* bprev = nullptr;
 
   // The waker's CAS. acq_rel: release publishes what the waker did under the
   // lock (a handed-over permit) to the waiter's acquire load; acquire pairs
@@ -60,9 +69,20 @@ struct Waiter {
   }
 };
 
-// An intrusive FIFO of Waiters; the primitive's lock guards it.
+// An intrusive FIFO of Waiters; the primitive's lock guards it. It knows its
+// primitive, for the deadlock report: what (its type and role), owner (its
+// address) and, for a Mutex, who holds it.
 class WaitList {
  public:
+  explicit WaitList(const char* what, const void* owner,
+                    const void* (*holder)(const void* owner) noexcept = nullptr) noexcept
+      : what(what), owner(owner), holder(holder) {}
+  WaitList(const WaitList&) = delete;
+  WaitList& operator=(const WaitList&) = delete;
+  const char* const what;
+  const void* const owner;
+  const void* (*const holder)(const void* owner) noexcept;
+
   bool empty() const noexcept { return !head_; }
   std::size_t size() const noexcept { return size_; }
   Waiter* front() const noexcept { return head_; }
@@ -70,6 +90,11 @@ class WaitList {
   void push_front(Waiter* w) noexcept;
   Waiter* pop_front() noexcept;
   void remove(Waiter* w) noexcept;
+  // Moves every waiter of o here (this list is empty); o is left empty.
+  void take_all(WaitList& o) noexcept {
+    head_ = o.head_, tail_ = o.tail_, size_ = o.size_;
+    o.head_ = o.tail_ = nullptr, o.size_ = 0;
+  }
 
  private:
   Waiter* head_ = nullptr;
@@ -110,5 +135,9 @@ void require_timers(const char* what);
 
 // Who is calling: its Task, or a tag unique to its thread. Mutex owners.
 const void* self_id() noexcept;
+
+// How many plain threads are waiting in a primitive right now (a runtime
+// whose tasks are all blocked is not deadlocked while one is: deadlock.hpp).
+int threads_waiting() noexcept;
 
 }  // namespace green::detail

@@ -1,7 +1,8 @@
 // The seam for phase 4's deadlock detection: TaskHandle::join brackets its
 // wait with a JoinWait, telling the wait-for graph "the caller waits for t
-// to end". Until phase 4 it records nothing (join_wait.cpp); phase 4's
-// records the edge and throws DeadlockError if it would close a cycle.
+// to end". Until phase 4 it does nothing (join_wait.cpp); phase 4's records
+// the edge, throws DeadlockError if it would close a cycle, and finished()
+// throws it if the wait ended because t's runtime deadlocked instead.
 #pragma once
 
 namespace green::detail {
@@ -12,10 +13,12 @@ class JoinWait {
  public:
   explicit JoinWait(Task* t);  // may throw (phase 4: DeadlockError)
   ~JoinWait();
+  void finished();             // after the wait; may throw (phase 4: DeadlockError)
   JoinWait(const JoinWait&) = delete;
   JoinWait& operator=(const JoinWait&) = delete;
 
  private:
+  Task* task_;             // the task joined
   bool recorded_ = false;  // an edge was recorded: the destructor removes it
 };
 

@@ -24,5 +24,9 @@ bool poll_events(Worker& w, bool idle);
 bool idle_wait(Worker& w) noexcept;
 // Wakes w, which a waker has just taken off the idle list.
 void idle_wake(Worker& w) noexcept;
+// Asked by ~Runtime while it waits for the tasks to end: has a source found
+// them blocked for good (phase 4's deadlock detector)? Then it stops waiting
+// and stops the workers; the blocked tasks are abandoned.
+bool abandoned(RuntimeImpl& rt) noexcept;
 
 }  // namespace green::detail

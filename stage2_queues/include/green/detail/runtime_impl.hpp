@@ -138,6 +138,7 @@ class RuntimeImpl final : public Scheduler {
   std::atomic<bool> stopping_{false};              // set once, by stop_workers()
   std::chrono::microseconds time_slice{0};         // RuntimeOptions::time_slice; set once, before the workers
   std::vector<std::string> preemptible_libraries;  // RuntimeOptions'; set once, before the workers
+  bool detect_deadlock = true;                     // RuntimeOptions'; set once, before the workers
   std::shared_ptr<void> events;                    // the event sources' state (event_source.hpp)
 
  private:
