@@ -3,21 +3,25 @@
 // Where a Ready task goes (submit):
 //   - priority above or below the default: the global queue (every worker
 //     looks there first for higher priorities);
-//   - made Ready on a worker: the bottom of that worker's deque; when full,
-//     the older half moves to the global queue; then, if some worker is
-//     parked and none is looking for work, wake one so it can steal;
+//   - made Ready on a worker: that worker's next slot, and the task it
+//     displaces to the bottom of the deque (detail/local_queue.hpp); when
+//     the deque is full, its older half moves to the global queue; then, if
+//     some worker is parked and none is looking for work, wake one so it can
+//     steal;
 //   - made Ready anywhere else: the global queue (and wake as above).
 // Where a worker looks (find_work), in order:
 //   1. the global queue, if it holds a priority above the default;
 //   2. once every 61 picks, the global queue (default priority or higher)
 //      and then the yielded ring, so nothing starves there while the deque
 //      keeps refilling (lower priorities wait until nothing else is Ready);
-//   3. its own deque, at the bottom (newest, LIFO: cache-warm, depth-first),
-//      then its ring of yielded tasks (see detail/local_queue.hpp);
+//   3. its next slot, its own deque at the bottom (newest, LIFO: cache-warm,
+//      depth-first), then its ring of yielded tasks (detail/local_queue.hpp);
 //   4. the global queue;
 //   5. as a spinning thief (at most half the busy workers spin at once),
 //      a few rounds over the other workers' deques from a random victim,
-//      taking one task from the top, and the global queue in between;
+//      taking one task from the top, and the global queue in between; every
+//      kNextEvery-th round, their next slots too, if a task has sat in one
+//      since the round before that (detail/local_queue.hpp);
 //   6. park on the futex.
 //
 // Lost wake-ups. A producer publishes work with a seq_cst store (the
@@ -35,6 +39,9 @@
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/unimplemented.hpp>
 
+#include <cstdint>
+#include <vector>
+
 namespace green::detail {
 
 // BEGIN SOLUTION
@@ -50,6 +57,7 @@ std::uint32_t next_random(std::uint32_t& s) noexcept {
 }
 
 thread_local std::uint32_t tl_rng = 0;
+thread_local std::vector<std::uint64_t> tl_next_seen;  // per victim: its next slot's push count
 
 }  // namespace
 
@@ -63,7 +71,8 @@ static void wake_a_thief(RuntimeImpl& rt) noexcept {
 void RuntimeImpl::submit(Task* t) {
   Worker* w = this_worker();
   if (!w || t->word.priority() != kDefaultPriority) return push_global(t);
-  if (!w->local.push(t)) return spill_to_global(*w, t);
+  if (Task* old = w->local.push_next(t))
+    if (!w->local.push(old)) return spill_to_global(*w, old);
   wake_a_thief(*this);
 }
 
@@ -75,15 +84,17 @@ static bool any_work_sc(const RuntimeImpl& rt) noexcept {
   return false;
 }
 
-// One pass over the other workers, from a random one.
-static Task* steal_round(RuntimeImpl& rt, Worker& w) noexcept {
+// One pass over the other workers, from a random one; their stale next
+// slots too if `next`.
+static Task* steal_round(RuntimeImpl& rt, Worker& w, bool next) noexcept {
   if (tl_rng == 0) tl_rng = 0x9E3779B9u * (w.index + 1);
   unsigned n = rt.nworkers();
+  if (next && tl_next_seen.size() < n) next = false, tl_next_seen.resize(n);  // (allocates once)
   unsigned start = next_random(tl_rng) % n;
   for (unsigned i = 0; i < n; ++i) {
     Worker& v = *rt.workers_[(start + i) % n];
     if (&v == &w) continue;
-    if (Task* t = v.local.steal()) {
+    if (Task* t = v.local.steal(); t || (next && (t = v.local.steal_stale_next(&tl_next_seen[v.index])))) {
       w.steals.inc();
       return t;
     }
@@ -98,6 +109,7 @@ void RuntimeImpl::submit_yielded(Dispatcher& d, Task* t) {
 
 Task* RuntimeImpl::find_work(Worker& w) {
   constexpr int kRounds = 64, kPausesPerRound = 32;  // ~ tens of microseconds in all
+  constexpr int kNextEvery = 8;                      // rounds between looks at next slots: microseconds
   for (;;) {
     Task* t = nullptr;
     if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
@@ -111,7 +123,7 @@ Task* RuntimeImpl::find_work(Worker& w) {
     if (2 * nspinning_.load(std::memory_order_relaxed) < busy) {
       nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement decides
       for (int r = 0; r < kRounds && !t && !stopping(); ++r) {
-        if (!(t = steal_round(*this, w)) && !(t = global.pop()))
+        if (!(t = steal_round(*this, w, r % kNextEvery == kNextEvery - 1)) && !(t = global.pop()))
           for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
       }
       // seq_cst: see "Lost wake-ups" above.

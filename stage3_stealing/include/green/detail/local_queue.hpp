@@ -1,5 +1,17 @@
 // A worker's local run queue, stage 3: a Chase-Lev deque for spawned and
-// unparked tasks, plus a FIFO ring (stage 2's) for tasks that yielded.
+// unparked tasks, a "next" slot in front of it, plus a FIFO ring (stage 2's)
+// for tasks that yielded.
+//
+// The next slot (Go's runnext) holds the task made Ready last on this
+// worker, which runs before the deque. A task woken by the running one
+// usually belongs with it: in a hand-off (a channel, a lock passed on) the
+// waker blocks next, and its worker runs the woken task at once, on the same
+// core, while a thief would have had to cross to another core for it.
+// A thief takes a slot's task only if it has sat there since the thief's
+// previous look, microseconds earlier (the slot's push count is unchanged):
+// a task its worker is about to run is not pulled away, one whose worker
+// stays busy is taken all the same. Looking rarely matters as much: each
+// look pulls the slot's cache line away from its worker.
 //
 // Why two. The deque is LIFO for its owner: the newest task runs next, which
 // is what makes fork-join depth-first and cache-friendly. A yielded task put
@@ -14,6 +26,9 @@
 #include <green/detail/ring_queue.hpp>
 #include <green/detail/task.hpp>
 
+#include <atomic>
+#include <cstdint>
+
 namespace green::detail {
 
 class LocalQueue {
@@ -22,8 +37,19 @@ class LocalQueue {
 
   // Owner only.
   bool push(Task* t) noexcept { return deque_.push(t); }
+  // t goes into the next slot; returns the task it displaced (the caller
+  // pushes that one), or nullptr. seq_cst: it publishes t, and it is the
+  // producer's store of the wake-up protocol, like the deque's bottom store.
+  Task* push_next(Task* t) noexcept {
+    next_pushes_.store(next_pushes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return next_.exchange(t, std::memory_order_seq_cst);
+  }
   bool push_yielded(Task* t) noexcept { return yielded_.push(t); }
   Task* pop() noexcept {
+    // relaxed peek; the exchange decides against a thief's CAS (acquire:
+    // pairs with push_next's release half).
+    if (next_.load(std::memory_order_relaxed))
+      if (Task* t = next_.exchange(nullptr, std::memory_order_acquire)) return t;
     if (Task* t = deque_.pop()) return t;
     return yielded_.pop();
   }
@@ -33,18 +59,41 @@ class LocalQueue {
     if (Task* t = deque_.steal()) return t;
     return yielded_.pop();
   }
-  // For the wake-up protocol (worker_loop.cpp): a seq_cst look at the deque.
-  // Yielded tasks take no part in it: they wait for their own worker, which
-  // is busy by definition, and thieves take them only opportunistically.
-  bool nonempty_sc() const noexcept { return deque_.nonempty_sc(); }
+  // Any thread: the task in the next slot. acquire: pairs with push_next.
+  Task* steal_next() noexcept {
+    Task* t = next_.load(std::memory_order_acquire);
+    return t && next_.compare_exchange_strong(t, nullptr, std::memory_order_acquire) ? t : nullptr;
+  }
+  // The same, only if no push happened since the caller's last look, whose
+  // push count is in *seen (updated). relaxed: a count, a heuristic.
+  Task* steal_stale_next(std::uint64_t* seen) noexcept {
+    std::uint64_t n = next_pushes_.load(std::memory_order_relaxed);
+    if (n != *seen) {
+      *seen = n;
+      return nullptr;
+    }
+    return steal_next();
+  }
+  // For the wake-up protocol (worker_loop.cpp): a seq_cst look at the deque
+  // and the next slot. Yielded tasks take no part in it: they wait for their
+  // own worker, which is busy by definition, and thieves take them only
+  // opportunistically.
+  bool nonempty_sc() const noexcept {
+    return next_.load(std::memory_order_seq_cst) || deque_.nonempty_sc();
+  }
 
  private:
   using Deque = ChaseLevDeque<Task*, 1024>;
+  std::atomic<Task*> next_{nullptr};
+  std::atomic<std::uint64_t> next_pushes_{0};  // written by the owner only
   Deque deque_;
   RingQueue<Task*, 256> yielded_;
 };
 
 // The oldest task of a local queue, for moving work out (any thread).
-inline Task* take_oldest(LocalQueue& q) noexcept { return q.steal(); }
+inline Task* take_oldest(LocalQueue& q) noexcept {
+  if (Task* t = q.steal()) return t;
+  return q.steal_next();
+}
 
 }  // namespace green::detail
