@@ -67,7 +67,9 @@ void Mutex::lock_slow(const void* self) {
     PreemptOff no_preempt;  // guard_ is a spin lock; and queued-then-parked (waiter.hpp)
     guard_.lock();
     // BEGIN SOLUTION
-    state_.fetch_or(kWaiters, std::memory_order_relaxed);  // a flag; the CASes on state_ order it
+    // relaxed: flags under guard_; the CASes on state_ order them.
+    if (again) state_.fetch_and(~kWoken, std::memory_order_relaxed);  // unlock may wake another now
+    state_.fetch_or(kWaiters, std::memory_order_relaxed);
     if (try_acquire()) {
       if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_relaxed);
       guard_.unlock();
@@ -95,8 +97,14 @@ void Mutex::unlock() {
   // END SOLUTION
   owner_.store(nullptr, std::memory_order_relaxed);
   std::uint32_t s = kLocked;
-  // release: pairs with try_acquire's acquire. Fails if kWaiters is set.
-  if (!state_.compare_exchange_strong(s, 0, std::memory_order_release, std::memory_order_relaxed)) unlock_slow();
+  // release: pairs with try_acquire's acquire. Fails if a flag is set.
+  if (state_.compare_exchange_strong(s, 0, std::memory_order_release, std::memory_order_relaxed)) return;
+  // A woken waiter is on its way: it will try, and either take the lock or
+  // queue again and clear kWoken, so that the next unlock wakes somebody.
+  // Nobody to wake now: release, without guard_ (Go's unlockSlow does the same).
+  while (s & kWoken)
+    if (state_.compare_exchange_weak(s, s & ~kLocked, std::memory_order_release, std::memory_order_relaxed)) return;
+  unlock_slow();
 }
 
 void Mutex::unlock_slow() {
@@ -104,12 +112,18 @@ void Mutex::unlock_slow() {
   detail::Wakeups wake;  // delivered by its destructor, after guard_ is released
   guard_.lock();
   // BEGIN SOLUTION
-  detail::Waiter* w = waiters_.pop_front();
-  // relaxed: kWaiters is a flag under guard_; the CASes on state_ order it.
+  // One woken waiter at a time: while one is on its way (kWoken), waking
+  // another would only add a loser to the race (Go's mutexWoken).
+  detail::Waiter* w = waiters_.front();
+  bool starving = w && detail::now_ns() - w->since >= kStarvation;
+  if (w && (starving || !(state_.load(std::memory_order_relaxed) & kWoken))) waiters_.pop_front();
+  else w = nullptr;
+  // relaxed: flags under guard_; the CASes on state_ order them.
   if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_relaxed);
-  if (w && detail::now_ns() - w->since >= kStarvation) {
+  if (starving) {
     w->handoff = true;  // kLocked stays set: the lock passes to w (published by claim's release)
   } else {
+    if (w) state_.fetch_or(kWoken, std::memory_order_relaxed);
     state_.fetch_and(~kLocked, std::memory_order_release);  // pairs with try_acquire's acquire
   }
   if (w) wake.add(w);  // mutex waits have no timeout: the claim always succeeds

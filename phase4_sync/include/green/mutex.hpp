@@ -5,7 +5,8 @@
 //
 // Barging, with a starvation guard: unlock() releases the lock and wakes the
 // oldest waiter, which then competes with whoever comes along (a running
-// task usually wins: no switch, and the lock stays warm in its cache). Once
+// task usually wins: no switch, and the lock stays warm in its cache); while
+// a woken waiter has not tried yet, unlock wakes nobody else. Once
 // the oldest waiter has waited kStarvation (1 ms, as Go's sync.Mutex),
 // unlock() hands the lock to it directly instead.
 #pragma once
@@ -47,7 +48,9 @@ class Mutex {
   void unlock();
 
  private:
-  static constexpr std::uint32_t kLocked = 1, kWaiters = 2;  // kWaiters: waiters_ not empty
+  // kWaiters: waiters_ is not empty. kWoken: a waiter was woken (not handed
+  // the lock) and has not tried again yet. Both change under guard_ only.
+  static constexpr std::uint32_t kLocked = 1, kWaiters = 2, kWoken = 4;
   bool try_acquire() noexcept;
   void lock_slow(const void* self);
   void unlock_slow();
