@@ -28,7 +28,8 @@ STANDARD_FIELDS = {
 }
 
 PEER_DIR = stages.ROOT / "build" / "bench" / "peers"
-CXX = ("g++", "-O2", "-std=c++20")
+# The C++ peers share the phase 4 workloads' definitions with green's bench/sync.
+CXX = ("g++", "-O2", "-std=c++20", "-Iphase4_sync/bench")
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,12 @@
 #include <thread>
 #include <vector>
 
+#include "sync_workloads.hpp"  // phase4_sync/bench: what the phase 4 workloads share
+
 namespace {
 
 namespace bf = boost::fibers;
-using Clock = std::chrono::steady_clock;
-double since_ns(Clock::time_point t0) { return std::chrono::duration<double, std::nano>(Clock::now() - t0).count(); }
+using namespace workloads;
 
 bf::fiber start(auto fn) { return bf::fiber(std::allocator_arg, bf::fixedsize_stack(16 * 1024), std::move(fn)); }
 
@@ -104,54 +105,12 @@ double yield_ns(long yields) {
 
 using namespace std::chrono_literals;
 
-// A sync workload's size n times BENCH_SCALE (default 1).
-long scaled(long n) {
-  static const double scale = [] {
-    const char* s = std::getenv("BENCH_SCALE");
-    return s && *s ? std::atof(s) : 1.0;
-  }();
-  return std::max(1L, std::lround(static_cast<double>(n) * scale));
-}
-
-// A field of /proc/self/status (VmRSS, VmHWM), in bytes.
-double status_bytes(const std::string& field) {
-  std::ifstream f("/proc/self/status");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind(field + ":", 0) == 0) return std::atof(line.c_str() + field.size() + 1) * 1024.0;
-  return 0;
-}
-// VmHWM starts again from VmRSS (what fib took earlier does not count).
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-// PEER-WORKLOADS.md's lcg_work: steps of a 64-bit LCG, one dependent chain; the
-// empty asm keeps the compiler from folding the loop.
-inline std::uint64_t lcg_work(std::uint64_t x, long steps) {
-  for (long i = 0; i < steps; ++i) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    asm volatile("" : "+r"(x));
-  }
-  return x;
-}
-std::atomic<std::uint64_t> sink{0};  // keeps the work's results alive
-
 void fail(const char* what) {
   std::fprintf(stderr, "boost_fiber: %s\n", what);
   std::abort();
 }
 
-double mutex_uncontended(long n) {
-  bf::mutex m;
-  for (long i = 0; i < n / 10; ++i) {  // warm-up
-    m.lock();
-    m.unlock();
-  }
-  auto t0 = Clock::now();
-  for (long i = 0; i < n; ++i) {
-    m.lock();
-    m.unlock();
-  }
-  return since_ns(t0) / static_cast<double>(n);
-}
+double mutex_uncontended(long n) { return lock_unlock_ns<bf::mutex>(n); }
 
 double mutex_contended(int tasks, long total, long work) {
   bf::mutex m;
@@ -160,16 +119,7 @@ double mutex_contended(int tasks, long total, long work) {
   auto t0 = Clock::now();
   std::vector<bf::fiber> fs;
   for (int t = 0; t < tasks; ++t)
-    fs.push_back(start([&, t] {
-      auto y = static_cast<std::uint64_t>(t);
-      for (long i = 0; i < per; ++i) {
-        m.lock();
-        ++counter;
-        m.unlock();
-        y = lcg_work(y, work);
-      }
-      sink.fetch_add(y, std::memory_order_relaxed);
-    }));
+    fs.push_back(start([&, t] { contend(m, counter, per, work, t); }));
   for (auto& f : fs) f.join();
   double ns = since_ns(t0) / static_cast<double>(tasks * per);
   if (counter != tasks * per) fail("mutex_contended: wrong counter");
@@ -180,15 +130,6 @@ void bench_mutex_contended(int workers) {
   for (long work : {0L, 90L})
     std::printf("peer=boost_fiber bench=mutex_contended tasks=64 work=%ld workers=%d value=%.2f unit=ns\n", work,
                 workers, mutex_contended(64, scaled(6'400'000), work));
-}
-
-double work_alone(long work) {
-  const long n = 1'000'000;
-  std::uint64_t y = 1;
-  auto t0 = Clock::now();
-  for (long i = 0; i < n; ++i) y = lcg_work(y, work);
-  sink.fetch_add(y);
-  return since_ns(t0) / static_cast<double>(n);
 }
 
 double pingpong_cv_once(long n) {
@@ -319,19 +260,9 @@ void sleepers(long n, StackAlloc alloc, const char* param) {
 }
 
 void sleep_overshoot(long n) {
-  std::vector<double> late;
-  for (long i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
-    boost::this_fiber::sleep_for(1ms);
-    late.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0 - 1ms).count());
-  }
-  std::sort(late.begin(), late.end());
-  auto rank = [&](double p) {  // nearest rank
-    auto r = static_cast<std::size_t>(std::ceil(p * static_cast<double>(late.size())));
-    return late[std::clamp<std::size_t>(r, 1, late.size()) - 1];
-  };
-  std::printf("peer=boost_fiber bench=sleep_overshoot_p50 workers=1 value=%.1f unit=us\n", rank(0.5));
-  std::printf("peer=boost_fiber bench=sleep_overshoot_p99 workers=1 value=%.1f unit=us\n", rank(0.99));
+  auto [p50, p99] = workloads::sleep_overshoot_us(n, [] { boost::this_fiber::sleep_for(1ms); });
+  std::printf("peer=boost_fiber bench=sleep_overshoot_p50 workers=1 value=%.1f unit=us\n", p50);
+  std::printf("peer=boost_fiber bench=sleep_overshoot_p99 workers=1 value=%.1f unit=us\n", p99);
 }
 
 void sync_one_thread() {

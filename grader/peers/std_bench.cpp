@@ -27,45 +27,14 @@
 #include <thread>
 #include <vector>
 
+#include "sync_workloads.hpp"  // phase4_sync/bench: what the phase 4 workloads share
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace workloads;
 using namespace std::chrono_literals;
-double since_ns(Clock::time_point t0) { return std::chrono::duration<double, std::nano>(Clock::now() - t0).count(); }
 
-// A workload's size n times BENCH_SCALE (default 1).
-long scaled(long n) {
-  static const double scale = [] {
-    const char* s = std::getenv("BENCH_SCALE");
-    return s && *s ? std::atof(s) : 1.0;
-  }();
-  return std::max(1L, std::lround(static_cast<double>(n) * scale));
-}
-
-// PEER-WORKLOADS.md's lcg_work: steps of a 64-bit LCG, one dependent chain; the
-// empty asm keeps the compiler from folding the loop.
-inline std::uint64_t lcg_work(std::uint64_t x, long steps) {
-  for (long i = 0; i < steps; ++i) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    asm volatile("" : "+r"(x));
-  }
-  return x;
-}
-std::atomic<std::uint64_t> sink{0};  // keeps the work's results alive
-
-double mutex_uncontended(long n) {
-  std::mutex m;
-  for (long i = 0; i < n / 10; ++i) {  // warm-up
-    m.lock();
-    m.unlock();
-  }
-  auto t0 = Clock::now();
-  for (long i = 0; i < n; ++i) {
-    m.lock();
-    m.unlock();
-  }
-  return since_ns(t0) / static_cast<double>(n);
-}
+double mutex_uncontended(long n) { return lock_unlock_ns<std::mutex>(n); }
 
 double mutex_contended(int threads, long total, long work) {
   std::mutex m;
@@ -74,16 +43,7 @@ double mutex_contended(int threads, long total, long work) {
   auto t0 = Clock::now();
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t)
-    ts.emplace_back([&, t] {
-      auto y = static_cast<std::uint64_t>(t);
-      for (long i = 0; i < per; ++i) {
-        m.lock();
-        ++counter;
-        m.unlock();
-        y = lcg_work(y, work);
-      }
-      sink.fetch_add(y, std::memory_order_relaxed);
-    });
+    ts.emplace_back([&, t] { contend(m, counter, per, work, t); });
   for (auto& t : ts) t.join();
   double ns = since_ns(t0) / static_cast<double>(threads * per);
   if (counter != threads * per) {
@@ -91,15 +51,6 @@ double mutex_contended(int threads, long total, long work) {
     std::abort();
   }
   return ns;
-}
-
-double work_alone(long work) {
-  const long n = 1'000'000;
-  std::uint64_t y = 1;
-  auto t0 = Clock::now();
-  for (long i = 0; i < n; ++i) y = lcg_work(y, work);
-  sink.fetch_add(y);
-  return since_ns(t0) / static_cast<double>(n);
 }
 
 double pingpong_cv(long n) {
@@ -122,19 +73,9 @@ double pingpong_cv(long n) {
 }
 
 void sleep_overshoot(long n) {
-  std::vector<double> late;
-  for (long i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
-    std::this_thread::sleep_for(1ms);
-    late.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0 - 1ms).count());
-  }
-  std::sort(late.begin(), late.end());
-  auto rank = [&](double p) {  // nearest rank
-    auto r = static_cast<std::size_t>(std::ceil(p * static_cast<double>(late.size())));
-    return late[std::clamp<std::size_t>(r, 1, late.size()) - 1];
-  };
-  std::printf("peer=std bench=sleep_overshoot_p50 threads=1 value=%.1f unit=us\n", rank(0.5));
-  std::printf("peer=std bench=sleep_overshoot_p99 threads=1 value=%.1f unit=us\n", rank(0.99));
+  auto [p50, p99] = sleep_overshoot_us(n, [] { std::this_thread::sleep_for(1ms); });
+  std::printf("peer=std bench=sleep_overshoot_p50 threads=1 value=%.1f unit=us\n", p50);
+  std::printf("peer=std bench=sleep_overshoot_p99 threads=1 value=%.1f unit=us\n", p99);
 }
 
 }  // namespace

@@ -57,6 +57,7 @@
 #include <green/green.hpp>
 
 #include <benchmark/benchmark.h>
+#include <sync_workloads.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -71,53 +72,15 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace workloads;
 using namespace std::chrono_literals;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
-// Nearest rank: the smallest value with at least p of them at or below it.
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-}
-double ns_since(Clock::time_point t0, double n) {
-  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
-}
+double ns_since(Clock::time_point t0, double n) { return since_ns(t0) / n; }
 double s_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// A peer workload's size, times BENCH_SCALE (default 1) for quick tries.
-long scaled(long n) {
-  static const double scale = [] {
-    const char* s = std::getenv("BENCH_SCALE");
-    return s && *s ? std::atof(s) : 1.0;
-  }();
-  return std::max(1L, std::lround(static_cast<double>(n) * scale));
-}
-
-// A field of /proc/self/status (VmRSS, VmHWM), in bytes.
-double status_bytes(const std::string& field) {
-  std::ifstream f("/proc/self/status");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind(field + ":", 0) == 0) return std::atof(line.c_str() + field.size() + 1) * 1024.0;
-  return 0;
-}
-// Lets VmHWM start again from VmRSS, so that what earlier benchmarks of this
-// process took does not count.
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-// PEER-WORKLOADS.md's lcg_work: `steps` steps of a 64-bit LCG, one dependent
-// chain; the empty asm keeps the compiler from folding the loop.
-inline std::uint64_t lcg_work(std::uint64_t x, long steps) {
-  for (long i = 0; i < steps; ++i) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    asm volatile("" : "+r"(x));
-  }
-  return x;
-}
 
 void BM_TimerArmCancel(benchmark::State& state) {
   green::Runtime rt({.workers = 1});
@@ -150,16 +113,9 @@ BENCHMARK(BM_TimerArmCancel)->Iterations(1)->UseRealTime()->Unit(benchmark::kMil
 void BM_SleepOvershoot(benchmark::State& state) {
   green::Runtime rt({.workers = static_cast<unsigned>(state.range(0))});
   for (auto _ : state) {
-    std::vector<double> late;
-    rt.run([&] {
-      for (long i = 0, n = scaled(1000); i < n; ++i) {
-        auto t0 = Clock::now();
-        green::this_task::sleep_for(1ms);
-        late.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0 - 1ms).count());
-      }
-    });
-    state.counters["p50_us"] = percentile(late, 0.5);
-    state.counters["p99_us"] = percentile(late, 0.99);
+    auto [p50, p99] = rt.run([] { return sleep_overshoot_us(scaled(1000), [] { green::this_task::sleep_for(1ms); }); });
+    state.counters["p50_us"] = p50;
+    state.counters["p99_us"] = p99;
   }
 }
 BENCHMARK(BM_SleepOvershoot)->ArgName("workers")->Arg(1)->Arg(2)
@@ -256,19 +212,7 @@ void BM_MutexLockUnlock(benchmark::State& state) {
   green::Runtime rt({.workers = 1});
   for (auto _ : state) {
     const long n = scaled(50'000'000);
-    double ns = rt.run([&] {
-      green::Mutex m;
-      for (long i = 0; i < n / 10; ++i) {  // warm-up
-        m.lock();
-        m.unlock();
-      }
-      auto t0 = Clock::now();
-      for (long i = 0; i < n; ++i) {
-        m.lock();
-        m.unlock();
-      }
-      return ns_since(t0, static_cast<double>(n));
-    });
+    double ns = rt.run([&] { return lock_unlock_ns<green::Mutex>(n); });
     state.counters["ns_per_op"] = ns;
   }
 }
@@ -282,21 +226,11 @@ void BM_MutexContended(benchmark::State& state) {
     const long per = scaled(6'400'000) / tasks;
     green::Mutex m;
     long counter = 0;
-    std::atomic<std::uint64_t> sink{0};
     double ns = rt.run([&] {
       auto t0 = Clock::now();
       std::vector<green::TaskHandle> hs;
       for (int t = 0; t < tasks; ++t)
-        hs.push_back(green::spawn([&, t] {
-          std::uint64_t y = static_cast<std::uint64_t>(t);
-          for (long i = 0; i < per; ++i) {
-            m.lock();
-            ++counter;
-            m.unlock();
-            y = lcg_work(y, steps);
-          }
-          sink.fetch_add(y, std::memory_order_relaxed);
-        }));
+        hs.push_back(green::spawn([&, t] { contend(m, counter, per, steps, t); }));
       for (auto& h : hs) h.join();
       return ns_since(t0, static_cast<double>(tasks * per));
     });
@@ -305,14 +239,7 @@ void BM_MutexContended(benchmark::State& state) {
       break;
     }
     state.counters["ns_per_section"] = ns;
-    if (steps > 0) {  // the work alone, on this thread
-      const long n = 1'000'000;
-      std::uint64_t y = 1;
-      auto t0 = Clock::now();
-      for (long i = 0; i < n; ++i) y = lcg_work(y, steps);
-      state.counters["work_alone_ns"] = ns_since(t0, static_cast<double>(n));
-      sink.fetch_add(y);
-    }
+    if (steps > 0) state.counters["work_alone_ns"] = work_alone(steps);  // on this thread
     benchmark::DoNotOptimize(sink.load());
   }
 }
