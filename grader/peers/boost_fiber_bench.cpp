@@ -133,22 +133,11 @@ void bench_mutex_contended(int workers) {
 }
 
 double pingpong_cv_once(long n) {
-  bf::mutex m;
-  bf::condition_variable cv;
-  int turn = 0;
-  auto player = [&](int me) {
-    for (long i = 0; i < n; ++i) {
-      std::unique_lock lk(m);
-      while (turn != me) cv.wait(lk);
-      turn = 1 - me;
-      cv.notify_one();
-    }
-  };
-  auto t0 = Clock::now();
-  bf::fiber a = start([&] { player(0); }), b = start([&] { player(1); });
-  a.join();
-  b.join();
-  return since_ns(t0) / (2.0 * static_cast<double>(n));
+  return pingpong_cv_ns<bf::mutex, bf::condition_variable>(n, [](auto f, auto g) {
+    bf::fiber a = start(f), b = start(g);
+    a.join();
+    b.join();
+  });
 }
 
 double pingpong_chan(long n) {

@@ -54,22 +54,11 @@ double mutex_contended(int threads, long total, long work) {
 }
 
 double pingpong_cv(long n) {
-  std::mutex m;
-  std::condition_variable cv;
-  int turn = 0;
-  auto player = [&](int me) {
-    for (long i = 0; i < n; ++i) {
-      std::unique_lock lk(m);
-      while (turn != me) cv.wait(lk);
-      turn = 1 - me;
-      cv.notify_one();
-    }
-  };
-  auto t0 = Clock::now();
-  std::thread a(player, 0), b(player, 1);
-  a.join();
-  b.join();
-  return since_ns(t0) / (2.0 * static_cast<double>(n));
+  return pingpong_cv_ns<std::mutex, std::condition_variable>(n, [](auto f, auto g) {
+    std::thread a(f), b(g);
+    a.join();
+    b.join();
+  });
 }
 
 void sleep_overshoot(long n) {

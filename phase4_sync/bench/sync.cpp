@@ -250,24 +250,12 @@ void BM_CondVarPingPong(benchmark::State& state) {
   green::Runtime rt({.workers = static_cast<unsigned>(state.range(0))});
   for (auto _ : state) {
     const long n = scaled(1'000'000);
-    green::Mutex m;
-    green::CondVar cv;
-    int turn = 0;
     double ns = rt.run([&] {
-      auto player = [&](int me) {
-        for (long i = 0; i < n; ++i) {
-          std::unique_lock lk(m);
-          while (turn != me) cv.wait(lk);
-          turn = 1 - me;
-          cv.notify_one();
-        }
-      };
-      auto t0 = Clock::now();
-      auto a = green::spawn([&] { player(0); });
-      auto b = green::spawn([&] { player(1); });
-      a.join();
-      b.join();
-      return ns_since(t0, 2.0 * static_cast<double>(n));
+      return pingpong_cv_ns<green::Mutex, green::CondVar>(n, [](auto f, auto g) {
+        auto a = green::spawn(f), b = green::spawn(g);
+        a.join();
+        b.join();
+      });
     });
     state.counters["ns_per_handoff"] = ns;
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -93,6 +94,27 @@ void contend(M& m, long& counter, long per, long work, int index) {
     y = lcg_work(y, work);
   }
   sink.fetch_add(y, std::memory_order_relaxed);
+}
+
+// Condition-variable ping-pong: two players pass the turn, n times each;
+// start(f, g) runs f and g as two tasks (or threads) and waits for both.
+// ns per hand-off.
+template <class M, class CV, class Start>
+double pingpong_cv_ns(long n, Start start) {
+  M m;
+  CV cv;
+  int turn = 0;
+  auto player = [&](int me) {
+    for (long i = 0; i < n; ++i) {
+      std::unique_lock lk(m);
+      while (turn != me) cv.wait(lk);
+      turn = 1 - me;
+      cv.notify_one();
+    }
+  };
+  auto t0 = Clock::now();
+  start([&] { player(0); }, [&] { player(1); });
+  return since_ns(t0) / (2.0 * static_cast<double>(n));
 }
 
 // Nearest rank: the smallest value with at least p of them at or below it.
