@@ -112,7 +112,7 @@ TEST(Channel, MoveOnlyValues) {
 // value arrives exactly once.
 TEST(Channel, ManySendersAndReceiversLoseNothing) {
   for (std::size_t cap : {0u, 1u, 16u}) {
-    green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(500)});
+    green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(100)});
     green::Channel<long> ch(cap);
     const int senders = 8, receivers = 8;
     const long per = scaled(5000, 50);

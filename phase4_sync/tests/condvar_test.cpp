@@ -15,7 +15,7 @@ using namespace green::test;
 // Producers and consumers, tasks and threads, on one queue: every item is
 // consumed exactly once, and nobody sleeps through a notify (or this hangs).
 TEST(CondVar, ProducersAndConsumersLoseNoWakeUp) {
-  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(500)});
+  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(100)});
   green::Mutex m;
   green::CondVar not_empty;
   std::deque<long> q;

@@ -11,7 +11,7 @@ namespace {
 using namespace green::test;
 
 TEST(Semaphore, NeverMoreHoldersThanPermits) {
-  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(200)});
+  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(100)});
   green::Semaphore sem(3);
   std::atomic<int> holders{0}, most{0};
   in_tasks(rt, 50, [&](int i) {
@@ -104,7 +104,7 @@ TEST(Semaphore, BadCountsAreInvalidArguments) {
 }
 
 TEST(Barrier, NobodyPassesARoundBeforeEveryoneArrived) {
-  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(200)});
+  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(100)});
   const int n = 40, threads = 2;  // n - threads tasks and `threads` plain threads
   const long rounds = scaled(300, 20);
   green::Barrier b(n);

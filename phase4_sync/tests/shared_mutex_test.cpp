@@ -13,7 +13,7 @@ namespace {
 using namespace green::test;
 
 TEST(SharedMutex, ReadersTogetherWritersAlone) {
-  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(200)});
+  green::Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(100)});
   green::SharedMutex m;
   std::atomic<int> readers{0}, writers{0};
   std::atomic<bool> broken{false};
