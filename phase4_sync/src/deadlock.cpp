@@ -12,29 +12,30 @@
 
 namespace green::detail {
 
-void note_blocked(Worker& w, Waiter& me) noexcept {
+void note_blocked(Worker& w, BlockedNode& n) noexcept {
   Deadlocks& d = deadlocks_of(*w.rt);
   if (!d.detect) return;
   BlockedList& l = d.lists[w.index];
-  l.lock.lock();  // the caller holds PreemptOff
-  me.bprev = nullptr;
-  me.bnext = l.head;
-  if (l.head) l.head->bprev = &me;
-  l.head = &me;
-  me.blocked_in = &w;
+  PreemptOff no_preempt;  // l.lock is a spin lock
+  l.lock.lock();
+  n.prev = nullptr;
+  n.next = l.head;
+  if (l.head) l.head->prev = &n;
+  l.head = &n;
+  n.in = &w;
   l.lock.unlock();
 }
 
-void note_unblocked(Waiter& me) noexcept {
-  Worker* w = me.blocked_in;
+void note_unblocked(BlockedNode& n) noexcept {
+  Worker* w = n.in;
   if (!w) return;
   BlockedList& l = deadlocks_of(*w->rt).lists[w->index];
-  PreemptOff no_preempt;  // l.lock is a spin lock
+  PreemptOff no_preempt;
   l.lock.lock();
-  (me.bprev ? me.bprev->bnext : l.head) = me.bnext;
-  if (me.bnext) me.bnext->bprev = me.bprev;
+  (n.prev ? n.prev->next : l.head) = n.next;
+  if (n.next) n.next->prev = n.prev;
   l.lock.unlock();
-  me.blocked_in = nullptr;
+  n.in = nullptr;
 }
 
 namespace {
@@ -52,6 +53,7 @@ std::string address(const void* p) {
 struct Blocked {
   Task* task;
   const WaitList* on;
+  const Task* joining;
 };
 
 // Every task in a blocked list. All of them are parked: the lists do not change.
@@ -60,7 +62,7 @@ std::vector<Blocked> blocked_tasks(Deadlocks& d) {
   PreemptOff no_preempt;
   for (BlockedList& l : d.lists) {
     l.lock.lock();
-    for (Waiter* w = l.head; w; w = w->bnext) v.push_back({w->task, w->on});
+    for (BlockedNode* n = l.head; n; n = n->next) v.push_back({n->task, n->on, n->joining});
     l.lock.unlock();
   }
   return v;
@@ -76,31 +78,31 @@ std::string describe(std::uint64_t live, const std::vector<Blocked>& blocked, co
   auto known = [&](const void* holder) {
     for (const Blocked& b : blocked)
       if (b.task == holder) return true;
-    for (const WaitEdge& e : joins)
-      if (!e.tid && e.who == holder) return true;
     return false;
   };
   std::uint64_t listed = 0;
   for (const Blocked& b : blocked) {
+    ++listed;
+    if (b.joining) {
+      s += "\n  " + node_name(b.task, 0) + " waits to join " + node_name(b.joining, 0);
+      continue;
+    }
     s += "\n  " + node_name(b.task, 0) + " waits on " + b.on->what + " " + address(b.on->owner);
     if (const void* holder = b.on->holder ? b.on->holder(b.on->owner) : nullptr)
       s += known(holder) ? ", held by " + node_name(holder, 0) : ", held by a thread or an unblocked task";
-    ++listed;
   }
-  for (const WaitEdge& e : joins) {
-    s += "\n  " + node_name(e.who, e.tid) + " waits to join " + node_name(e.on, 0);
-    if (!e.tid) ++listed;
-  }
+  for (const WaitEdge& e : joins) s += "\n  " + node_name(e.who, e.tid) + " waits to join " + node_name(e.on, 0);
   if (listed < live)
     s += "\n  and " + std::to_string(live - listed) + " more, parked outside green's primitives and joins";
   return s;
 }
 
-// The joins that wait for, or are made by, tasks of rt.
+// The joins of threads that wait for tasks of rt (the tasks' joins are in
+// the blocked lists).
 std::vector<WaitEdge> joins_of(RuntimeImpl& rt) {
   std::vector<WaitEdge> joins;
   for (const WaitEdge& e : wait_edges_now())
-    if (e.join && (of_runtime(e.on, rt) || (!e.tid && of_runtime(e.who, rt)))) joins.push_back(e);
+    if (e.join && e.tid && of_runtime(e.on, rt)) joins.push_back(e);
   return joins;
 }
 
@@ -111,7 +113,6 @@ void declare(RuntimeImpl& rt, std::uint64_t live) {
   d.found.store(true, std::memory_order_release);  // pairs with deadlock_report's acquire
   // End the joins of threads: their JoinWait::finished throws the report.
   for (const WaitEdge& e : joins) {
-    if (!e.tid || !of_runtime(e.on, rt)) continue;
     JoinState& js = const_cast<Task*>(static_cast<const Task*>(e.on))->extra().join;
     JoinWord cur = js.load(std::memory_order_acquire);
     // acq_rel: as notify_done's exchange (the joiner's acquire load sees Done).
@@ -174,8 +175,6 @@ bool abandoned(RuntimeImpl& rt) noexcept {
   static auto* kept = new std::vector<Task*>;
   std::vector<Task*> tasks;
   for (const Blocked& b : blocked_tasks(d)) tasks.push_back(b.task);
-  for (const WaitEdge& e : joins_of(rt))
-    if (!e.tid && of_runtime(e.who, rt)) tasks.push_back(static_cast<Task*>(const_cast<void*>(e.who)));
   for (Task* t : tasks) {
     kept->push_back(t);
 #if GREEN_ASAN

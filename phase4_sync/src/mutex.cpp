@@ -30,9 +30,16 @@ bool Mutex::try_acquire() noexcept {
   // END SOLUTION
 }
 
+// A task counts the Mutexes it holds: only a joiner that holds one enters the
+// wait-for graph (join_wait.cpp). Its own field, its own writes.
+static void count_held(int d) noexcept {
+  if (detail::Task* t = detail::current_task()) t->held += static_cast<std::uint32_t>(d);
+}
+
 bool Mutex::try_lock() noexcept {
   if (!try_acquire()) return false;
-  owner_.store(detail::self_id(), std::memory_order_relaxed);  // read only by the holder's own checks
+  owner_.store(detail::self_id(), std::memory_order_relaxed);  // read by the holder's checks and the graph
+  count_held(1);
   return true;
 }
 
@@ -49,6 +56,7 @@ void Mutex::lock() {
     }
     if (!got) lock_slow(self);
   }
+  count_held(1);
   owner_.store(self, std::memory_order_relaxed);  // read only by the holder's own checks
 }
 
@@ -96,6 +104,7 @@ void Mutex::unlock() {
   // STUB: detail::unimplemented("phase 4: Mutex::unlock's check of the caller (mutex.cpp) is yours to write");
   // END SOLUTION
   owner_.store(nullptr, std::memory_order_relaxed);
+  count_held(-1);
   std::uint32_t s = kLocked;
   // release: pairs with try_acquire's acquire. Fails if a flag is set.
   if (state_.compare_exchange_strong(s, 0, std::memory_order_release, std::memory_order_relaxed)) return;

@@ -87,14 +87,15 @@ bool sleep_queued(Waiter& me, SpinLock& guard, WaitList& list, std::int64_t dead
       timer.fire = wait_timed_out;
       arm_timer(*current_worker(), &timer);  // the caller's PreemptOff keeps us on this worker
     } else if (Worker* w = current_worker()) {
-      me.on = &list;
-      note_blocked(*w, me);  // for the deadlock report, should it come to that
+      me.blocked.task = me.task;
+      me.blocked.on = &list;
+      note_blocked(*w, me.blocked);  // for the deadlock report, should it come to that
     }
     guard.unlock();
     if (then) then(arg);
     park_current(nullptr, nullptr);  // until claimed and unparked, or timed out
     if (deadline != kNever) timer.heap->cancel(&timer);  // waits for a fire in progress
-    else note_unblocked(me);
+    else note_unblocked(me.blocked);
   } else {
     ThreadWaiting counted;
     guard.unlock();

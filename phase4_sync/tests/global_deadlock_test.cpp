@@ -82,6 +82,28 @@ TEST(GlobalDeadlock, TheReportNamesEveryBlockedTaskAndWhatItWaitsOn) {
   EXPECT_TRUE(has(what, "thread ") && has(what, "waits to join task ")) << "the caller of run: " << what;
 }
 
+// Joiners that hold no Mutex are not in the wait-for graph: two tasks joining
+// each other are found here, once everything is blocked.
+TEST(GlobalDeadlock, TwoTasksJoiningEachOther) {
+  std::string what = run_expecting(2, [] {
+    green::TaskHandle a, b;
+    green::Barrier ready(3);
+    a = green::spawn([&] {
+      ready.arrive_and_wait();
+      b.join();
+    }, {.name = "a"});
+    b = green::spawn([&] {
+      ready.arrive_and_wait();
+      a.join();
+    }, {.name = "b"});
+    ready.arrive_and_wait();
+    a.join();
+  });
+  ASSERT_FALSE(what.empty()) << "run returned";
+  EXPECT_TRUE(has(what, "\"a\" waits to join task ") && has(what, "\"b\" waits to join task ")) << what;
+  EXPECT_TRUE(has(what, "\"main\" waits to join task ")) << what;
+}
+
 TEST(GlobalDeadlock, ASleepingTaskIsNotADeadlock) {
   green::Semaphore s(0);
   std::string what = run_expecting(2, [&] {

@@ -8,10 +8,10 @@
 // waits for, instead of hanging.
 //
 // Who is blocked where. A task about to park in a primitive with no timeout
-// (sleep_queued) links its Waiter into the blocked list of the worker it
-// parks on, and unlinks it when it wakes, wherever that is (the Waiter
-// remembers the list). A task or thread waiting in a join is in the wait-for
-// graph (wait_graph.hpp).
+// (sleep_queued), or in a join, links a BlockedNode (in its Waiter, or its
+// JoinWait) into the blocked list of the worker it parks on, and unlinks it
+// when it wakes, wherever that is (the node remembers the list). A thread
+// waiting in a join is in the wait-for graph (wait_graph.hpp).
 //
 // Who notices. The keeper (timers.hpp), when it would sleep with no deadline
 // while every worker is idle and tasks are alive, sleeps kDeadlockCheck
@@ -44,7 +44,7 @@ inline constexpr std::int64_t kDeadlockCheck = 50'000'000;  // ns
 
 struct alignas(64) BlockedList {  // one per worker
   SpinLock lock;
-  Waiter* head = nullptr;         // linked through bnext/bprev, under lock
+  BlockedNode* head = nullptr;    // under lock
 };
 
 struct Deadlocks {
@@ -63,10 +63,10 @@ struct Deadlocks {
 
 Deadlocks& deadlocks_of(RuntimeImpl& rt) noexcept;  // event_source.cpp
 
-// sleep_queued, a task's untimed wait on worker w (under PreemptOff), before
-// it parks: me.on says what it waits for. And after it woke.
-void note_blocked(Worker& w, Waiter& me) noexcept;
-void note_unblocked(Waiter& me) noexcept;
+// A task's untimed wait on worker w (sleep_queued, a join), before it parks:
+// n says who and what for. And after it woke.
+void note_blocked(Worker& w, BlockedNode& n) noexcept;
+void note_unblocked(BlockedNode& n) noexcept;
 
 // The keeper, about to sleep with no timer armed: the deadline of its next
 // look (kNever: none needed). Declares the deadlock when it finds one.

@@ -33,6 +33,18 @@ namespace green::detail {
 class WaitList;
 struct Worker;
 
+// A blocked task's entry in its worker's blocked list, for the global
+// deadlock report (deadlock.hpp): who waits, and for what (a primitive's
+// list, or a task to join). Under that list's lock.
+struct BlockedNode {
+  Task* task = nullptr;
+  const WaitList* on = nullptr;     // a primitive's wait list, or
+  const Task* joining = nullptr;    // the task it joins
+  Worker* in = nullptr;             // whose list holds it; nullptr: none
+  BlockedNode* next = nullptr;
+  BlockedNode* prev = nullptr;
+};
+
 struct Waiter {
   enum : std::uint32_t { kWaiting = 0, kWoken = 1, kTimedOut = 2 };
 
@@ -43,12 +55,7 @@ struct Waiter {
   Task* const task = current_task();  // nullptr: an OS thread, sleeping on `state`
   std::int64_t since = 0;             // when it first queued (Mutex's starvation guard)
   std::atomic<std::uint32_t> state{kWaiting};
-  // While a task sleeps: its place among its runtime's blocked tasks, for the
-  // global deadlock report (deadlock.hpp); under that list's lock.
-  const WaitList* on = nullptr;       // the list it waits in (what it waits for)
-  Worker* blocked_in = nullptr;       // whose blocked list holds it; nullptr: none
-  Waiter* bnext = nullptr;
-  Waiter* bprev = nullptr;
+  BlockedNode blocked;                // while a task sleeps untimed (deadlock.hpp)
 
   // The waker's CAS. acq_rel: release publishes what the waker did under the
   // lock (a handed-over permit) to the waiter's acquire load; acquire pairs

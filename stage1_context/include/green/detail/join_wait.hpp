@@ -20,6 +20,9 @@ class JoinWait {
  private:
   Task* task_;             // the task joined
   bool recorded_ = false;  // an edge was recorded: the destructor removes it
+  // Room for a later stage's record of the wait, on the joiner's stack
+  // (phase 4: its place in its worker's list of blocked tasks).
+  alignas(void*) unsigned char record_[6 * sizeof(void*)] = {};
 };
 
 }  // namespace green::detail

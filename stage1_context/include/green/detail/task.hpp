@@ -41,7 +41,7 @@ struct alignas(16) Task {
   Task* next = nullptr;    // intrusive link for run queues and wait lists
   std::byte* stack_lo = nullptr;  // low end of the stack; nullptr while it has none
   TaskWordCell word;       // state | priority | small-stack flag
-  std::uint32_t reserved = 0;
+  std::uint32_t held = 0;  // phase 4: the green::Mutexes it holds (its own writes only)
 
   TaskExtra& extra() noexcept;
   TaskState state() const noexcept { return word.state(); }
