@@ -93,7 +93,7 @@ void contend(M& m, long& counter, long per, long work, int index) {
     m.unlock();
     y = lcg_work(y, work);
   }
-  sink.fetch_add(y, std::memory_order_relaxed);
+  sink.fetch_add(y, std::memory_order_relaxed);  // only keeps y alive: orders nothing
 }
 
 // Condition-variable ping-pong: two players pass the turn, n times each;

@@ -111,9 +111,9 @@ TEST(LocalScheduler, TasksSpawnTasks) {
   EXPECT_EQ(count, (1 << 9) - 1);
 }
 
-// Until phase 4, run() finds the deadlock once nothing can run; from phase 4
-// on, the join that closes the cycle throws (DeadlockError, a system_error
-// with the same code) and the two tasks end.
+// run() finds the deadlock once nothing can run. From phase 4 on, a join
+// that closes a cycle may throw instead (DeadlockError, a system_error with
+// the same code: when the joiners hold a green::Mutex), and the tasks end.
 TEST(LocalScheduler, DeadlockIsReportedNotHung) {
   LocalScheduler s;
   green::TaskHandle b_handle;
