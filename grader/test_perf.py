@@ -41,8 +41,7 @@ def test_a_latest_check_needs_its_baseline_stage_before_it():
 def test_a_paired_runs_halves_serve_checks_of_the_same_program_and_args(monkeypatch, tmp_path):
     calls = []
     results = perf.BenchResults("runtime", {"benchmarks": [
-        {"name": perf.YIELD_RUNTIME, "ns_per_yield": 40.0},
-        {"name": "BM_YieldLocalScheduler/iterations:1/real_time", "ns_per_yield": 35.0}]})
+        {"name": perf.YIELD + "/iterations:1/real_time", "rt_ns": 40.0, "local_ns": 35.0, "ratio": 1.14}]})
     monkeypatch.setattr(perf, "run_pair", lambda *a: calls.append(a) or ((results, results), ""))
     monkeypatch.setattr(perf, "run_program", lambda *a: calls.append(a) or (results, ""))
     for stage in (LATEST, "stage4_tagging"):
@@ -94,8 +93,7 @@ def test_every_bound_is_said_in_its_checks_message(check):
 def test_checks_that_need_two_cpus_are_not_graded_on_one(monkeypatch, tmp_path):
     monkeypatch.setattr(perf, "cpus", lambda: 1)
     results = perf.BenchResults("runtime", {"benchmarks": [
-        {"name": perf.YIELD_RUNTIME, "ns_per_yield": 40.0},
-        {"name": "BM_YieldLocalScheduler", "ns_per_yield": 35.0}]})
+        {"name": perf.YIELD, "rt_ns": 40.0, "local_ns": 35.0, "ratio": 1.14}]})
     ran = []
     monkeypatch.setattr(perf, "run_program", lambda *a: ran.append(a) or (results, ""))
     (tmp_path / "runtime").touch()

@@ -42,7 +42,7 @@ Waiter* WaitList::pop_front() noexcept {
 }
 
 bool Wakeups::add(Waiter* w) noexcept {
-  Item it{w->task, &w->state};  // read before the claim: after it, w may be gone
+  Item it{w->task, w->parker};  // read before the claim: after it, w may be gone
   if (!w->claim()) return false;
   items_[n_++] = it;
   return true;
@@ -50,10 +50,42 @@ bool Wakeups::add(Waiter* w) noexcept {
 
 void Wakeups::deliver() noexcept {
   for (int i = 0; i < n_; ++i) {
-    if (items_[i].task) unpark(items_[i].task);
-    else futex_wake(*items_[i].state);
+    if (items_[i].task) {
+      unpark(items_[i].task);
+    } else {
+      // release: pairs with the sleeper's acquire load of gen; seeing the
+      // bump, it sees the claim that came before it.
+      items_[i].parker->gen.fetch_add(1, std::memory_order_release);
+      futex_wake(items_[i].parker->gen);
+    }
   }
   n_ = 0;
+}
+
+namespace {
+SpinLock parker_pool_lock;
+Parker* parker_pool = nullptr;  // under parker_pool_lock
+
+struct ThreadParker {
+  Parker* p = nullptr;
+  ~ThreadParker() {  // the thread exits: its Parker goes back, still alive
+    if (!p) return;
+    parker_pool_lock.lock();
+    p->next = parker_pool, parker_pool = p;
+    parker_pool_lock.unlock();
+  }
+};
+thread_local ThreadParker this_thread_parker;
+}  // namespace
+
+Parker* thread_parker() noexcept {
+  ThreadParker& mine = this_thread_parker;
+  if (mine.p) return mine.p;
+  parker_pool_lock.lock();
+  Parker* p = parker_pool;
+  if (p) parker_pool = p->next;
+  parker_pool_lock.unlock();
+  return mine.p = p ? p : new Parker;  // never freed (see Parker)
 }
 
 namespace {
@@ -101,10 +133,13 @@ bool sleep_queued(Waiter& me, SpinLock& guard, WaitList& list, std::int64_t dead
     guard.unlock();
     if (then) then(arg);
     timespec ts = to_timespec(deadline);
-    // acquire: pairs with claim's release.
-    while (me.state.load(std::memory_order_acquire) == Waiter::kWaiting) {
+    for (;;) {
+      // acquire: pairs with deliver's release bump. gen is read first, so a
+      // claim this misses bumps gen after, and the futex wait returns at once.
+      std::uint32_t gen = me.parker->gen.load(std::memory_order_acquire);
+      if (me.state.load(std::memory_order_acquire) != Waiter::kWaiting) break;  // pairs with claim
       if (deadline != kNever && now_ns() >= deadline && me.time_out()) break;
-      futex_wait(me.state, Waiter::kWaiting, deadline == kNever ? nullptr : &ts);
+      futex_wait(me.parker->gen, gen, deadline == kNever ? nullptr : &ts);
     }
   }
   if (me.state.load(std::memory_order_acquire) == Waiter::kWoken) return true;

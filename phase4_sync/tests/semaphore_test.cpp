@@ -1,4 +1,5 @@
 // Semaphore and Barrier.
+#include <green/detail/waiter.hpp>
 #include <sync_util.hpp>
 
 #include <gtest/gtest.h>
@@ -94,6 +95,32 @@ TEST(Semaphore, ThreadsBlockAndTasksPark) {
     }
   });
   t.join();
+}
+
+// A woken thread may see its wake-up and return, even exit, before the
+// waker's futex wake is made. That wake must land on memory that is still
+// alive (the thread's Parker, never its stack); here the thread exits between
+// the claim and the delivery, every time. Valgrind's memcheck fails this test
+// if the wake goes to the dead thread's stack.
+TEST(Waiter, AThreadsWakeLandsOnLiveMemoryAfterItExits) {
+  using green::detail::Waiter;
+  green::detail::WaitList list{"test", nullptr};
+  std::atomic<bool> queued{false};
+  green::detail::Parker* parker = nullptr;
+  std::thread t([&] {
+    Waiter me;
+    parker = me.parker;
+    list.push_back(&me);
+    queued = true;
+    while (me.state.load() == Waiter::kWaiting) std::this_thread::yield();  // claimed: return
+  });
+  while (!queued) std::this_thread::yield();
+  const std::uint32_t gen = parker->gen.load();
+  green::detail::Wakeups wake;
+  ASSERT_TRUE(wake.add(list.pop_front()));
+  t.join();  // the waiter's stack is gone
+  wake.deliver();
+  EXPECT_EQ(parker->gen.load(), gen + 1) << "the wake-up went to the exited thread's Parker";
 }
 
 TEST(Semaphore, BadCountsAreInvalidArguments) {

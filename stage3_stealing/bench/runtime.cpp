@@ -3,7 +3,8 @@
 //   BM_FibFine/W          fib(32), every call with n >= 2 spawns both children (7,049,154 tasks), W workers
 //   BM_FibCutoff/W        the same with a serial cutoff below n = 20
 //   BM_Unbalanced/W       1,000 tasks whose work grows by 0.75% each (the last quarter holds 85%)
-//   BM_Yield*             two tasks yielding to each other: ns per yield
+//   BM_Yield*             two tasks yielding to each other: ns per yield (RuntimeVsLocal:
+//                         the Runtime on 1 worker and a LocalScheduler, alternated)
 //   BM_PingPongCallback   two tasks parking and waking each other (ping_pong.hpp)
 //   BM_ParkedTaskMemory   resident bytes per parked task (10,000 tasks, small stacks;
 //                         stage 4's memory.cpp measures a million)
@@ -15,6 +16,7 @@
 #include <benchmark/benchmark.h>
 #include <ping_pong.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -123,6 +125,32 @@ void BM_YieldLocalScheduler(benchmark::State& state) {
 }
 BENCHMARK(BM_YieldRuntime)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_YieldLocalScheduler)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The two above, alternated: 9 pairs of runs (the order flips each pair), so
+// a change in the machine's load hits both alike; counters are the medians,
+// and of the per-pair ratios.
+void BM_YieldRuntimeVsLocal(benchmark::State& state) {
+  green::Runtime rt({.workers = 1});
+  for (auto _ : state) {
+    std::vector<double> r, l, ratio;
+    for (int pair = 0; pair < 9; ++pair) {
+      green::LocalScheduler s;
+      double a = pair % 2 ? 0 : yield_ns(rt, 200'000);
+      double b = yield_ns(s, 200'000);
+      if (pair % 2) a = yield_ns(rt, 200'000);
+      r.push_back(a), l.push_back(b), ratio.push_back(a / b);
+    }
+    state.counters["rt_ns"] = median(r);
+    state.counters["local_ns"] = median(l);
+    state.counters["ratio"] = median(ratio);
+  }
+}
+BENCHMARK(BM_YieldRuntimeVsLocal)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 // Arg 0: two tasks waking each other; 1: across workers (ping_pong.hpp).
 void BM_PingPongCallback(benchmark::State& state) {

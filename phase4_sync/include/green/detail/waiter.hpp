@@ -11,9 +11,9 @@
 // so a wake-up and a timeout can race and exactly one wins. The waker claims
 // under the primitive's lock and delivers (unpark, futex wake) after
 // releasing it (Wakeups): no system call under a spin lock. After a claim the
-// waker touches the Waiter no more: a thread may return at once (the futex
-// wake then lands on a dead address, which wakes nobody), and a task cannot
-// return before the unpark it was promised. A timed-out waiter takes the
+// waker touches the Waiter no more: a thread may return at once, so it sleeps
+// on its thread's Parker, which outlives any one wait, not on the Waiter; a
+// task cannot return before the unpark it was promised. A timed-out waiter takes the
 // lock and unlinks itself if it is still queued (`queued`, under the lock).
 //
 // Announce-then-park: a task is queued (announced) under PreemptOff and
@@ -45,6 +45,17 @@ struct BlockedNode {
   BlockedNode* prev = nullptr;
 };
 
+// What a plain thread sleeps on. A waker's futex wake may come after the
+// wait it was for has returned (even after its thread has exited), so
+// Parkers are never freed: a thread takes one from a pool at its first wait
+// and gives it back when it exits. A late wake then lands on live memory; at
+// worst it costs the Parker's next wait one more look at its Waiter.
+struct Parker {
+  std::atomic<std::uint32_t> gen{0};  // bumped before each wake (the futex word)
+  Parker* next = nullptr;             // in the pool
+};
+Parker* thread_parker() noexcept;  // the calling thread's
+
 struct Waiter {
   enum : std::uint32_t { kWaiting = 0, kWoken = 1, kTimedOut = 2 };
 
@@ -52,7 +63,8 @@ struct Waiter {
   Waiter* prev = nullptr;
   bool queued = false;                // in a list; under the primitive's lock
   bool handoff = false;               // Mutex: the lock came with the wake-up
-  Task* const task = current_task();  // nullptr: an OS thread, sleeping on `state`
+  Task* const task = current_task();  // nullptr: an OS thread, sleeping on `parker`
+  Parker* const parker = task ? nullptr : thread_parker();
   std::int64_t since = 0;             // when it first queued (Mutex's starvation guard)
   std::atomic<std::uint32_t> state{kWaiting};
   BlockedNode blocked;                // while a task sleeps untimed (deadlock.hpp)
@@ -123,7 +135,7 @@ class Wakeups {
  private:
   struct Item {
     Task* task;
-    std::atomic<std::uint32_t>* state;
+    Parker* parker;
   } items_[kMax];
   int n_ = 0;
 };
