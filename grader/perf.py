@@ -27,6 +27,7 @@ from . import proc, stages
 from .results import FAIL, PASS, SKIP, Item
 
 REPEATS = 5  # repetitions of a timing; a check of an exact figure (memory) runs once
+RERUN_REPEATS = 3  # the latest stage's re-runs of earlier stages' checks (checks_for)
 BENCH_TIMEOUT = 600  # seconds for one bench program
 NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Parts of a benchmark's name that come from how it is registered, not from
@@ -127,6 +128,9 @@ class PerfCheck:
     baseline: tuple = ()
     min_cpus: int = 1                    # skipped (not graded) on a machine with fewer
     repeats: int = REPEATS               # 1 for a figure that is counted, not timed
+    # What the latest stage runs in this check's place when it re-runs it
+    # (checks_for), if not the check itself with RERUN_REPEATS.
+    rerun: "PerfCheck | None" = None
 
     def passes(self, figures):
         return all(b.holds(figures) for b in self.bounds)
@@ -194,15 +198,17 @@ def _park_figures(results, stage3):
     return f
 
 
-def _memory_figures(results):
+def _memory_figures(results, million=True):
     def parked(n, size):
         return results.median_counter(f"BM_ParkedTaskMemory/N:{n}/S:{size}", "bytes_per_task")
     queued = "BM_QueuedTaskMemory/N:1000000"
-    return {"p100k": parked(100_000, 16384), "p1m": parked(1_000_000, 16384),
-            "p100k_2k": parked(100_000, 2048), "p1m_2k": parked(1_000_000, 2048),
-            "queued": results.median_counter(queued, "block_bytes"),
-            "tcb": results.median_counter(queued, "sizeof_Task"),
-            "extra": results.median_counter(queued, "sizeof_TaskExtra")}
+    f = {"p100k": parked(100_000, 16384), "p100k_2k": parked(100_000, 2048),
+         "queued": results.median_counter(queued, "block_bytes"),
+         "tcb": results.median_counter(queued, "sizeof_Task"),
+         "extra": results.median_counter(queued, "sizeof_TaskExtra")}
+    if million:
+        f |= {"p1m": parked(1_000_000, 16384), "p1m_2k": parked(1_000_000, 2048)}
+    return f
 
 
 def _overhead_figures(results):
@@ -254,7 +260,8 @@ CHECKS = {
         PerfCheck(
             name="context switch",
             program="context_switch",
-            args=("--benchmark_filter=BM_AsmSwitch$|BM_Swapcontext$",),
+            # 0.1 s a repetition: the margin is an order of magnitude
+            args=("--benchmark_filter=BM_AsmSwitch$|BM_Swapcontext$", "--benchmark_min_time=0.1"),
             figures=_switch_figures,
             bounds=(Bound("ratio", ">=", 10, "{op} {value:g}x"),),
             describe="asm {asm_ns:.1f} ns, swapcontext {swap_ns:.1f} ns: "
@@ -327,6 +334,22 @@ CHECKS = {
                      "{p100k_2k:.0f} at 100k, {p1m_2k:.0f} at 1M ({need[p1m_2k]}); "
                      "queued: {queued:.0f} B/task",
             repeats=1,  # pages resident, counted: a second run gives the same figures
+            # A later stage re-checks the density at 100,000 tasks (past the
+            # guard budget, so on slabs too): a million first-touches of a
+            # page take some 30 s on a virtual machine, 100,000 take 4 s.
+            rerun=PerfCheck(
+                name="memory per task",
+                program="memory",
+                args=("--benchmark_filter=N:100000/|BM_QueuedTaskMemory",),
+                figures=lambda results: _memory_figures(results, million=False),
+                bounds=(Bound("tcb", "<=", 32),
+                        Bound("p100k", "<", 4608),
+                        Bound("p100k_2k", "<=", 2736, "{op} {value:g}, Go's")),
+                describe="TCB {tcb:.0f} B ({need[tcb]}), TaskExtra {extra:.0f} B; parked, 100k tasks: "
+                         "{p100k:.0f} B/task with 16 KiB stacks ({need[p100k]}), {p100k_2k:.0f} with "
+                         "2 KiB ({need[p100k_2k]}); queued: {queued:.0f} B/task",
+                repeats=1,
+            ),
         ),
     ],
     "phase3_preempt": [
@@ -347,6 +370,7 @@ CHECKS = {
                      "overhead {pct2:+.2f}% of CPU time ({need[pct2]}; wall time {wall2:+.2f}%); "
                      "8 tasks {off8:.3f} s vs {on8:.3f} s, {pct8:+.2f}% (wall {wall8:+.2f}%)",
             min_cpus=2,
+            repeats=3,  # each repetition is already the median of 9 alternated pairs
         ),
         # A ready task behind one that never yields waits at most two ticks
         # (the busy task's slice must have been whole at one tick); the check
@@ -429,14 +453,19 @@ def checks_for(stage, latest):
     """The perf checks run on `stage`'s build: its own CHECKS, and if it is the
     latest present stage, LATEST_CHECKS and then every earlier stage's checks,
     named e.g. "yield vs stage 1 (stage3_stealing's check, on phase3_preempt)".
-    A check with a baseline keeps it (an earlier stage's build)."""
+    A check with a baseline keeps it (an earlier stage's build). A re-run is
+    lighter than the stage's own run, to keep `make grade` short: the check's
+    `rerun` if it has one, else at most RERUN_REPEATS repetitions."""
     if stage != latest:
         return CHECKS.get(stage, [])
     earlier = stages.STAGES[:stages.STAGES.index(stage)]
+
+    def rerun(c, s):
+        light = c.rerun or replace(c, repeats=min(c.repeats, RERUN_REPEATS))
+        return replace(light, name=f"{c.name} ({s}'s check, on {stage})")
     return [*CHECKS.get(stage, []),
             *(c for c in LATEST_CHECKS if c.baseline[0] in earlier),
-            *(replace(c, name=f"{c.name} ({s}'s check, on {stage})")
-              for s in earlier for c in CHECKS.get(s, []))]
+            *(rerun(c, s) for s in earlier for c in CHECKS.get(s, []))]
 
 
 def skip_reason(check):
@@ -467,11 +496,11 @@ def repeat_args(repeats):
     return (f"--benchmark_repetitions={repeats}", "--benchmark_report_aggregates_only=true")
 
 
-def run_pair(first, second):
+def run_pair(first, second, repeats=REPEATS):
     """Run two (binary, args) programs alternately, one repetition each,
-    REPEATS times. Returns (BenchResults, BenchResults) or (None, problem)."""
+    `repeats` times. Returns (BenchResults, BenchResults) or (None, problem)."""
     merged = [None, None]
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         for i, (binary, args) in enumerate((first, second)):
             bench, problem = run_program(binary, ("--benchmark_repetitions=1", *args))
             if bench is None:
@@ -510,7 +539,7 @@ def run_checks(checks, bench_dir, bench_dir_of=None):
             if base:
                 key = (binary, check.args, base, base_args)
                 if key not in runs:
-                    runs[key] = run_pair((binary, check.args), (base, base_args))
+                    runs[key] = run_pair((binary, check.args), (base, base_args), check.repeats)
                     # Each half is a run of its program too, for checks without a baseline.
                     for half, program_args in zip(runs[key][0] or (), (key[:2], key[2:])):
                         runs.setdefault(program_args, (half, ""))

@@ -77,7 +77,17 @@ def test_a_bound_gives_both_the_verdict_and_the_message():
 
 
 def every_check():
-    return [c for checks in perf.CHECKS.values() for c in checks] + perf.LATEST_CHECKS
+    own = [c for checks in perf.CHECKS.values() for c in checks]
+    return own + [c.rerun for c in own if c.rerun] + perf.LATEST_CHECKS
+
+
+def test_the_latest_stages_reruns_are_lighter():
+    reruns = {c.name: c for c in perf.checks_for(LATEST, LATEST) if "'s check, on " in c.name}
+    memory = reruns[f"memory per task (stage4_tagging's check, on {LATEST})"]
+    assert memory.args == ("--benchmark_filter=N:100000/|BM_QueuedTaskMemory",)
+    assert all(c.repeats <= perf.RERUN_REPEATS for c in reruns.values())
+    own = [c for c in perf.CHECKS["stage4_tagging"] if c.name == "memory per task"]
+    assert own[0].args == () and perf.checks_for("stage4_tagging", LATEST) == perf.CHECKS["stage4_tagging"]
 
 
 @pytest.mark.parametrize("check", every_check(), ids=lambda c: c.name)
