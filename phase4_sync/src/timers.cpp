@@ -6,19 +6,19 @@
 namespace green::detail {
 
 void TimerHeap::publish() noexcept {
-  next_.store(a_.empty() ? kNever : a_[0]->deadline, std::memory_order_seq_cst);  // see next_
+  next_.store(a_.empty() ? kNever : a_[0].deadline, std::memory_order_seq_cst);  // see next_
 }
 
 void TimerHeap::sift_up(std::uint32_t i) noexcept {
   // BEGIN SOLUTION
-  Timer* t = a_[i];
+  Entry e = a_[i];
   while (i > 0) {
-    std::uint32_t parent = (i - 1) / 2;
-    if (a_[parent]->deadline <= t->deadline) break;
+    std::uint32_t parent = (i - 1) / kArity;
+    if (a_[parent].deadline <= e.deadline) break;
     place(i, a_[parent]);
     i = parent;
   }
-  place(i, t);
+  place(i, e);
   // STUB: (void)i;
   // STUB: unimplemented("phase 4: TimerHeap::sift_up (timers.cpp) is yours to write");
   // END SOLUTION
@@ -26,17 +26,18 @@ void TimerHeap::sift_up(std::uint32_t i) noexcept {
 
 void TimerHeap::sift_down(std::uint32_t i) noexcept {
   // BEGIN SOLUTION
-  Timer* t = a_[i];
+  Entry e = a_[i];
   const auto n = static_cast<std::uint32_t>(a_.size());
   for (;;) {
-    std::uint32_t child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && a_[child + 1]->deadline < a_[child]->deadline) ++child;
-    if (t->deadline <= a_[child]->deadline) break;
+    std::uint32_t first = kArity * i + 1, child = first;
+    if (first >= n) break;
+    for (std::uint32_t c = first + 1; c < first + kArity && c < n; ++c)  // the earliest child
+      if (a_[c].deadline < a_[child].deadline) child = c;
+    if (e.deadline <= a_[child].deadline) break;
     place(i, a_[child]);
     i = child;
   }
-  place(i, t);
+  place(i, e);
   // STUB: (void)i;
   // STUB: unimplemented("phase 4: TimerHeap::sift_down (timers.cpp) is yours to write");
   // END SOLUTION
@@ -45,7 +46,7 @@ void TimerHeap::sift_down(std::uint32_t i) noexcept {
 void TimerHeap::arm(Timer* t) {
   std::lock_guard lk(m_);
   t->heap = this;
-  a_.push_back(t);
+  a_.push_back({t->deadline, t});
   sift_up(static_cast<std::uint32_t>(a_.size() - 1));
   publish();
 }
@@ -56,12 +57,12 @@ bool TimerHeap::cancel(Timer* t) noexcept {
   if (i == Timer::kNotArmed) return false;
   // BEGIN SOLUTION
   // The last timer takes t's place, then moves up or down to where it belongs.
-  Timer* last = a_.back();
+  Entry last = a_.back();
   a_.pop_back();
-  if (last != t) {
+  if (last.t != t) {
     place(i, last);
     sift_up(i);
-    sift_down(last->index);
+    sift_down(last.t->index);
   }
   // STUB: unimplemented("phase 4: TimerHeap::cancel (timers.cpp) is yours to write");
   // END SOLUTION
@@ -74,11 +75,11 @@ int TimerHeap::fire_due(std::int64_t now) {
   if (next() > now) return 0;  // the common case: no lock
   std::lock_guard lk(m_);
   int n = 0;
-  while (!a_.empty() && a_[0]->deadline <= now) {
-    Timer* t = a_[0];
-    Timer* last = a_.back();
+  while (!a_.empty() && a_[0].deadline <= now) {
+    Timer* t = a_[0].t;
+    Entry last = a_.back();
     a_.pop_back();
-    if (last != t) {
+    if (last.t != t) {
       place(0, last);
       sift_down(0);
     }

@@ -5,6 +5,7 @@
 #include <green/detail/stack.hpp>
 #include <green/detail/unimplemented.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -75,6 +76,15 @@ Stack map_guarded(std::size_t size) {
 void unmap_guarded(const Stack& s) noexcept {
   munmap(s.lo - kPageSize, kPageSize + s.size);
   g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void unmap_guarded(Stack* s, std::size_t n) noexcept {
+  std::sort(s, s + n, [](const Stack& a, const Stack& b) { return a.lo < b.lo; });
+  for (std::size_t i = 0, j; i < n; i = j) {
+    for (j = i + 1; j < n && s[j].lo - kPageSize == s[j - 1].hi(); ++j) {}  // [i, j): neighbours
+    munmap(s[i].lo - kPageSize, static_cast<std::size_t>(s[j - 1].hi() - (s[i].lo - kPageSize)));
+  }
+  g_guarded_live.fetch_sub(n, std::memory_order_relaxed);
 }
 
 std::size_t guard_budget() noexcept { return g_guard_budget.load(std::memory_order_relaxed); }

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <sys/mman.h>
+#include <utility>
+#include <vector>
 #include <fstream>
 #include <string>
 
@@ -22,6 +25,22 @@ TEST(Stack, SizeIsRoundedUpToPages) {
   s.lo[0] = std::byte{1};  // usable at both ends
   s.hi()[-1] = std::byte{1};
   stack_release(s);
+}
+
+// Freed together, guarded stacks go in as few munmaps as they can: here the
+// mapped ranges are checked gone, whatever order they came in.
+TEST(Stack, GuardedStacksUnmapTogether) {
+  const std::size_t live = guarded_stacks_live();
+  green::test::BudgetScope budget(live + 8);
+  Stack v[8];
+  for (Stack& s : v) ASSERT_TRUE(s = map_guarded(page_size()));
+  std::swap(v[0], v[5]);  // not in address order
+  std::vector<std::byte*> los;
+  for (const Stack& s : v) los.push_back(s.lo);
+  unmap_guarded(v, 8);
+  EXPECT_EQ(guarded_stacks_live(), live);
+  for (std::byte* lo : los)  // msync fails with ENOMEM on memory that is not mapped
+    EXPECT_EQ(msync(lo - page_size(), 2 * page_size(), MS_ASYNC), -1) << "a stack and its guard page are still mapped";
 }
 
 // (72 KiB: a size no other test uses, so no stack of another kind is cached.)

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <sched.h>
 #include <string>
 #include <vector>
 
@@ -131,10 +132,35 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Pins the calling thread, and the threads it starts, to its lowest allowed
+// CPU for its life. A VM's CPUs can differ by a third in speed (a busy
+// neighbour on one host core), and the kernel would put a worker thread on
+// the other CPU than the benchmark's own thread.
+class PinnedToOneCpu {
+ public:
+  PinnedToOneCpu() {
+    sched_getaffinity(0, sizeof before_, &before_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &before_)) {
+        CPU_SET(c, &one);
+        break;
+      }
+    sched_setaffinity(0, sizeof one, &one);
+  }
+  ~PinnedToOneCpu() { sched_setaffinity(0, sizeof before_, &before_); }
+
+ private:
+  cpu_set_t before_;
+};
+
 // The two above, alternated: 9 pairs of runs (the order flips each pair), so
-// a change in the machine's load hits both alike; counters are the medians,
-// and of the per-pair ratios.
+// a change in the machine's load hits both alike, on one CPU (the Runtime's
+// worker and the LocalScheduler's thread would run on different ones);
+// counters are the medians, and of the per-pair ratios.
 void BM_YieldRuntimeVsLocal(benchmark::State& state) {
+  PinnedToOneCpu pinned;
   green::Runtime rt({.workers = 1});
   for (auto _ : state) {
     std::vector<double> r, l, ratio;

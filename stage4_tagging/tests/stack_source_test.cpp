@@ -39,6 +39,20 @@ TEST(StackSource, WithinTheBudgetAStackIsGuarded) {
   stack_release(s);
 }
 
+// The source unmaps guarded stacks a batch at a time (stack_source.cpp):
+// never more than a batch (256) waits, however many are given back.
+TEST(StackSource, GuardedStacksGivenBackAreUnmappedInBatches) {
+  const std::size_t live = guarded_stacks_live();
+  BudgetScope b(live + 1000);
+  std::vector<Stack> v;
+  for (int i = 0; i < 600; ++i) {
+    v.push_back(stack_map(76 * 1024));  // a size no other test uses
+    ASSERT_TRUE(is_guarded(v.back()));
+  }
+  for (const Stack& s : v) stack_unmap(s);
+  EXPECT_LT(guarded_stacks_live(), live + 256) << "more than a batch of given-back stacks is still mapped";
+}
+
 TEST(StackSource, PastTheGuardBudgetStacksComeFromSlabsWithAZeroCanaryGap) {
   BudgetScope b(guarded_stacks_live());  // no new guarded stacks
   const std::size_t n = 2 * slab_stacks(20 * 1024) + 1;  // three slabs
