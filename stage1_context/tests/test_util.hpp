@@ -40,19 +40,22 @@ struct BudgetScope {
   BudgetScope& operator=(const BudgetScope&) = delete;
 };
 
-// Is the byte at p mapped PROT_NONE? Read from /proc/self/maps.
-inline bool is_guard_page(const void* p) {
+// The permissions of the mapping that holds the byte at p ("rw-p"), or ""
+// if none does. Read from /proc/self/maps.
+inline std::string mapping_of(const void* p) {
   std::ifstream maps("/proc/self/maps");
   std::string line;
   auto a = reinterpret_cast<std::uintptr_t>(p);
   while (std::getline(maps, line)) {
     std::uintptr_t lo, hi;
     char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) == 3 && lo <= a && a < hi)
-      return std::string(perms).substr(0, 3) == "---";
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) == 3 && lo <= a && a < hi) return perms;
   }
-  return false;
+  return "";
 }
+
+// Is the byte at p mapped PROT_NONE?
+inline bool is_guard_page(const void* p) { return mapping_of(p).substr(0, 3) == "---"; }
 
 // n tasks on one LocalScheduler, all alive at once (each yields once, after
 // every one has started): each must run to its end.
