@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 
 namespace {
@@ -99,28 +100,47 @@ TEST(Semaphore, ThreadsBlockAndTasksPark) {
 
 // A woken thread may see its wake-up and return, even exit, before the
 // waker's futex wake is made. That wake must land on memory that is still
-// alive (the thread's Parker, never its stack); here the thread exits between
-// the claim and the delivery, every time. Valgrind's memcheck fails this test
-// if the wake goes to the dead thread's stack.
+// alive (the thread's Parker, never its stack). Here it happens every time:
+// the thread sleeps in sleep_queued until a deadline; the waker claims it
+// first and delivers only after the thread has seen the claim at its
+// deadline, returned and exited. Valgrind's memcheck fails this test if the
+// wake goes to the dead thread's stack.
 TEST(Waiter, AThreadsWakeLandsOnLiveMemoryAfterItExits) {
-  using green::detail::Waiter;
-  green::detail::WaitList list{"test", nullptr};
+  using namespace green::detail;
+  SpinLock guard;
+  WaitList list{"test", nullptr};
+  Parker* parker = nullptr;
+  bool woken = false;
   std::atomic<bool> queued{false};
-  green::detail::Parker* parker = nullptr;
+  std::string error;
   std::thread t([&] {
     Waiter me;
+    PreemptOff no_preempt;
+    guard.lock();
     parker = me.parker;
     list.push_back(&me);
     queued = true;
-    while (me.state.load() == Waiter::kWaiting) std::this_thread::yield();  // claimed: return
+    try {
+      woken = sleep_queued(me, guard, list, now_ns() + std::chrono::nanoseconds(slack(50ms)).count());
+    } catch (const std::exception& e) {  // unwritten: it threw holding guard
+      error = e.what();
+      list.remove(&me);
+      guard.unlock();
+    }
   });
-  while (!queued) std::this_thread::yield();
+  for (auto give_up = Clock::now() + slack(5000ms); !queued && Clock::now() < give_up;) std::this_thread::yield();
+  Wakeups wake;
+  guard.lock();
+  Waiter* w = list.pop_front();
+  bool claimed = w && wake.add(w);
+  guard.unlock();
+  t.join();  // at its deadline the thread finds itself claimed, returns and exits
+  ASSERT_EQ(error, "");
+  ASSERT_TRUE(claimed) << "the thread never queued itself";
   const std::uint32_t gen = parker->gen.load();
-  green::detail::Wakeups wake;
-  ASSERT_TRUE(wake.add(list.pop_front()));
-  t.join();  // the waiter's stack is gone
   wake.deliver();
-  EXPECT_EQ(parker->gen.load(), gen + 1) << "the wake-up went to the exited thread's Parker";
+  EXPECT_TRUE(woken) << "a claimed waiter must return true, even from its deadline";
+  EXPECT_EQ(parker->gen.load(), gen + 1) << "the wake-up went elsewhere than the exited thread's Parker";
 }
 
 TEST(Semaphore, BadCountsAreInvalidArguments) {
