@@ -4,6 +4,7 @@
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/waiter.hpp>
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -56,7 +57,8 @@ void Wakeups::deliver() noexcept {
       // release: pairs with the sleeper's acquire load of gen; seeing the
       // bump, it sees the claim that came before it.
       items_[i].parker->gen.fetch_add(1, std::memory_order_release);
-      futex_wake(items_[i].parker->gen);
+      // Every sleeper on it: one thread's, but see ~ThreadParker.
+      futex_wake(items_[i].parker->gen, std::numeric_limits<int>::max());
     }
   }
   n_ = 0;
@@ -64,15 +66,21 @@ void Wakeups::deliver() noexcept {
 
 namespace {
 SpinLock parker_pool_lock;
-Parker* parker_pool = nullptr;  // under parker_pool_lock
+Parker* parker_pool = nullptr;   // under parker_pool_lock
+Parker* parkers_made = nullptr;  // every Parker, through `made`; under parker_pool_lock
 
 struct ThreadParker {
   Parker* p = nullptr;
-  ~ThreadParker() {  // the thread exits: its Parker goes back, still alive
+  // The thread exits: its Parker goes back, still alive. A wait in a later
+  // thread_local's destructor takes another (kept: this one is gone); were
+  // it to reuse p, two threads could sleep on one Parker at once, hence the
+  // wake of every sleeper in deliver.
+  ~ThreadParker() {
     if (!p) return;
     parker_pool_lock.lock();
     p->next = parker_pool, parker_pool = p;
     parker_pool_lock.unlock();
+    p = nullptr;
   }
 };
 thread_local ThreadParker this_thread_parker;
@@ -85,7 +93,13 @@ Parker* thread_parker() noexcept {
   Parker* p = parker_pool;
   if (p) parker_pool = p->next;
   parker_pool_lock.unlock();
-  return mine.p = p ? p : new Parker;  // never freed (see Parker)
+  if (!p) {
+    p = new Parker;  // never freed (see Parker), and always reachable:
+    parker_pool_lock.lock();
+    p->made = parkers_made, parkers_made = p;
+    parker_pool_lock.unlock();
+  }
+  return mine.p = p;
 }
 
 namespace {

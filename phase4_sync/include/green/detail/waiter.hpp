@@ -53,6 +53,7 @@ struct BlockedNode {
 struct Parker {
   std::atomic<std::uint32_t> gen{0};  // bumped before each wake (the futex word)
   Parker* next = nullptr;             // in the pool
+  Parker* made = nullptr;             // in the list of every Parker
 };
 Parker* thread_parker() noexcept;  // the calling thread's
 
