@@ -92,13 +92,8 @@ Parker* thread_parker() noexcept {
   parker_pool_lock.lock();
   Parker* p = parker_pool;
   if (p) parker_pool = p->next;
+  else p = new Parker, p->made = parkers_made, parkers_made = p;  // never freed (see Parker), always reachable
   parker_pool_lock.unlock();
-  if (!p) {
-    p = new Parker;  // never freed (see Parker), and always reachable:
-    parker_pool_lock.lock();
-    p->made = parkers_made, parkers_made = p;
-    parker_pool_lock.unlock();
-  }
   return mine.p = p;
 }
 
