@@ -83,11 +83,13 @@ TEST(GlobalDeadlock, TheReportNamesEveryBlockedTaskAndWhatItWaitsOn) {
 }
 
 // Joiners that hold no Mutex are not in the wait-for graph: two tasks joining
-// each other are found here, once everything is blocked.
+// each other are found here, once everything is blocked. A task has one
+// joiner, so main waits for a third task, itself blocked on a semaphore.
 TEST(GlobalDeadlock, TwoTasksJoiningEachOther) {
   std::string what = run_expecting(2, [] {
     green::TaskHandle a, b;
     green::Barrier ready(3);
+    green::Semaphore never(0);
     a = green::spawn([&] {
       ready.arrive_and_wait();
       b.join();
@@ -97,10 +99,11 @@ TEST(GlobalDeadlock, TwoTasksJoiningEachOther) {
       a.join();
     }, {.name = "b"});
     ready.arrive_and_wait();
-    a.join();
+    green::spawn([&] { never.acquire(); }, {.name = "c"}).join();
   });
   ASSERT_FALSE(what.empty()) << "run returned";
   EXPECT_TRUE(has(what, "\"a\" waits to join task ") && has(what, "\"b\" waits to join task ")) << what;
+  EXPECT_TRUE(has(what, "\"c\" waits on green::Semaphore 0x")) << what;
   EXPECT_TRUE(has(what, "\"main\" waits to join task ")) << what;
 }
 

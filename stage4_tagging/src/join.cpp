@@ -6,7 +6,18 @@
 #include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
 
+#include <system_error>
+
 namespace green::detail {
+
+// The slot holds one joiner. A second one (one handle joined from two
+// callers at once, which TaskHandle's contract forbids) must not return
+// early: it would release the task under the first joiner's feet.
+[[noreturn, maybe_unused]] static void second_joiner() {
+  throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                          "green::TaskHandle::join: the task already has a joiner (a handle is joined once, "
+                          "by one caller)");
+}
 
 // acquire loads and the CAS's acquire on failure: pair with notify_done's
 // release, so a joiner that sees Done sees the task's result and exception.
@@ -16,11 +27,14 @@ void wait_until_done(Task* self, Task* t) {
   JoinWord cur = js.load(std::memory_order_acquire);
   if (cur.tag() == kJoinDone) return;  // the common case for short tasks: no switch at all
   if (!self) return t->extra().sched->wait_from_thread(t);
+  if (cur.tag() != kJoinEmpty) second_joiner();  // the CAS below would replace the first
   // acq_rel on success: release so the end of the task sees a whole joiner;
   // nothing between here and the park may yield (TaskWordCell's invariant).
   if (!js.compare_exchange_strong(cur, JoinWord(self, kJoinTask), std::memory_order_acq_rel,
-                                  std::memory_order_acquire))
-    return;  // it ended meanwhile
+                                  std::memory_order_acquire)) {
+    if (cur.tag() != kJoinDone) second_joiner();  // another joiner came first
+    return;                                       // it ended meanwhile
+  }
   park_current(nullptr, nullptr);
   // STUB: (void)self, (void)t;
   // STUB: unimplemented("stage 4: wait_until_done (join.cpp) is yours to write");
@@ -33,9 +47,9 @@ void block_thread_until_done(Task* t) {
   JoinState& js = t->extra().join;
   JoinWord cur = js.load(std::memory_order_acquire);
   const JoinWord waiting(nullptr, kJoinThread);
-  if (cur.tag() == kJoinEmpty &&
-      !js.compare_exchange_strong(cur, waiting, std::memory_order_acquire, std::memory_order_acquire))
-    GREEN_CHECK(cur.tag() == kJoinDone, "two joiners for one task");
+  if (cur.tag() == kJoinEmpty)  // on failure cur is what was there instead
+    js.compare_exchange_strong(cur, waiting, std::memory_order_acquire, std::memory_order_acquire);
+  if (cur.tag() == kJoinTask || cur.tag() == kJoinThread) second_joiner();
   // Sleeps on the word itself (a futex) until the exchange to Done changes it.
   while (js.load(std::memory_order_acquire).tag() != kJoinDone) js.wait(waiting, std::memory_order_acquire);
   // STUB: (void)t;

@@ -2,6 +2,7 @@
 // of the joined task, from tasks and from plain threads. A join returns only
 // after the task's function returned, and never hangs.
 #include <green/green.hpp>
+#include <green/detail/task.hpp>
 #include <test_util.hpp>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -99,6 +101,42 @@ TEST(JoinRace, ManyConcurrentJoins) {
     }));
   for (auto& h : outer) h.join();
   EXPECT_EQ(sum.load(), (n / 4) * 4);
+}
+
+// One handle joined by two callers breaks TaskHandle's contract, but it must
+// not return early (the second join would release the task the first still
+// waits on): the second joiner, a task or a thread, gets invalid_argument,
+// and the first still returns when the task ends.
+TEST(JoinRace, ASecondJoinerGetsAnErrorNotAnEarlyReturn) {
+  green::Runtime rt({.workers = 2});
+  for (bool thread_second : {false, true}) {
+    std::atomic<bool> go{false};
+    std::atomic<green::detail::Task*> first{nullptr};
+    TaskHandle t = rt.spawn([&] {
+      while (!go.load(std::memory_order_acquire)) green::this_task::yield();
+    });
+    TaskHandle j1 = rt.spawn([&] {
+      first.store(green::detail::current_task(), std::memory_order_release);
+      t.join();
+    });
+    // j1 parks only in its join, so Waiting means it holds the slot.
+    green::detail::Task* f = nullptr;
+    while (!(f = first.load(std::memory_order_acquire)) || f->state() != green::detail::TaskState::Waiting)
+      std::this_thread::yield();
+    auto second = [&] {
+      try {
+        t.join();
+        ADD_FAILURE() << "the second join returned while the task still ran";
+      } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::invalid_argument) << e.what();
+      }
+    };
+    if (thread_second) second();
+    else rt.spawn(second).join();
+    go.store(true, std::memory_order_release);
+    j1.join();
+    EXPECT_FALSE(t.joinable()) << "the first join did not complete";
+  }
 }
 
 }  // namespace
