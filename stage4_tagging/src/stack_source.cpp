@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <new>
+#include <vector>
 #include <sys/mman.h>
 
 namespace green::detail {
@@ -185,7 +186,8 @@ void slab_release(const Stack& st) noexcept {
 
 }  // namespace
 
-Stack stack_map(std::size_t size) {
+// A fresh stack: guarded while the budget lasts, else from a slab.
+static Stack fresh_stack(std::size_t size) {
   Stack s;
   if (size >= kPageSize) s = map_guarded(size);  // sub-page stacks: slabs only
   return s ? s : slab_allocate(size);
@@ -206,7 +208,7 @@ Stack g_retired[kRetireBatch];  // guarded by g_retire_mutex
 std::size_t g_nretired = 0;     // guarded by g_retire_mutex
 }  // namespace
 
-void stack_unmap(const Stack& s) noexcept {
+static void give_back(const Stack& s) noexcept {
   if (!is_guarded(s)) return slab_release(s);
   std::lock_guard lock(g_retire_mutex);
   g_retired[g_nretired++] = s;
@@ -214,6 +216,102 @@ void stack_unmap(const Stack& s) noexcept {
     unmap_guarded(g_retired, g_nretired);  // under the lock: others wait a few munmaps, not one each
     g_nretired = 0;
   }
+}
+
+// ---- The depot ------------------------------------------------------------
+// Giving a stack back is a munmap or a slab's bookkeeping (an empty slab is
+// a munmap too), and on a virtual machine every page-table change is dear:
+// 100,000 sleepers ending together spent a third of their time there, and
+// on two workers each munmap also interrupted the other one. So stack_unmap
+// puts the stack in the depot, stack_map takes one from there before it
+// makes a fresh one (its pages are still resident: no page faults), and a
+// worker that goes idle empties the depot (give_back_stacks, from its sleep
+// hook) a batch at a time until it is wanted again. Past kDepotMax stacks
+// the surplus goes back at once: a program that is never idle holds at most
+// that many, and never more than it had live at its peak.
+namespace {
+struct DepotList {
+  std::size_t stack_size = 0;
+  std::vector<Stack> stacks;  // of stack_size bytes
+};
+std::mutex g_depot_mutex;
+DepotList g_depot[8];          // one per stack size; guarded by g_depot_mutex
+std::size_t g_depot_count = 0;  // stacks in all lists; guarded by g_depot_mutex
+
+// The list for size: its own, or an empty one it takes over; nullptr if
+// eight other sizes are waiting (then it goes back at once).
+DepotList* depot_list(std::size_t size) noexcept {  // under g_depot_mutex
+  for (DepotList& l : g_depot)
+    if (l.stack_size == size) return &l;
+  for (DepotList& l : g_depot)
+    if (l.stacks.empty()) {
+      l.stack_size = size;
+      return &l;
+    }
+  return nullptr;
+}
+}  // namespace
+
+Stack stack_map(std::size_t size) {
+  {
+    std::lock_guard lock(g_depot_mutex);
+    DepotList* l = depot_list(size);
+    if (l && !l->stacks.empty()) {
+      Stack s = l->stacks.back();
+      l->stacks.pop_back();
+      --g_depot_count;
+      return s;
+    }
+  }
+  return fresh_stack(size);
+}
+
+void stack_unmap(const Stack& s) noexcept {
+  {
+    std::lock_guard lock(g_depot_mutex);
+    if (DepotList* l = depot_list(s.size); l && g_depot_count < kDepotMax) {
+      try {
+        l->stacks.push_back(s);
+        ++g_depot_count;
+        return;
+      } catch (const std::bad_alloc&) {  // no room to remember it: give it back now
+      }
+    }
+  }
+  give_back(s);
+}
+
+bool give_back_stacks(std::size_t n) noexcept {
+  Stack batch[kRetireBatch];
+  std::size_t got = 0;
+  bool more;
+  {
+    std::lock_guard lock(g_depot_mutex);
+    for (DepotList& l : g_depot)
+      while (got < n && got < kRetireBatch && !l.stacks.empty()) {
+        batch[got++] = l.stacks.back();
+        l.stacks.pop_back();
+      }
+    g_depot_count -= got;
+    more = g_depot_count != 0;
+  }
+  // Guarded ones in one go (neighbours share a munmap); slab ones one by one.
+  std::size_t guarded = 0;
+  for (std::size_t i = 0; i < got; ++i)
+    if (is_guarded(batch[i])) batch[guarded++] = batch[i];
+    else slab_release(batch[i]);
+  unmap_guarded(batch, guarded);
+  if (!more) {  // and what waits for a retire batch to fill
+    std::lock_guard lock(g_retire_mutex);
+    unmap_guarded(g_retired, g_nretired);
+    g_nretired = 0;
+  }
+  return more;
+}
+
+std::size_t depot_stacks() noexcept {
+  std::lock_guard lock(g_depot_mutex);
+  return g_depot_count;
 }
 
 // STUB: std::size_t round_stack_size(std::size_t bytes) noexcept {
@@ -231,6 +329,13 @@ void stack_unmap(const Stack& s) noexcept {
 // STUB: void stack_unmap(const Stack& s) noexcept {
 // STUB:   (void)s;
 // STUB:   unimplemented("stage 4: stack_unmap (stack_source.cpp) is yours to write");
+// STUB: }
+// STUB: bool give_back_stacks(std::size_t n) noexcept {
+// STUB:   (void)n;
+// STUB:   unimplemented("stage 4: give_back_stacks (stack_source.cpp) is yours to write");
+// STUB: }
+// STUB: std::size_t depot_stacks() noexcept {
+// STUB:   unimplemented("stage 4: depot_stacks (stack_source.cpp) is yours to write");
 // STUB: }
 // END SOLUTION
 

@@ -5,17 +5,20 @@
 #include <green/detail/stack.hpp>
 #include <green/detail/task.hpp>
 #include <green/local_scheduler.hpp>
+#include <green/runtime.hpp>
 #include <green/this_task.hpp>
 #include <test_util.hpp>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <sys/mman.h>
 #include <vector>
 
@@ -39,8 +42,19 @@ TEST(StackSource, WithinTheBudgetAStackIsGuarded) {
   stack_release(s);
 }
 
-// The source unmaps guarded stacks a batch at a time (stack_source.cpp):
-// never more than a batch (256) waits, however many are given back.
+// A stack given back waits in the depot and is the next one handed out.
+TEST(StackSource, AStackGivenBackIsReusedFromTheDepot) {
+  BudgetScope b(guarded_stacks_live() + 10);
+  Stack s = stack_map(88 * 1024);  // a size no other test uses
+  stack_unmap(s);
+  EXPECT_GE(depot_stacks(), 1u) << "stack_unmap should keep the stack in the depot";
+  Stack t = stack_map(88 * 1024);
+  EXPECT_EQ(t.lo, s.lo) << "stack_map should hand out the stack in the depot before mapping a fresh one";
+  stack_unmap(t);
+}
+
+// Emptying the depot unmaps its guarded stacks a batch at a time, and with
+// the last batch those that wait for a retire batch to fill: none is left.
 TEST(StackSource, GuardedStacksGivenBackAreUnmappedInBatches) {
   const std::size_t live = guarded_stacks_live();
   BudgetScope b(live + 1000);
@@ -50,7 +64,26 @@ TEST(StackSource, GuardedStacksGivenBackAreUnmappedInBatches) {
     ASSERT_TRUE(is_guarded(v.back()));
   }
   for (const Stack& s : v) stack_unmap(s);
-  EXPECT_LT(guarded_stacks_live(), live + 256) << "more than a batch of given-back stacks is still mapped";
+  EXPECT_EQ(guarded_stacks_live(), live + 600) << "the depot should hold them, still mapped";
+  int batches = 1;
+  while (give_back_stacks(1000)) ++batches;
+  EXPECT_GE(batches, 3) << "600 stacks should take at least three batches of at most 256";
+  EXPECT_LE(guarded_stacks_live(), live) << "an empty depot leaves no given-back stack mapped";
+  EXPECT_EQ(depot_stacks(), 0u);
+}
+
+// A worker about to sleep empties the depot (its sleep hook).
+TEST(StackSource, AnIdleWorkerEmptiesTheDepot) {
+  BudgetScope b(guarded_stacks_live() + 1000);
+  std::vector<Stack> v;
+  for (int i = 0; i < 600; ++i) v.push_back(stack_map(92 * 1024));  // a size no other test uses
+  for (const Stack& s : v) stack_unmap(s);
+  ASSERT_GE(depot_stacks(), 600u);
+  green::Runtime rt({.workers = 1});  // no task: its worker goes idle at once
+  auto t0 = std::chrono::steady_clock::now();
+  while (depot_stacks() != 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(depot_stacks(), 0u) << "an idle worker should give the depot's stacks back";
 }
 
 TEST(StackSource, PastTheGuardBudgetStacksComeFromSlabsWithAZeroCanaryGap) {

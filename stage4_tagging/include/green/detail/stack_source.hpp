@@ -41,6 +41,7 @@
 #pragma once
 #include <green/detail/stack.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -73,10 +74,25 @@ inline bool is_sub_page(const Stack& s) noexcept { return s.size < kPageSize; }
 std::size_t round_stack_size(std::size_t bytes) noexcept;
 // How many stacks of round_stack_size(size) bytes one slab holds.
 std::size_t slab_stacks(std::size_t size) noexcept;
-// A fresh stack of size bytes (already rounded): guarded while the budget
-// lasts (page-sized only), else from a slab. Throws std::bad_alloc.
+// A stack of size bytes (already rounded): one given back earlier if the
+// depot has one, else a fresh one, guarded while the budget lasts
+// (page-sized only), else from a slab. Throws std::bad_alloc.
 Stack stack_map(std::size_t size);
+// Into the depot (stack_source.cpp, "The depot"), or back to where it came
+// from if the depot holds kDepotMax.
 void stack_unmap(const Stack& s) noexcept;
+inline constexpr std::size_t kDepotMax = std::size_t{1} << 17;
+// Gives up to n stacks (at most a batch) from the depot back; true if some
+// are left. When the depot is empty, guarded stacks waiting for a batch go too.
+bool give_back_stacks(std::size_t n) noexcept;
+std::size_t depot_stacks() noexcept;  // how many the depot holds
+
+// A worker about to sleep (its sleep hook) empties the depot, a batch at a
+// time, until it is woken or poked (its wake word leaves 0).
+inline void give_back_stacks_while_idle(const std::atomic<std::uint32_t>& wake) noexcept {
+  // relaxed: only a hint to stop early; the worker's sleep reads it properly.
+  while (wake.load(std::memory_order_relaxed) == 0 && give_back_stacks(256)) {}
+}
 
 // True if the stack's canary is intact (always true for guarded and fenced
 // stacks, whose guard page does that job). Called at every switch-out: a few loads.
