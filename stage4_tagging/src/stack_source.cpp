@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <new>
+#include <span>
 #include <vector>
 #include <sys/mman.h>
 
@@ -235,15 +236,23 @@ struct DepotList {
   std::vector<Stack> stacks;  // of stack_size bytes
 };
 std::mutex g_depot_mutex;
-DepotList g_depot[8];          // one per stack size; guarded by g_depot_mutex
 std::size_t g_depot_count = 0;  // stacks in all lists; guarded by g_depot_mutex
+
+// One list per stack size; guarded by g_depot_mutex. Made on first use (a
+// static initializer may spawn) and never destroyed: threads give their
+// cached stacks back as they exit, even after static destructors, and a
+// leak checker must still find the slabs of the stacks kept here.
+std::span<DepotList, 8> depot() noexcept {
+  static DepotList* const lists = new DepotList[8];
+  return std::span<DepotList, 8>(lists, 8);
+}
 
 // The list for size: its own, or an empty one it takes over; nullptr if
 // eight other sizes are waiting (then it goes back at once).
 DepotList* depot_list(std::size_t size) noexcept {  // under g_depot_mutex
-  for (DepotList& l : g_depot)
+  for (DepotList& l : depot())
     if (l.stack_size == size) return &l;
-  for (DepotList& l : g_depot)
+  for (DepotList& l : depot())
     if (l.stacks.empty()) {
       l.stack_size = size;
       return &l;
@@ -287,7 +296,7 @@ bool give_back_stacks(std::size_t n) noexcept {
   bool more;
   {
     std::lock_guard lock(g_depot_mutex);
-    for (DepotList& l : g_depot)
+    for (DepotList& l : depot())
       while (got < n && got < kRetireBatch && !l.stacks.empty()) {
         batch[got++] = l.stacks.back();
         l.stacks.pop_back();
