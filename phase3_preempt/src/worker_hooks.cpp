@@ -1,6 +1,6 @@
 // Phase 3's worker hooks: each worker runs its preemption timer while it is
 // awake (see detail/worker_hooks.hpp and src/preempt_timer.cpp), and, as in
-// stage 4, gives the depot's stacks back before it sleeps.
+// stage 4, gives the depot's stacks back before it sleeps and as it exits.
 #include <green/detail/preempt_signal.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/stack_source.hpp>
@@ -8,7 +8,10 @@
 
 namespace green::detail {
 
-void on_worker_start(Worker& w) { preempt_start(w); }
+void on_worker_start(Worker& w) {
+  give_back_stacks_at_thread_exit();
+  preempt_start(w);
+}
 void on_worker_sleep(Worker& w) noexcept {
   preempt_pause();  // an idle worker gets no ticks
   give_back_stacks_while_idle(w.wake);

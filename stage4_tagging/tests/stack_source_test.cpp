@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -84,6 +85,27 @@ TEST(StackSource, AnIdleWorkerEmptiesTheDepot) {
   while (depot_stacks() != 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(depot_stacks(), 0u) << "an idle worker should give the depot's stacks back";
+}
+
+// The workers' stack caches empty into the depot as their threads exit, and
+// each exiting worker then empties the depot: a runtime that is gone leaves
+// no stacks behind (no idle worker would ever give them back).
+TEST(StackSource, ARuntimeLeavesNoStacksInTheDepot) {
+  const long n = green::test::scaled(5000, 100);
+  {
+    green::Runtime rt({.workers = 2, .stack_size = 100 * 1024});  // a size no other test uses
+    std::atomic<long> started{0};
+    rt.run([&] {
+      std::vector<green::TaskHandle> hs;
+      for (long i = 0; i < n; ++i)
+        hs.push_back(green::spawn([&] {  // all live at once: n stacks
+          started.fetch_add(1);
+          while (started.load() < n) green::this_task::yield();
+        }));
+      for (auto& h : hs) h.join();
+    });
+  }
+  EXPECT_EQ(depot_stacks(), 0u) << "stacks left in the depot after their runtime was destroyed";
 }
 
 TEST(StackSource, PastTheGuardBudgetStacksComeFromSlabsWithAZeroCanaryGap) {

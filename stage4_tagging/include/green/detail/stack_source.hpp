@@ -94,6 +94,20 @@ inline void give_back_stacks_while_idle(const std::atomic<std::uint32_t>& wake) 
   while (wake.load(std::memory_order_relaxed) == 0 && give_back_stacks(256)) {}
 }
 
+// Called as a worker starts: when its thread exits, the depot is emptied,
+// after the thread's stack cache has emptied into it (that cache is made
+// later, at the thread's first task, so it is destroyed first). A runtime
+// that is gone leaves no stacks behind for idle workers it no longer has.
+inline void give_back_stacks_at_thread_exit() noexcept {
+  struct Drain {
+    ~Drain() {
+      while (give_back_stacks(256)) {}
+    }
+  };
+  static thread_local Drain drain;
+  (void)drain;
+}
+
 // True if the stack's canary is intact (always true for guarded and fenced
 // stacks, whose guard page does that job). Called at every switch-out: a few loads.
 inline bool stack_intact(const Stack& s) noexcept {
