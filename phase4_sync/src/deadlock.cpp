@@ -177,6 +177,10 @@ bool abandoned(RuntimeImpl& rt) noexcept {
   for (const Blocked& b : blocked_tasks(d)) tasks.push_back(b.task);
   for (Task* t : tasks) {
     kept->push_back(t);
+    // Its wait never ends, so it never removes its edge: remove it here, or
+    // the graph keeps an edge naming a Mutex that may be destroyed with the
+    // program's next scope, and a later walk would read it.
+    wait_over(t);
 #if GREEN_ASAN
     const Stack& st = t->extra().stack;
     if (st) __lsan_register_root_region(st.lo, st.size);

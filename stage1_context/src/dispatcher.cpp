@@ -208,25 +208,6 @@ void unpark(Task* t) {
 
 // ---- The life of a task -----------------------------------------------------
 
-// On the task's stack: at_exit handlers LIFO, then TaskLocal values LIFO. A
-// throwing handler's exception is kept if the task has none yet.
-static void run_exit_work(TaskExtra& x) noexcept {
-  while (!x.at_exit.empty()) {
-    std::function<void()> h = std::move(x.at_exit.back());
-    x.at_exit.pop_back();
-    try {
-      h();
-    } catch (...) {
-      if (!x.exception) x.exception = std::current_exception();
-    }
-  }
-  while (!x.locals.empty()) {
-    LocalSlot s = x.locals.back();
-    x.locals.pop_back();
-    s.destroy(s.value);
-  }
-}
-
 static void task_entry(void* arg) {
   auto* t = static_cast<Task*>(arg);
   fibers_arrive(this_dispatcher(), nullptr, false);

@@ -1,12 +1,10 @@
-// The per-thread stack cache, guarded stacks and their budget, and telling
-// Valgrind and ASan where stacks are.
+// Guarded stacks, the per-thread stack cache, and telling Valgrind and ASan
+// where stacks are.
 // See include/green/detail/stack.hpp.
 #include <green/detail/sanitizers.hpp>
 #include <green/detail/stack.hpp>
 #include <green/detail/unimplemented.hpp>
 
-#include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -27,44 +25,15 @@ namespace green::detail {
   return true;
 }();
 
-// ---- Guarded stacks and their budget ----------------------------------------
-
-namespace {
-
-std::size_t default_guard_budget() noexcept {
-  std::size_t max_maps = 65530;
-  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
-    unsigned long v;
-    if (std::fscanf(f, "%lu", &v) == 1) max_maps = v;
-    std::fclose(f);
-  }
-  return max_maps / 4;  // each guarded stack costs 2 mappings: half the budget
-}
-
-// Written by set_guard_budget (tests, tuning), read by every allocation: relaxed,
-// it orders nothing else.
-std::atomic<std::size_t> g_guard_budget{default_guard_budget()};
-// Live guarded stacks. fetch_add/fetch_sub relaxed: a counter, it publishes nothing.
-std::atomic<std::size_t> g_guarded_live{0};
-
-}  // namespace
+// ---- Guarded stacks -----------------------------------------------------------
 
 Stack map_guarded(std::size_t size) {
   // BEGIN SOLUTION
-  // Reserve the slot first so concurrent allocators never exceed the budget.
-  if (g_guarded_live.fetch_add(1, std::memory_order_relaxed) >= g_guard_budget.load(std::memory_order_relaxed)) {
-    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
-    return {};
-  }
   void* base = mmap(nullptr, kPageSize + size, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (base == MAP_FAILED) {
-    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
-    throw std::bad_alloc();
-  }
-  if (mprotect(base, kPageSize, PROT_NONE) != 0) {  // ENOMEM: out of mappings after all
-    munmap(base, kPageSize + size);
-    g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
+  if (base == MAP_FAILED) throw std::bad_alloc();
+  if (mprotect(base, kPageSize, PROT_NONE) != 0) {  // ENOMEM: the mapping would split, and
+    munmap(base, kPageSize + size);                 // the process is out of mappings
     return {};
   }
   return Stack{static_cast<std::byte*>(base) + kPageSize, size};
@@ -73,23 +42,7 @@ Stack map_guarded(std::size_t size) {
   // END SOLUTION
 }
 
-void unmap_guarded(const Stack& s) noexcept {
-  munmap(s.lo - kPageSize, kPageSize + s.size);
-  g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
-}
-
-void unmap_guarded(Stack* s, std::size_t n) noexcept {
-  std::sort(s, s + n, [](const Stack& a, const Stack& b) { return a.lo < b.lo; });
-  for (std::size_t i = 0, j; i < n; i = j) {
-    for (j = i + 1; j < n && s[j].lo - kPageSize == s[j - 1].hi(); ++j) {}  // [i, j): neighbours
-    munmap(s[i].lo - kPageSize, static_cast<std::size_t>(s[j - 1].hi() - (s[i].lo - kPageSize)));
-  }
-  g_guarded_live.fetch_sub(n, std::memory_order_relaxed);
-}
-
-std::size_t guard_budget() noexcept { return g_guard_budget.load(std::memory_order_relaxed); }
-void set_guard_budget(std::size_t n) noexcept { g_guard_budget.store(n, std::memory_order_relaxed); }
-std::size_t guarded_stacks_live() noexcept { return g_guarded_live.load(std::memory_order_relaxed); }
+void unmap_guarded(const Stack& s) noexcept { munmap(s.lo - kPageSize, kPageSize + s.size); }
 
 // ---- The per-thread cache -----------------------------------------------------
 

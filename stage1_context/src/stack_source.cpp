@@ -9,7 +9,7 @@ std::size_t round_stack_size(std::size_t bytes) noexcept { return bytes ? round_
 
 Stack stack_map(std::size_t size) {
   Stack s = map_guarded(size);
-  if (!s) throw std::bad_alloc();  // past the guard budget: stage 4 makes room for more
+  if (!s) throw std::bad_alloc();  // out of mappings: stage 4 makes room for more
   return s;
 }
 

@@ -3,7 +3,6 @@
 #include <green/detail/task.hpp>
 #include <green/detail/unimplemented.hpp>
 #include <green/task_handle.hpp>
-#include <green/task_local.hpp>
 #include <green/this_task.hpp>
 
 #include <stdexcept>
@@ -103,39 +102,6 @@ void set_priority(int p) {
   t.word.set_priority(p);
 }
 
-void at_exit(std::function<void()> handler) {
-  self_or_throw("at_exit").extra().at_exit.push_back(std::move(handler));
-}
-
 }  // namespace this_task
 
-namespace detail {
-
-std::size_t new_local_key() noexcept {
-  static std::atomic<std::size_t> next{1};  // relaxed: only uniqueness matters
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-void* local_find(std::size_t key) {
-  Task* t = current_task();
-  // BEGIN SOLUTION
-  if (!t) throw std::logic_error("green::TaskLocal: used outside a task");
-  // STUB: if (!t) detail::unimplemented("stage 1: TaskLocal outside a task must throw std::logic_error");
-  // END SOLUTION
-  for (const LocalSlot& s : t->extra().locals)
-    if (s.key == key) return s.value;
-  return nullptr;
-}
-
-void* local_insert(std::size_t key, void* value, void (*destroy)(void*)) {
-  try {
-    current_task()->extra().locals.push_back(LocalSlot{key, value, destroy});
-  } catch (...) {
-    destroy(value);
-    throw;
-  }
-  return value;
-}
-
-}  // namespace detail
 }  // namespace green

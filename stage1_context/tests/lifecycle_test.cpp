@@ -1,5 +1,5 @@
 // The life of a task through the public API: handles, join, detach,
-// exceptions, at_exit, this_task, option validation, every error case.
+// exceptions, this_task, option validation, every error case.
 #include <green/detail/sanitizers.hpp>
 #include <green/green.hpp>
 
@@ -148,44 +148,6 @@ TEST(Lifecycle, DetachedTaskStillRuns) {
   EXPECT_EQ(ran, 2);
 }
 
-TEST(Lifecycle, AtExitRunsLifoOnReturn) {
-  LocalScheduler s;
-  std::string order;
-  s.spawn([&] {
-    this_task::at_exit([&] { order += '1'; });
-    this_task::at_exit([&] { order += '2'; });
-    this_task::at_exit([&] { order += '3'; });
-    order += 'b';
-  });
-  s.run();
-  EXPECT_EQ(order, "b321");
-}
-
-TEST(Lifecycle, AtExitRunsOnException) {
-  LocalScheduler s;
-  std::string order;
-  TaskHandle h = s.spawn([&] {
-    this_task::at_exit([&] { order += '1'; });
-    this_task::at_exit([&] { order += '2'; });
-    throw std::runtime_error("x");
-  });
-  s.run();
-  EXPECT_EQ(order, "21");
-  EXPECT_THROW(h.join(), std::runtime_error);
-}
-
-TEST(Lifecycle, ThrowingAtExitHandlerIsReportedByJoin) {
-  LocalScheduler s;
-  bool later_ran = false;
-  TaskHandle h = s.spawn([&] {
-    this_task::at_exit([&] { later_ran = true; });
-    this_task::at_exit([] { throw std::logic_error("handler"); });
-  });
-  s.run();
-  EXPECT_TRUE(later_ran) << "one throwing handler must not skip the others";
-  EXPECT_THROW(h.join(), std::logic_error);
-}
-
 TEST(Lifecycle, CallableIsDestroyedAtTaskEnd) {
   auto token = std::make_shared<int>(1);
   std::weak_ptr<int> weak = token;
@@ -231,7 +193,6 @@ TEST(LifecycleErrors, AbsurdStackSizesAreInvalidArgument) {
 
 TEST(LifecycleErrors, ThisTaskCallsOutsideATask) {
   EXPECT_THROW(this_task::set_priority(3), std::logic_error);
-  EXPECT_THROW(this_task::at_exit([] {}), std::logic_error);
   EXPECT_EQ(this_task::priority(), green::kDefaultPriority);
   this_task::yield();  // a plain thread yield, no error
 }

@@ -26,24 +26,6 @@ TEST(Stack, SizeIsRoundedUpToPages) {
   stack_release(s);
 }
 
-// Freed together, guarded stacks go in as few munmaps as they can: here the
-// mapped ranges are checked gone, whatever order they came in.
-TEST(Stack, GuardedStacksUnmapTogether) {
-  const std::size_t live = guarded_stacks_live();
-  green::test::BudgetScope budget(live + 8);
-  Stack v[8];
-  for (Stack& s : v) ASSERT_TRUE(s = map_guarded(page_size()));
-  std::swap(v[0], v[5]);  // not in address order
-  std::vector<std::byte*> los;
-  for (const Stack& s : v) los.push_back(s.lo);
-  unmap_guarded(v, 8);
-  EXPECT_EQ(guarded_stacks_live(), live);
-  for (std::byte* lo : los) {
-    EXPECT_EQ(green::test::mapping_of(lo), "") << "a stack is still mapped";
-    EXPECT_EQ(green::test::mapping_of(lo - page_size()), "") << "a stack's guard page is still mapped";
-  }
-}
-
 // (72 KiB: a size no other test uses, so no stack of another kind is cached.)
 TEST(Stack, AStackHasAProtNonePageBelow) {
   Stack s = stack_allocate(72 * 1024);
@@ -51,22 +33,6 @@ TEST(Stack, AStackHasAProtNonePageBelow) {
   EXPECT_FALSE(is_guard_page(s.lo)) << "the stack itself must be writable";
   EXPECT_FALSE(is_guard_page(s.hi() - 1));
   stack_release(s);
-}
-
-// Guarded stacks are rationed so that they never take the mappings the rest
-// of the process needs: past the budget, map_guarded refuses.
-TEST(Stack, GuardedStacksStopAtTheBudget) {
-  EXPECT_GT(guard_budget(), 1000u);
-  EXPECT_LT(guard_budget(), 65530u / 2) << "guarded stacks would use up the kernel's mappings";
-  const std::size_t live = guarded_stacks_live();
-  green::test::BudgetScope budget(live + 2);
-  Stack a = map_guarded(page_size()), b = map_guarded(page_size());
-  ASSERT_TRUE(a && b) << "two guarded stacks fit a budget of two more";
-  EXPECT_EQ(guarded_stacks_live(), live + 2);
-  EXPECT_FALSE(map_guarded(page_size())) << "a third one is past the budget";
-  unmap_guarded(a);
-  unmap_guarded(b);
-  EXPECT_EQ(guarded_stacks_live(), live);
 }
 
 TEST(Stack, CacheReusesReleasedStacks) {

@@ -31,15 +31,6 @@ inline long scaled(long n, long floor = 10, bool full_under_tsan = false) {
   return v < floor ? (n < floor ? n : floor) : v;
 }
 
-// Sets the guard budget (detail/stack.hpp) for one test, and puts it back.
-struct BudgetScope {
-  std::size_t saved = detail::guard_budget();
-  explicit BudgetScope(std::size_t n) { detail::set_guard_budget(n); }
-  ~BudgetScope() { detail::set_guard_budget(saved); }
-  BudgetScope(const BudgetScope&) = delete;
-  BudgetScope& operator=(const BudgetScope&) = delete;
-};
-
 // The permissions of the mapping that holds the byte at p ("rw-p"), or ""
 // if none does. Read from /proc/self/maps.
 inline std::string mapping_of(const void* p) {

@@ -1,6 +1,6 @@
-// The stack source for a million tasks: guarded stacks while stage 1's budget
-// lasts, then slabs with canaries and fences. The design is explained in
-// include/green/detail/stack_source.hpp.
+// The stack source for a million tasks: guarded stacks while the budget lasts
+// (guard_budget.cpp), then slabs with canaries and fences. The design is
+// explained in include/green/detail/stack_source.hpp.
 #include <green/detail/stack.hpp>
 #include <green/detail/unimplemented.hpp>
 
@@ -190,7 +190,7 @@ void slab_release(const Stack& st) noexcept {
 // A fresh stack: guarded while the budget lasts, else from a slab.
 static Stack fresh_stack(std::size_t size) {
   Stack s;
-  if (size >= kPageSize) s = map_guarded(size);  // sub-page stacks: slabs only
+  if (size >= kPageSize) s = map_guarded_in_budget(size);  // sub-page stacks: slabs only
   return s ? s : slab_allocate(size);
 }
 
@@ -199,7 +199,7 @@ static Stack fresh_stack(std::size_t size) {
 // to every other CPU the process ran on): some 50 us on a virtual machine, so
 // 15,000 tasks ending together stalled their workers for most of a second.
 // A batch holds the stacks of every thread, so neighbours from the same
-// burst of spawns are in it together and go in one call (unmap_guarded).
+// burst of spawns are in it together and go in one call (unmap_guarded_batch).
 // Until then a retired stack still counts against the guard budget: it is
 // still two mappings.
 namespace {
@@ -214,7 +214,7 @@ static void give_back(const Stack& s) noexcept {
   std::lock_guard lock(g_retire_mutex);
   g_retired[g_nretired++] = s;
   if (g_nretired == kRetireBatch) {
-    unmap_guarded(g_retired, g_nretired);  // under the lock: others wait a few munmaps, not one each
+    unmap_guarded_batch(g_retired, g_nretired);  // under the lock: others wait a few munmaps, not one each
     g_nretired = 0;
   }
 }
@@ -309,10 +309,10 @@ bool give_back_stacks(std::size_t n) noexcept {
   for (std::size_t i = 0; i < got; ++i)
     if (is_guarded(batch[i])) batch[guarded++] = batch[i];
     else slab_release(batch[i]);
-  unmap_guarded(batch, guarded);
+  unmap_guarded_batch(batch, guarded);
   if (!more) {  // and what waits for a retire batch to fill
     std::lock_guard lock(g_retire_mutex);
-    unmap_guarded(g_retired, g_nretired);
+    unmap_guarded_batch(g_retired, g_nretired);
     g_nretired = 0;
   }
   return more;

@@ -27,12 +27,54 @@ namespace {
 
 using namespace green::detail;
 using green::test::is_guard_page;
-using green::test::BudgetScope;
+
+// Sets the guard budget for one test, and puts it back.
+struct BudgetScope {
+  std::size_t saved = guard_budget();
+  explicit BudgetScope(std::size_t n) { set_guard_budget(n); }
+  ~BudgetScope() { set_guard_budget(saved); }
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
+};
 
 [[gnu::noinline]] int recurse(int n) {
   volatile char pad[256];
   pad[0] = static_cast<char>(n);
   return n == 0 ? pad[0] : recurse(n - 1) + pad[0];
+}
+
+// Guarded stacks are rationed so that they never take the mappings the rest
+// of the process needs: past the budget, map_guarded_in_budget refuses.
+TEST(StackSource, GuardedStacksStopAtTheBudget) {
+  EXPECT_GT(guard_budget(), 1000u);
+  EXPECT_LT(guard_budget(), 65530u / 2) << "guarded stacks would use up the kernel's mappings";
+  const std::size_t live = guarded_stacks_live();
+  BudgetScope budget(live + 2);
+  Stack a = map_guarded_in_budget(page_size()), b = map_guarded_in_budget(page_size());
+  ASSERT_TRUE(a && b) << "two guarded stacks fit a budget of two more";
+  EXPECT_EQ(guarded_stacks_live(), live + 2);
+  EXPECT_FALSE(map_guarded_in_budget(page_size())) << "a third one is past the budget";
+  Stack both[] = {a, b};
+  unmap_guarded_batch(both, 2);
+  EXPECT_EQ(guarded_stacks_live(), live);
+}
+
+// Freed together, guarded stacks go in as few munmaps as they can: here the
+// mapped ranges are checked gone, whatever order they came in.
+TEST(StackSource, GuardedStacksUnmapTogether) {
+  const std::size_t live = guarded_stacks_live();
+  BudgetScope budget(live + 8);
+  Stack v[8];
+  for (Stack& s : v) ASSERT_TRUE(s = map_guarded_in_budget(page_size()));
+  std::swap(v[0], v[5]);  // not in address order
+  std::vector<std::byte*> los;
+  for (const Stack& s : v) los.push_back(s.lo);
+  unmap_guarded_batch(v, 8);
+  EXPECT_EQ(guarded_stacks_live(), live);
+  for (std::byte* lo : los) {
+    EXPECT_EQ(green::test::mapping_of(lo), "") << "a stack is still mapped";
+    EXPECT_EQ(green::test::mapping_of(lo - page_size()), "") << "a stack's guard page is still mapped";
+  }
 }
 
 TEST(StackSource, WithinTheBudgetAStackIsGuarded) {

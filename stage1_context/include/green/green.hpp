@@ -4,5 +4,4 @@
 #include <green/options.hpp>
 #include <green/spawn.hpp>
 #include <green/task_handle.hpp>
-#include <green/task_local.hpp>
 #include <green/this_task.hpp>

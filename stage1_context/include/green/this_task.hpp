@@ -2,7 +2,6 @@
 #pragma once
 #include <green/options.hpp>
 
-#include <functional>
 #include <string_view>
 
 namespace green::this_task {
@@ -16,8 +15,5 @@ int priority() noexcept;            // kDefaultPriority outside a task
 // Takes effect the next time the task is queued. Out of range:
 // std::invalid_argument; outside a task: std::logic_error.
 void set_priority(int p);
-// Runs handler when the task ends for any reason, LIFO, on the task's stack.
-// Outside a task: std::logic_error.
-void at_exit(std::function<void()> handler);
 
 }  // namespace green::this_task

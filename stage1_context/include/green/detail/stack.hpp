@@ -40,22 +40,13 @@ Stack stack_allocate(std::size_t size);
 // is full.
 void stack_release(Stack s) noexcept;
 
-// Guarded stacks, the kind every source hands out first: a mapping of its
-// own with a PROT_NONE page below `lo`, so an overflow faults at once. Each
-// costs two of the kernel mappings the whole process may have
-// (vm.max_map_count, 65,530 by default; malloc and thread stacks need them
-// too), so they are rationed: at most guard_budget() live at once, by default
-// a quarter of the limit, half the mappings.
-Stack map_guarded(std::size_t size);       // {} past the budget or out of mappings;
-                                           // std::bad_alloc without memory
+// A guarded stack: a mapping of its own with a PROT_NONE page below `lo`, so
+// an overflow faults at once. The mprotect splits the mapping, so each costs
+// two of the kernel mappings the whole process may have (vm.max_map_count,
+// 65,530 by default; malloc and thread stacks need them too): {} when they
+// have run out, std::bad_alloc without memory. (Stage 4 rations them.)
+Stack map_guarded(std::size_t size);
 void unmap_guarded(const Stack& s) noexcept;
-// The same for n stacks, sorted by address in place first: neighbours (one's
-// mapping ends where the next one's begins, as mmap tends to place them) go
-// in one munmap, so one system call and one TLB shootdown for the run.
-void unmap_guarded(Stack* s, std::size_t n) noexcept;
-std::size_t guard_budget() noexcept;
-void set_guard_budget(std::size_t n) noexcept;  // for tests and tuning
-std::size_t guarded_stacks_live() noexcept;
 
 }  // namespace green::detail
 

@@ -2,8 +2,9 @@
 // (stack_source.cpp). The extension point stage 4 shadows.
 //
 // Here every stack is guarded (stack.hpp), whole pages. An overflow faults on
-// the guard page at once, so stack_intact has nothing to check. Past the guard
-// budget stack_map throws std::bad_alloc, and the task that needed it ends so.
+// the guard page at once, so stack_intact has nothing to check. When the
+// process is out of mappings (about 32,000 live stacks), stack_map throws
+// std::bad_alloc, and the task that needed it ends so.
 #pragma once
 #include <green/detail/stack.hpp>
 

@@ -32,6 +32,7 @@ namespace green::detail {
 
 class Scheduler;
 struct TaskExtra;
+struct TaskLocals;  // stage 2 (task_local.cpp)
 
 // Invariants: ctx is valid exactly when the task is not Running; next
 // belongs to the one queue that holds the task; word is written only by
@@ -47,12 +48,6 @@ struct alignas(16) Task {
   TaskState state() const noexcept { return word.state(); }
 };
 static_assert(sizeof(Task) <= 32 || kUcontextBackend, "the TCB must stay within 32 bytes");
-
-struct LocalSlot {  // one TaskLocal<T> value of this task
-  std::size_t key;
-  void* value;
-  void (*destroy)(void*);
-};
 
 struct alignas(16) TaskExtra {
   TaskId id = 0;
@@ -70,8 +65,8 @@ struct alignas(16) TaskExtra {
   JoinState join;                      // who waits for the end (join.cpp)
   std::exception_ptr exception;        // what the function threw, for join()
   std::string name;
-  std::vector<std::function<void()>> at_exit;  // run LIFO at the end
-  std::vector<LocalSlot> locals;               // TaskLocal values, destroyed LIFO at the end
+  TaskLocals* locals = nullptr;        // stage 2: at_exit handlers, TaskLocal values; the
+                                       // task's own, made at its first use, gone at its end
 #if GREEN_TSAN
   void* tsan_fiber = nullptr;
 #endif
@@ -93,9 +88,12 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
 void free_task(Task* t) noexcept;
 // Drops one reference; the last one frees the task.
 void release_task(Task* t) noexcept;
+// What the task leaves to do as it ends, on its stack, after its function
+// and before it switches out for good (task_local.cpp: nothing in stage 1).
+void run_exit_work(TaskExtra& x) noexcept;
 
-// The task-block cache (block_cache.cpp): blocks recycled per thread. Callers
-// hold PreemptOff (the cache is the thread's).
+// Where blocks come from (task_block.cpp; stage 4 recycles them per thread).
+// Callers hold PreemptOff (stage 4's cache is the thread's).
 void* new_block(std::size_t size, std::size_t align);
 void delete_block(void* p, std::size_t size, std::size_t align) noexcept;
 

@@ -8,9 +8,9 @@
 // page, which is what brings a parked task near Go's figure.
 //
 // Two kinds, one descriptor (Stack::origin, below):
-//  - Guarded (stack.hpp), as in stage 1, while the guard budget lasts. Only
-//    page-sized stacks are ever guarded (a guard page would cost more than a
-//    sub-page stack).
+//  - Guarded (stage 1's map_guarded), while the guard budget lasts (below).
+//    Only page-sized stacks are ever guarded (a guard page would cost more
+//    than a sub-page stack).
 //  - Slab: carved from a shared mapping of slab_stacks(size) stacks, no guard
 //    page between them (one below the whole slab). Overflow is detected when
 //    the task next switches (canary or saved stack pointer out of bounds), or
@@ -69,6 +69,21 @@ inline bool is_guarded(const Stack& s) noexcept { return s.origin == 0; }
 inline bool is_fenced(const Stack& s) noexcept { return (s.origin & kFencedBit) != 0; }
 inline Slab* slab_of(const Stack& s) noexcept { return reinterpret_cast<Slab*>(s.origin & ~kFencedBit); }
 inline bool is_sub_page(const Stack& s) noexcept { return s.size < kPageSize; }
+
+// ---- Guarded stacks, rationed (guard_budget.cpp) ----------------------------
+// Each guarded stack costs two of the mappings the whole process may have
+// (vm.max_map_count), so at most guard_budget() are live at once: by default
+// a quarter of the limit, half the mappings, the other half left to the
+// program. Past it a page-sized stack comes from a slab instead.
+Stack map_guarded_in_budget(std::size_t size);  // {} past the budget or out of mappings;
+                                                // std::bad_alloc without memory
+// Unmaps n guarded stacks, sorted by address in place first: neighbours (one's
+// mapping ends where the next one's begins, as mmap tends to place them) go
+// in one munmap, so one system call and one TLB shootdown for the run.
+void unmap_guarded_batch(Stack* s, std::size_t n) noexcept;
+std::size_t guard_budget() noexcept;
+void set_guard_budget(std::size_t n) noexcept;  // for tests and tuning
+std::size_t guarded_stacks_live() noexcept;
 
 // The usable size a request for `bytes` gets (see "Sizes" above).
 std::size_t round_stack_size(std::size_t bytes) noexcept;

@@ -1,7 +1,14 @@
-// TaskLocal<T>: one T per task, made (value-initialized) on first use in that
+// What belongs to a task rather than to the thread it runs on: TaskLocal<T>
+// values and this_task::at_exit handlers (task_local.cpp).
+//
+// From this stage a task may resume on another worker after any switch
+// (migration_test.cpp), so a thread_local read before a yield and after it
+// may be two different threads' copies. TaskLocal<T> is what travels with
+// the task: one T per task, made (value-initialized) on first use in that
 // task, destroyed when the task ends, after its at_exit handlers.
 #pragma once
 #include <cstddef>
+#include <functional>
 
 namespace green {
 namespace detail {
@@ -31,5 +38,11 @@ class TaskLocal {
  private:
   std::size_t key_ = detail::new_local_key();  // unique per TaskLocal, never reused
 };
+
+namespace this_task {
+// Runs handler when the task ends for any reason, LIFO, on the task's stack,
+// before its TaskLocal values are destroyed. Outside a task: std::logic_error.
+void at_exit(std::function<void()> handler);
+}  // namespace this_task
 
 }  // namespace green
