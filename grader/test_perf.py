@@ -63,9 +63,19 @@ def test_benchmarks_are_found_by_family_and_arguments():
          "run_name": "BM_FibFine/1/repeats:3/process_time", "seconds": 2.0},
         {"name": "BM_FibFine/2/threads:1", "seconds": 1.0},
         {"name": "BM_FibFineX/1", "seconds": 9.0}]})
-    assert perf._fib_figures(results) == {"one_s": 2.0, "two_s": 1.0, "speedup": 2.0}
+    assert perf._pair(results, "seconds", "BM_FibFine/1", "BM_FibFine/2") == (2.0, 1.0, 2.0)
     with pytest.raises(perf.MissingBenchmark, match="BM_FibFine/3"):
         results.median_counter("BM_FibFine/3", "seconds")
+
+
+def test_fib_scaling_is_the_median_of_paired_speedups():
+    # Pairs (one_s, two_s): a slow stretch hit the 2-worker side of one pair.
+    pairs = [(2.0, 1.0), (2.1, 1.0), (2.0, 1.6), (1.9, 1.0), (2.2, 1.1)]
+    results = perf.BenchResults("runtime", {"benchmarks": [
+        {"name": "BM_FibScaling/iterations:1/real_time", "one_s": a, "two_s": b, "speedup": a / b}
+        for a, b in pairs]})
+    f = perf._fib_figures(results)
+    assert f["speedup"] == 2.0 and f["one_s"] == 2.0 and f["two_s"] == 1.0
 
 
 def test_a_bound_gives_both_the_verdict_and_the_message():
