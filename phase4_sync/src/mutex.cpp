@@ -7,6 +7,8 @@
 // the locker holds until it is queued; an unlock that lands before it has
 // cleared kLocked, and the last try succeeds. So no waiter sleeps on a free
 // lock.
+#include <green/detail/runtime_impl.hpp>
+#include <green/detail/timers.hpp>
 #include <green/detail/wait_graph.hpp>
 #include <green/mutex.hpp>
 
@@ -18,6 +20,15 @@ namespace green {
 using detail::PreemptOff;
 
 static constexpr int kSpins = 64;  // tries before queueing: ~ a microsecond of pause
+
+// Spinning pays only while this worker has nothing else to run (Go's
+// canSpin asks the same of its P's run queue): with other tasks waiting, the
+// worker does better to park this one and run them, and the spinner's loads
+// would only pull the lock's line away from its holder. Threads always spin.
+static bool worth_spinning() noexcept {
+  detail::Worker* w = detail::current_task() ? detail::current_worker() : nullptr;
+  return !w || !w->local.nonempty_sc();
+}
 
 bool Mutex::try_acquire() noexcept {
   // BEGIN SOLUTION
@@ -50,7 +61,7 @@ void Mutex::lock() {
     if (owner_.load(std::memory_order_relaxed) == self)
       detail::wait_for_mutex(self, *this);  // a cycle of one: throws DeadlockError naming it
     bool got = false;
-    for (int i = 0; i < kSpins && !got; ++i) {
+    for (int i = worth_spinning() ? 0 : kSpins; i < kSpins && !got; ++i) {
       __builtin_ia32_pause();
       got = !(state_.load(std::memory_order_relaxed) & kLocked) && try_acquire();
     }
