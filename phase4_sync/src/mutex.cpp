@@ -27,7 +27,7 @@ static constexpr int kSpins = 64;  // tries before queueing: ~ a microsecond of 
 // would only pull the lock's line away from its holder. Threads always spin.
 static bool worth_spinning() noexcept {
   detail::Worker* w = detail::current_task() ? detail::current_worker() : nullptr;
-  return !w || !w->local.nonempty_sc();
+  return !w || !w->local.nonempty_sc();  // a hint (its own queue; plain loads on x86): orders nothing
 }
 
 bool Mutex::try_acquire() noexcept {
