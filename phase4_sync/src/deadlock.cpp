@@ -1,5 +1,6 @@
 // The global deadlock: see detail/deadlock.hpp.
 #include <green/detail/deadlock.hpp>
+#include <green/detail/io_source.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/wait_graph.hpp>
 #include <green/mutex.hpp>
@@ -138,7 +139,8 @@ std::int64_t watch_for_deadlock(Worker& k) {
   }
   // seq_cst: as park()'s reads; a worker that left the idle list shows here.
   bool quiet = rt.nparked_.load(std::memory_order_seq_cst) == rt.nworkers() && spawned > ended &&
-               !rt.global.nonempty_sc() && threads_waiting() == 0 && timers_of(rt).earliest() == kNever;
+               !rt.global.nonempty_sc() && threads_waiting() == 0 && timers_of(rt).earliest() == kNever &&
+               !io_pending(rt);
   if (!quiet) {
     d.suspect = false;
     return kNever;

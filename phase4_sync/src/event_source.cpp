@@ -4,13 +4,14 @@
 //
 // The keeper's wake word (Worker::wake) takes a third value: 0 asleep, 1
 // picked by a waker (wake_one took it off the idle list), 2 poked by
-// arm_timer (a timer earlier than the keeper's deadline: look again).
+// arm_timer (a timer earlier than the keeper's deadline: look again). How it
+// sleeps, and what I/O it polls meanwhile, is the io source's business
+// (detail/io_source.hpp: a futex wait here, epoll_wait in phase 5).
 #include <green/detail/deadlock.hpp>
 #include <green/detail/futex.hpp>
+#include <green/detail/io_source.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/timers.hpp>
-
-#include <sys/prctl.h>
 
 namespace green::detail {
 
@@ -19,18 +20,26 @@ struct Events {  // RuntimeImpl::events
   explicit Events(unsigned workers) : timers(workers), deadlocks(workers) {}
   Timers timers;
   Deadlocks deadlocks;
+  std::shared_ptr<void> io;  // make_io_source's
 };
 }  // namespace
 
 void attach_event_sources(RuntimeImpl& rt) {
   auto e = std::make_shared<Events>(rt.nworkers());
   e->deadlocks.detect = rt.detect_deadlock;
-  rt.events = std::move(e);
+  rt.events = e;
+  e->io = make_io_source(rt);  // it may look at rt.events
 }
 Timers& timers_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->timers; }
 Deadlocks& deadlocks_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->deadlocks; }
+void* io_source_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->io.get(); }
 
-bool poll_events(Worker& w, bool idle) {
+static bool fire_timers(Worker& w, bool idle);
+
+bool poll_events(Worker& w, bool idle) { return fire_timers(w, idle) | io_poll(w, idle); }
+
+// Fires w's due timers (and, idle or every 64th time, every worker's).
+static bool fire_timers(Worker& w, bool idle) {
   Timers& ts = timers_of(*w.rt);
   thread_local unsigned polls = 0;
   const bool all = idle || (++polls & 63) == 0;  // else only this worker's own heap
@@ -44,16 +53,6 @@ bool poll_events(Worker& w, bool idle) {
   else
     fired = ts.heaps[w.index].fire_due(now);
   return fired > 0;
-}
-
-// The keeper sleeps until `until` at the latest. The kernel may add its timer
-// slack (50 us by default) to a sleep; a worker's is cut to 1 ns the first
-// time it keeps the timers.
-[[maybe_unused]] static void timed_sleep(Worker& w, std::int64_t until) noexcept {  // (unused in a starter tree)
-  thread_local bool slack_cut = (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0), true);
-  (void)slack_cut;
-  timespec ts = to_timespec(until);
-  futex_wait(w.wake, 0, until == kNever ? nullptr : &ts);
 }
 
 bool idle_wait(Worker& w) noexcept {
@@ -80,8 +79,11 @@ bool idle_wait(Worker& w) noexcept {
       if (until == kNever) until = watch_for_deadlock(w);  // no timer: maybe a deadlock to look at
       ts.keeper_until.store(until, std::memory_order_seq_cst);
     } while (ts.earliest() < until);
-    // acquire: pairs with idle_wake's release, as in wait_until_picked.
-    std::uint32_t v = w.wake.load(std::memory_order_acquire);
+    // seq_cst: pairs with idle_wake's store of 1 and its load of keeper (the
+    // Dekker pair with our CAS of keeper, above): either we see 1 here, or
+    // the waker sees us keeping and wakes the io source's sleep. (Its
+    // release/acquire half: we see what the waker did, as in wait_until_picked.)
+    std::uint32_t v = w.wake.load(std::memory_order_seq_cst);
     if (v == 1) {
       picked = true;
       break;
@@ -93,7 +95,7 @@ bool idle_wait(Worker& w) noexcept {
       continue;
     }
     if (until != kNever && now_ns() >= until) break;  // due: fire, below
-    timed_sleep(w, until);
+    if (io_sleep(w, until)) break;                    // I/O made work
   }
   // STUB: unimplemented("phase 4: idle_wait (event_source.cpp): the keeper's sleep is yours to write");
   // END SOLUTION
@@ -104,8 +106,18 @@ bool idle_wait(Worker& w) noexcept {
 }
 
 void idle_wake(Worker& w) noexcept {
-  w.wake.store(1, std::memory_order_release);  // pairs with the acquire loads of the sleeper
-  futex_wake(w.wake);
+  // Once w.wake is 1, w may run, end the last task and let its runtime go:
+  // hold the event sources (and their io source) until we are done.
+  std::shared_ptr<void> events = w.rt->events;
+  Events& e = *static_cast<Events*>(events.get());
+  // seq_cst: the Dekker pair with the keeper (idle_wait): store wake, load
+  // keeper; it stores keeper, loads wake. Also release for the sleeper's
+  // acquire loads (wait_until_picked).
+  w.wake.store(1, std::memory_order_seq_cst);
+  if (e.timers.keeper.load(std::memory_order_seq_cst) == &w)
+    io_wake(w, e.io.get());  // it sleeps in io_sleep, or will see the 1 first
+  else
+    futex_wake(w.wake);      // in wait_until_picked, or will see the 1 first
 }
 
 }  // namespace green::detail

@@ -1,7 +1,9 @@
 // The timer heaps. See include/green/detail/timers.hpp.
-#include <green/detail/futex.hpp>
+#include <green/detail/io_source.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/timers.hpp>
+
+#include <sys/prctl.h>
 
 #include <typeinfo>
 
@@ -112,11 +114,17 @@ Worker* current_worker() noexcept {
 }
 
 // Wakes the keeper without picking it (wake 0 -> 2; see event_source.cpp):
-// it finds the new deadline and sleeps again.
+// it finds the new deadline and sleeps again. The caller is one of k's
+// runtime's workers, so the runtime outlives the call.
 void poke_keeper(Worker* k) noexcept {
   std::uint32_t idle = 0;
-  // relaxed: the futex wake-up orders nothing; the keeper re-reads the heaps (seq_cst).
-  if (k->wake.compare_exchange_strong(idle, 2, std::memory_order_relaxed)) futex_wake(k->wake);
+  // relaxed: the wake-up orders nothing; the keeper re-reads the heaps (seq_cst).
+  if (k->wake.compare_exchange_strong(idle, 2, std::memory_order_relaxed)) io_wake(*k, io_source_of(*k->rt));
+}
+
+void cut_timer_slack() noexcept {
+  thread_local bool cut = (prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0), true);
+  (void)cut;
 }
 
 void arm_timer(Worker& w, Timer* t) {
