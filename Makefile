@@ -24,11 +24,12 @@ GRADER   = cd $(GREEN_ROOT) && $(PYTHON) -m grader
 all:
 	@for s in $(PRESENT); do $(MAKE) --no-print-directory -f mk/stage.mk STAGE=$$s all || exit 1; done
 
-# Debian packages the build, tests and grader need. Peers for `make bench`
-# (golang-go, libboost-fiber-dev, libtbb-dev) are optional and not listed here;
-# its std peer needs only g++.
+# Debian packages the build, tests and grader need (curl and wrk: the clients
+# of the examples' tests, grader/test_examples.py, and wrk of phase 5's HTTP
+# benchmark). Peers for `make bench` (golang-go, libboost-fiber-dev,
+# libtbb-dev) are optional and not listed here; its std peer needs only g++.
 DEB_PACKAGES := g++ make python3 python3-pytest libgtest-dev libgmock-dev \
-                libbenchmark-dev valgrind gdb pkg-config
+                libbenchmark-dev valgrind gdb pkg-config curl wrk
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
