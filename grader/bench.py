@@ -6,7 +6,11 @@ runtime), shows their output, and writes build/bench/report.md: one table per
 program with each benchmark's times and counters. Then it builds and runs the
 peer programs (grader/peers/: Go, Boost.Fiber, oneTBB, std) whose packages are
 installed, on the workloads of the green programs that ran (COMPARISONS:
-stage 3's bench/runtime, phase 4's bench/sync), and tables them next to green's.
+stage 3's bench/runtime, phase 4's bench/sync, phase 5's bench/echo and
+bench/http), and tables them next to green's. Phase 5's peers are servers:
+the peer program starts them and measures them with green's own load
+generators (the stage's bench/echo and bench/http, run as instruments; their
+directory goes to the peer as GREEN_IO_BENCH).
 """
 
 import argparse
@@ -52,11 +56,15 @@ class Peer:
 # The programs `make bench` compares green with, where their packages are installed.
 PEERS = (
     Peer("go", "golang-go", "go",
-         ("go", "build", "-o", PEER_DIR / "go", "grader/peers/go/bench.go"),
+         ("go", "build", "-o", PEER_DIR / "go", "grader/peers/go/bench.go", "grader/peers/go/io.go"),
          {"runtime": "goroutines and sync.WaitGroup; workers = GOMAXPROCS (spawn+join: one per CPU); "
                      "yield: runtime.Gosched",
           "sync": "sync.Mutex, sync.Cond, unbuffered chan, time.Sleep; workers = GOMAXPROCS (the "
-                  "uncontended mutex and the sleepers: 2)"},
+                  "uncontended mutex and the sleepers: 2)",
+          "echo": "net: a goroutine per connection (Read 4 KiB, Write back), in a child process with "
+                  "GOMAXPROCS = workers, driven by bench/echo's load generator; idle memory with "
+                  "GOMAXPROCS=2",
+          "http": "net/http, GOMAXPROCS=2, in a child process, under the same wrk run as green's"},
          # Standard library only, so nothing to download; Go's caches stay in build/.
          env={"GOCACHE": str(PEER_DIR / "go-cache"), "GOPATH": str(PEER_DIR / "go-path")}),
     Peer("boost_fiber", "libboost-fiber-dev", "/usr/include/boost/fiber/all.hpp",
@@ -85,11 +93,14 @@ PEERS = (
 class Workload:
     """A row of a comparison: green's benchmark (its family and arguments, as
     perf.benchmark_key gives them) and counter, and the key of the peers'
-    line: what it says besides peer, value and unit."""
+    line: what it says besides peer, value and unit. better: which way the
+    figure is better, "lower" (times, sizes), "higher" (rates) or "" (CPU
+    used, a ratio only green has: no ratio column)."""
     row: str
     benchmark: str
     counter: str
     key: str
+    better: str = "lower"
 
 
 @dataclass(frozen=True)
@@ -147,9 +158,40 @@ SYNC_WORKLOADS = (
                f"{q}_us", f"sleep_overshoot_{q} workers={w}") for q in ("p50", "p99") for w in (1, 2)),
 )
 
+
+def _conns(c):
+    return f"{c:,} connection{'s' if c > 1 else ''}"
+
+
+# PEER-WORKLOADS.md section 5; bench/echo.cpp says how green runs it.
+ECHO_WORKLOADS = (
+    *(Workload(f"echo, {_conns(c)}, {_workers(w)} (round trips/s)", f"BM_Echo/workers:{w}/conns:{c}",
+               "green_rt_s", f"echo workers={w} conns={c}", "higher")
+      for c in (100, 1000) for w in (1, 2)),
+    *(Workload(f"echo, {_conns(c)}, {_workers(w)}: green / the epoll server in the same run (x)",
+               f"BM_Echo/workers:{w}/conns:{c}", "ratio", f"echo_vs_epoll workers={w} conns={c}", "")
+      for c in (100, 1000) for w in (1, 2)),
+    *(Workload(f"echo, {_conns(c)}, {_workers(w)}: server CPU (cores)", f"BM_Echo/workers:{w}/conns:{c}",
+               "green_server_cores", f"echo_server_cores workers={w} conns={c}", "")
+      for c in (100, 1000) for w in (1, 2)),
+    Workload("memory per idle connection, 10,000 connections (bytes)", "BM_IdleConnMemory/conns:10000",
+             "bytes_per_conn", "echo_idle_memory conns=10000"),
+)
+
+# PEER-WORKLOADS.md section 15; bench/http.cpp says how green runs it.
+HTTP_WORKLOADS = tuple(
+    Workload(f"HTTP hello, {_conns(c)}, {_workers(w)} ({what})", f"BM_Http/workers:{w}/conns:{c}", counter,
+             f"{bench} workers={w} conns={c}", better)
+    for c in (100, 1000) for w in (1, 2)
+    for bench, counter, what, better in (("http", "req_per_s", "requests/s", "higher"),
+                                         ("http_p99", "p99_ms", "p99 latency, ms", "lower"),
+                                         ("http_errors", "errors", "socket errors + non-2xx", "")))
+
 COMPARISONS = (
     Comparison("stage 3: runtime", "runtime", "runtime", RUNTIME_WORKLOADS),
     Comparison("phase 4: synchronization", "sync", "sync", SYNC_WORKLOADS),
+    Comparison("phase 5: echo", "echo", "echo", ECHO_WORKLOADS),
+    Comparison("phase 5: HTTP", "http", "http", HTTP_WORKLOADS),
 )
 
 
@@ -217,9 +259,10 @@ def parse_peer_line(line):
     return fields["peer"], f"{fields['bench']} {params}".strip(), float(fields["value"]), fields.get("unit", "")
 
 
-def run_peer(peer, groups):
-    """Build and run one peer on the groups of workloads it has among `groups`;
-    returns ({key: (value, unit)}, what went wrong or "")."""
+def run_peer(peer, groups, env=None):
+    """Build and run one peer on the groups of workloads it has among `groups`
+    (env: added to its environment); returns ({key: (value, unit)}, what went
+    wrong or "")."""
     if not peer.installed():
         return {}, f"not installed (apt-get install {peer.package})"
     print(f"\n== peer {peer.name}: building", flush=True)
@@ -229,7 +272,8 @@ def run_peer(peer, groups):
     if not build.ok:
         return {}, f"building it {build.describe()}:\n```\n{build.tail(20)}\n```"
     print(f"== peer {peer.name}: running {' '.join(groups)}", flush=True)
-    run = proc.run([PEER_DIR / peer.name, *groups], proc.timeout(perf.BENCH_TIMEOUT), cwd=stages.ROOT)
+    run = proc.run([PEER_DIR / peer.name, *groups], proc.timeout(perf.BENCH_TIMEOUT), env=env,
+                   cwd=stages.ROOT)
     print(run.output, end="", flush=True)
     figures = {}
     for parsed in map(parse_peer_line, run.output.splitlines()):
@@ -256,36 +300,48 @@ def table_rows(comparison, columns):
     return rows
 
 
+def ratio(ours, theirs, better="lower"):
+    """How far ahead green is: peer / green for a figure where lower is
+    better, green / peer for one where higher is; None without both, or for a
+    figure that is neither (better="")."""
+    if ours is None or theirs is None or not ours or not theirs or not better:
+        return None
+    return theirs / ours if better == "lower" else ours / theirs
+
+
 def comparison_table(comparison, green, columns):
     """A Markdown table of green's figures ({key: value}) and the peers'
     ({peer: {key: (value, unit)}}) on one comparison's workloads."""
     columns = {p: f for p, f in columns.items() if any(comparison.owns(k) for k in f)}
+    better = {w.key: w.better for w in comparison.workloads}
 
-    def cell(x):
-        return "—" if x is None else f"{x:.4g}"
+    def cell(x):  # 1.234e+05 reads worse than 123,400
+        return "—" if x is None else f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:.4g}"
 
-    lines = ["| workload | green |" + "".join(f" {p} | {p}/green |" for p in columns),
+    lines = ["| workload | green |" + "".join(f" {p} | {p} vs green |" for p in columns),
              "|---|---:|" + "---:|---:|" * len(columns)]
     for row, key in table_rows(comparison, columns):
         ours = green.get(key)
         cells = [row, cell(ours)]
         for figures in columns.values():
             theirs = figures.get(key, (None,))[0]
-            cells += [cell(theirs), f"{theirs / ours:.3g}x" if theirs is not None and ours else "—"]
+            r = ratio(ours, theirs, better.get(key, "lower"))
+            cells += [cell(theirs), "—" if r is None else f"{r:.3g}x"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def peers_sections(greens):
+def peers_sections(greens, env=None):
     """Run the peers on the groups of the comparisons green has figures for
-    (greens: [(Comparison, {key: value}, source)]); one section per comparison."""
+    (greens: [(Comparison, {key: value}, source)]; env: for the peers' runs);
+    one section per comparison."""
     groups = [c.group for c, _, _ in greens]
     columns, problems = {}, {}
     for peer in PEERS:
         mine = [g for g in groups if g in peer.about]
         if not mine:
             continue
-        figures, problem = run_peer(peer, mine)
+        figures, problem = run_peer(peer, mine, env)
         if figures:
             columns[peer.name] = figures
         problems[peer.name] = problem
@@ -301,7 +357,8 @@ def peers_sections(greens):
                              + (f". But {problem}" if problem else ""))
             else:
                 notes.append(f"- {peer.name}: {problem or 'it printed no figures'}")
-        text = (f"green: {source}. Ratio = peer / green (above 1: green is faster). "
+        text = (f"green: {source}. The ratio is how far ahead green is (above 1: green is ahead): "
+                "peer / green for times, sizes and latencies, green / peer for rates. "
                 "One run of each, on this machine.\n\n" + comparison_table(comparison, green, columns)
                 + "\n\n" + "\n".join(notes))
         print(f"\n== green vs peers: {comparison.title}\n\n{text}", flush=True)
@@ -320,7 +377,7 @@ def main():
     if not todo:
         print("grader.bench: no bench programs in the selected present stages")
 
-    sections, ok, greens = [], True, {}
+    sections, ok, greens, env = [], True, {}, {}
     for stage in todo:
         stage_parts, stage_ok, results = stage_sections(stage, context)
         sections += stage_parts
@@ -330,8 +387,10 @@ def main():
                 greens[comparison.title] = (comparison, green_figures(results[comparison.program],
                                                                       comparison.workloads),
                                             f"bench/{comparison.program} of {stage}")
+        if {"echo", "http"} & results.keys():  # the servers' peers measure with these
+            env["GREEN_IO_BENCH"] = str(stages.build_dir(stage, "release", context) / "bench")
     if greens:  # peers never fail the run: they are for comparison
-        sections += peers_sections(list(greens.values()))
+        sections += peers_sections(list(greens.values()), env)
     else:
         print("\n(peers not run: no stage of this run has a bench program they compare with: "
               + ", ".join(f"bench/{c.program}" for c in COMPARISONS) + ")")

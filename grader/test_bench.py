@@ -71,7 +71,7 @@ def test_a_table_has_a_column_only_for_peers_with_figures_in_it():
 def test_peers_run_only_the_groups_they_have_among_those_green_ran(monkeypatch):
     calls = []
 
-    def fake_run_peer(peer, groups):
+    def fake_run_peer(peer, groups, env=None):
         calls.append((peer.name, tuple(groups)))
         return {"mutex_uncontended": (5.0, "ns")} if "sync" in groups else {}, ""
 
@@ -80,3 +80,47 @@ def test_peers_run_only_the_groups_they_have_among_those_green_ran(monkeypatch):
     assert calls == [("go", ("sync",)), ("boost_fiber", ("sync",)), ("std", ("sync",))]
     assert len(sections) == 1 and sections[0].startswith("## Peers: phase 4: synchronization")
     assert "| mutex uncontended, 50M lock+unlock (ns) | 15 | 5 | 0.333x |" in sections[0]
+
+
+ECHO = next(c for c in bench.COMPARISONS if c.program == "echo")
+HTTP = next(c for c in bench.COMPARISONS if c.program == "http")
+
+
+def test_the_ratio_says_how_far_ahead_green_is_whichever_way_is_better():
+    assert bench.ratio(100.0, 50.0, "lower") == 0.5      # ns: the peer takes half the time
+    assert bench.ratio(100.0, 50.0, "higher") == 2.0     # rt/s: green does twice as many
+    assert bench.ratio(1.0, 0.9, "") is None             # CPU used: no ratio
+    assert bench.ratio(None, 5.0, "higher") is None and bench.ratio(0.0, 5.0, "lower") is None
+
+
+def test_the_echo_and_http_tables_read_bench_echo_and_bench_http(monkeypatch):
+    echo = bench.green_figures(perf.BenchResults("echo", {"benchmarks": [
+        {"name": "BM_Echo/workers:1/conns:100/iterations:1/real_time", "green_rt_s": 80000.0,
+         "epoll_rt_s": 100000.0, "ratio": 0.8, "green_server_cores": 0.9},
+        {"name": "BM_IdleConnMemory/conns:10000/iterations:1/real_time", "bytes_per_conn": 3000.0},
+    ]}), ECHO.workloads)
+    assert echo == {"echo workers=1 conns=100": 80000.0, "echo_vs_epoll workers=1 conns=100": 0.8,
+                    "echo_server_cores workers=1 conns=100": 0.9, "echo_idle_memory conns=10000": 3000.0}
+    columns = {"go": {"echo workers=1 conns=100": (100000.0, "rt/s"),
+                      "echo_server_cores workers=1 conns=100": (1.0, "cores"),
+                      "echo_idle_memory conns=10000": (7500.0, "bytes")}}
+    text = bench.comparison_table(ECHO, echo, columns)
+    assert "| echo, 100 connections, 1 worker (round trips/s) | 80,000 | 100,000 | 0.8x |" in text
+    assert "| echo, 100 connections, 1 worker: server CPU (cores) | 0.9 | 1 | — |" in text
+    assert "| memory per idle connection, 10,000 connections (bytes) | 3000 | 7500 | 2.5x |" in text
+    http = bench.green_figures(perf.BenchResults("http", {"benchmarks": [
+        {"name": "BM_Http/workers:2/conns:1000/iterations:1/real_time", "req_per_s": 70000.0,
+         "p99_ms": 20.0, "errors": 0.0}]}), HTTP.workloads)
+    assert http == {"http workers=2 conns=1000": 70000.0, "http_p99 workers=2 conns=1000": 20.0,
+                    "http_errors workers=2 conns=1000": 0.0}
+    # Go's lines (grader/peers/go/io.go) name the same keys.
+    assert bench.parse_peer_line("peer=go bench=http_p99 workers=2 conns=1000 value=31.4 unit=ms")[1] \
+        in {w.key for w in HTTP.workloads}
+
+
+def test_the_server_peers_get_the_directory_of_greens_load_generators(monkeypatch):
+    seen = []
+    monkeypatch.setattr(bench, "run_peer", lambda peer, groups, env=None: seen.append((peer.name, env)) or ({}, ""))
+    env = {"GREEN_IO_BENCH": "/x/build/release/phase5_io/bench"}
+    bench.peers_sections([(ECHO, {}, "bench/echo of phase5_io")], env)
+    assert seen == [("go", env)]

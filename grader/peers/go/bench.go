@@ -1,8 +1,10 @@
 // The workloads of stage3_stealing/bench/runtime.cpp (group "runtime") and of
 // phase4_sync/bench/sync.cpp (group "sync", PEER-WORKLOADS.md sections 6-8 and
 // 10) with goroutines; `bench runtime` or `bench sync` runs one group, no
-// argument both. BENCH_SCALE=0.01 scales the sync group's sizes down for a
-// quick try. Workers = GOMAXPROCS.
+// argument every group. BENCH_SCALE=0.01 scales the sync group's sizes down for a
+// quick try. Workers = GOMAXPROCS. io.go holds the groups "echo" and "http"
+// (phase5_io/bench/echo.cpp and http.cpp, PEER-WORKLOADS.md 5 and 15) and
+// their servers.
 //
 //	mutex_uncontended        one goroutine: 50M Lock/Unlock pairs of a sync.Mutex
 //	                         after 5M untimed ones (ns per pair)
@@ -345,6 +347,14 @@ func runtimeGroup() {
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "echo-server" { // io.go's servers
+		echoServer(os.Args[2], os.Args[3])
+		return
+	}
+	if len(os.Args) == 4 && os.Args[1] == "http-server" {
+		httpServer(os.Args[2], os.Args[3])
+		return
+	}
 	cpus := runtime.GOMAXPROCS(0) // one P per CPU, as green's default Runtime
 	if wants("runtime") {
 		runtimeGroup()
@@ -353,5 +363,11 @@ func main() {
 	if wants("sync") {
 		syncGroup()
 		runtime.GOMAXPROCS(cpus)
+	}
+	if wants("echo") {
+		echoGroup()
+	}
+	if wants("http") {
+		httpGroup()
 	}
 }
