@@ -174,8 +174,10 @@ ECHO_WORKLOADS = (
     *(Workload(f"echo, {_conns(c)}, {_workers(w)}: server CPU (cores)", f"BM_Echo/workers:{w}/conns:{c}",
                "green_server_cores", f"echo_server_cores workers={w} conns={c}", "")
       for c in (100, 1000) for w in (1, 2)),
-    Workload("memory per idle connection, 10,000 connections (bytes)", "BM_IdleConnMemory/conns:10000",
+    Workload("memory per idle connection, 10,000 connections (bytes)", "BM_IdleConnMemory/conns:10000/lean:0",
              "bytes_per_conn", "echo_idle_memory conns=10000"),
+    Workload("the same, lean: parked in wait_readable, 2 KiB stack, a buffer only while reading (bytes)",
+             "BM_IdleConnMemory/conns:10000/lean:1", "bytes_per_conn", "echo_idle_memory_lean conns=10000"),
 )
 
 # PEER-WORKLOADS.md section 15; bench/http.cpp says how green runs it.

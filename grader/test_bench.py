@@ -97,7 +97,7 @@ def test_the_echo_and_http_tables_read_bench_echo_and_bench_http(monkeypatch):
     echo = bench.green_figures(perf.BenchResults("echo", {"benchmarks": [
         {"name": "BM_Echo/workers:1/conns:100/iterations:1/real_time", "green_rt_s": 80000.0,
          "epoll_rt_s": 100000.0, "ratio": 0.8, "green_server_cores": 0.9},
-        {"name": "BM_IdleConnMemory/conns:10000/iterations:1/real_time", "bytes_per_conn": 3000.0},
+        {"name": "BM_IdleConnMemory/conns:10000/lean:0/iterations:1/real_time", "bytes_per_conn": 3000.0},
     ]}), ECHO.workloads)
     assert echo == {"echo workers=1 conns=100": 80000.0, "echo_vs_epoll workers=1 conns=100": 0.8,
                     "echo_server_cores workers=1 conns=100": 0.9, "echo_idle_memory conns=10000": 3000.0}

@@ -28,11 +28,16 @@
 //                         worker, 0.3 s warm-up and 1.0 s windows, the two
 //                         servers in alternating order from one repetition to
 //                         the next: the same counters.
-//   BM_IdleConnMemory/conns:N  N idle connections to green's server (2
-//                         workers), each having made one round trip, so that
-//                         its task is parked in io::read: the growth of the
+//   BM_IdleConnMemory/conns:N/lean:L  N idle connections to green's server
+//                         (2 workers), each having made one round trip, so
+//                         that its task is parked again: the growth of the
 //                         server's VmRSS per connection (bytes_per_conn). N is
 //                         cut to what RLIMIT_NOFILE allows (conns_measured).
+//                         L = 0: the server above (parked in io::read, its
+//                         4 KiB buffer on a small stack: those pages stay
+//                         resident). L = 1: a lean one, which parks in
+//                         io::wait_readable on a 2 KiB stack and holds a heap
+//                         buffer only while it has data in hand.
 //
 // The same load generator serves the peers (grader/peers/go drives Go's
 // server with it):
@@ -53,6 +58,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -224,9 +230,28 @@ void serve_echo(int fd) {
   green::io::close(fd);
 }
 
-void green_server(int port_fd, unsigned workers) {
+// The lean variant: nothing but the task and its 2 KiB stack while idle.
+void serve_echo_lean(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  while (green::io::wait_readable(fd)) {
+    std::unique_ptr<char[]> buf(new char[4096]);
+    ssize_t n = green::io::read(fd, buf.get(), 4096);
+    if (n <= 0) break;
+    ssize_t done = 0;
+    while (done < n) {
+      ssize_t w = green::io::write(fd, buf.get() + done, static_cast<std::size_t>(n - done));
+      if (w < 0) break;
+      done += w;
+    }
+    if (done < n) break;
+  }
+  green::io::close(fd);
+}
+
+void green_server(int port_fd, unsigned workers, bool lean = false) {
   green::Runtime rt({.workers = workers});
-  rt.run([port_fd] {
+  rt.run([port_fd, lean] {
     int lfd = green::net::listen_tcp("127.0.0.1", 0);
     if (lfd < 0) _exit(2);
     loopback::report_port(port_fd, green::net::local_port(lfd));
@@ -236,7 +261,8 @@ void green_server(int port_fd, unsigned workers) {
         green::this_task::sleep_for(1ms);
         continue;
       }
-      green::spawn([fd] { serve_echo(fd); }, {.small_stack = true}).detach();
+      if (lean) green::spawn([fd] { serve_echo_lean(fd); }, {.stack_size = 2048}).detach();
+      else green::spawn([fd] { serve_echo(fd); }, {.small_stack = true}).detach();
     }
   });
 }
@@ -326,7 +352,8 @@ int idle_conns(int wanted) {
 void BM_IdleConnMemory(benchmark::State& state) {
   for (auto _ : state) {
     int n = idle_conns(static_cast<int>(state.range(0)));
-    loopback::ForkedServer server([](int fd) { green_server(fd, 2); });
+    bool lean = state.range(1) != 0;
+    loopback::ForkedServer server([lean](int fd) { green_server(fd, 2, lean); });
     std::string problem;
     double bytes = server.ok() ? idle_memory(server.port(), server.pid(), n, &problem) : -1;
     if (bytes < 0) {
@@ -337,7 +364,7 @@ void BM_IdleConnMemory(benchmark::State& state) {
     state.counters["conns_measured"] = n;
   }
 }
-BENCHMARK(BM_IdleConnMemory)->ArgName("conns")->Arg(10'000)
+BENCHMARK(BM_IdleConnMemory)->ArgNames({"conns", "lean"})->Args({10'000, 0})->Args({10'000, 1})
     ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // `echo loadgen|idle PORT CONNS PID`: the instrument alone, for the peers.
