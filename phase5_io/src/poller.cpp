@@ -1,0 +1,120 @@
+// The poller's machinery: the fd table, the epoll set, dispatching events.
+// See include/green/detail/poller.hpp for the design.
+#include <green/detail/dispatcher.hpp>
+#include <green/detail/poller.hpp>
+#include <green/detail/runtime_impl.hpp>
+#include <green/detail/timers.hpp>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace green::detail {
+
+FdTable& fd_table() noexcept {
+  static FdTable* t = new FdTable;  // never freed: states outlive every runtime
+  return *t;
+}
+
+FdState* FdTable::get(int fd) {
+  if (fd < 0 || fd >= kMaxFds) return nullptr;
+  std::atomic<FdState*>& c = chunks_[fd / kChunk];
+  // acquire: pairs with the release CAS below (the states are constructed).
+  FdState* s = c.load(std::memory_order_acquire);
+  if (!s) {
+    auto* made = new FdState[kChunk];
+    if (c.compare_exchange_strong(s, made, std::memory_order_acq_rel, std::memory_order_acquire))
+      s = made;
+    else
+      delete[] made;  // another thread made it first; s is theirs
+  }
+  return &s[fd % kChunk];
+}
+
+int task_errno() noexcept { return *errno_location(); }
+void set_task_errno(int e) noexcept { *errno_location() = e; }
+
+Poller::Poller(RuntimeImpl& r) : rt(r), busy(new Busy[r.nworkers()]) {
+  epfd = epoll_create1(EPOLL_CLOEXEC);
+  evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered: readable until the keeper drains it
+  ev.data.u64 = ~0ull;
+  if (epfd < 0 || evfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev) < 0) {
+    int e = errno;
+    if (epfd >= 0) ::close(epfd);
+    if (evfd >= 0) ::close(evfd);
+    throw std::system_error(e, std::generic_category(), "green: the runtime's epoll set");
+  }
+}
+
+Poller::~Poller() {
+  // Closing epfd drops every registration in it: fds this runtime polled are
+  // prepared again (by another runtime) on their next call.
+  fd_table().each_made([this](int, FdState& s) {
+    if (s.owner == this && s.kind.load(std::memory_order_acquire) == FdState::kPolled) {
+      s.owner = nullptr;
+      s.kind.store(FdState::kNew, std::memory_order_release);
+    }
+  });
+  ::close(epfd);
+  ::close(evfd);
+}
+
+bool Poller::add(int fd, std::uint32_t seq) noexcept {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = static_cast<std::uint64_t>(seq) << 32 | static_cast<std::uint32_t>(fd);
+  return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool set_ready(FdState& s, int dir) noexcept {
+  // acq_rel: release publishes what came before the edge (or the close's
+  // kClosing) to the waiter's acquire load of the word; acquire pairs with
+  // the waiter's CAS that put its Task* there.
+  std::uintptr_t old = s.word[dir].exchange(FdState::kReady, std::memory_order_acq_rel);
+  if (old <= FdState::kReady) return false;
+  unpark(reinterpret_cast<Task*>(old));
+  return true;
+}
+
+bool Poller::poll(std::int64_t until, bool keeper) {
+  epoll_event evs[128];
+  int n;
+  if (until <= 0) {
+    n = epoll_wait(epfd, evs, 128, 0);
+  } else if (until == kNever) {
+    n = epoll_wait(epfd, evs, 128, -1);
+  } else {
+    std::int64_t left = until - now_ns();
+    if (left < 0) left = 0;
+    timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+    n = epoll_pwait2(epfd, evs, 128, &ts, nullptr);
+    if (n < 0 && errno == ENOSYS)  // before Linux 5.11: whole milliseconds, rounded up
+      n = epoll_wait(epfd, evs, 128, static_cast<int>((left + 999'999) / 1'000'000));
+  }
+  bool made = false;
+  for (int i = 0; i < n; ++i) {
+    std::uint64_t tag = evs[i].data.u64;
+    if (tag == ~0ull) {  // the eventfd: io_wake
+      if (keeper) {
+        std::uint64_t v;
+        [[maybe_unused]] ssize_t r = ::read(evfd, &v, sizeof v);
+      }
+      continue;
+    }
+    FdState* s = fd_table().get(static_cast<int>(tag & 0xffffffff));
+    // relaxed: a stale event for a reused number costs its new waiter one
+    // retried call at worst; the tag only keeps most of them out.
+    if (!s || s->seq.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(tag >> 32)) continue;
+    std::uint32_t e = evs[i].events;
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) made |= set_ready(*s, 0);
+    if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) made |= set_ready(*s, 1);
+  }
+  return made;
+}
+
+}  // namespace green::detail
