@@ -115,6 +115,8 @@ RuntimeImpl::~RuntimeImpl() {
   // Wait for the tasks still running; sleep, do not spin: this may take long.
   for (int us = 1; !quiescent(*this) && !abandoned(*this); us = us < 1000 ? us * 2 : 1000)
     std::this_thread::sleep_for(std::chrono::microseconds(us));
+  // A thread that made our last task Ready may still be waking a worker.
+  while (outside_pushes_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   stop_workers();
 }
 
@@ -159,14 +161,23 @@ void RuntimeImpl::push_global(Task* t) {
 }
 
 void RuntimeImpl::push_global_chain(Task* head, std::size_t n) {
+  Worker* w = this_worker();
+  // From outside the workers (a plain thread's spawn or unpark): once the
+  // tasks are in the queue they may run and end, and the runtime may be
+  // destroyed while we still wake a worker. The destructor waits for
+  // outside_pushes_ to drop to 0. relaxed: ordered before the push by the
+  // queue's lock, and so before the task's end that the destructor saw.
+  if (!w) outside_pushes_.fetch_add(1, std::memory_order_relaxed);
   global.push_chain(head);
-  if (Worker* w = this_worker()) {
+  if (w) {
     for (std::size_t i = 0; i < n; ++i) w->global_pushes.inc();
   }
   // A spinning worker will find it; otherwise wake a parked one. seq_cst:
   // the producer's half of the Dekker pair with a spinner that stops
   // spinning (worker_loop.cpp) and with park().
   if (nspinning_.load(std::memory_order_seq_cst) == 0) wake_one();
+  // release: pairs with the destructor's acquire; we touch the runtime no more.
+  if (!w) outside_pushes_.fetch_sub(1, std::memory_order_release);
 }
 
 // Runs on the spawning task's stack: the batch is chained through the

@@ -135,6 +135,7 @@ class RuntimeImpl final : public Scheduler {
   std::vector<Worker*> idle_;                      // guarded by idle_m_
   std::atomic<unsigned> nparked_{0};
   std::atomic<unsigned> nspinning_{0};             // workers looking for work (stage 3)
+  std::atomic<unsigned> outside_pushes_{0};        // push_global_chain calls from outside the workers
   std::atomic<bool> stopping_{false};              // set once, by stop_workers()
   std::chrono::microseconds time_slice{0};         // RuntimeOptions::time_slice; set once, before the workers
   std::vector<std::string> preemptible_libraries;  // RuntimeOptions'; set once, before the workers
