@@ -16,10 +16,6 @@
 //   ./echo_server 7000 &   then   nc 127.0.0.1 7000
 #include <green/green.hpp>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -42,10 +38,6 @@ bool write_all(int fd, const char* p, std::size_t n) {
 
 // One connection: read up to 4 KiB, write it back, until the peer closes.
 void serve(int fd) {
-  // Small messages go out at once instead of waiting for the peer's ACK
-  // (Nagle's algorithm), as interactive protocols want.
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // On the task's stack: 4 KiB of its 16 KiB (a small stack). Those pages
   // stay resident while the task waits, ~8.7 KB per idle connection in all.
   // A server holding many idle connections can wait in io::wait_readable on a

@@ -416,8 +416,6 @@ int main(int argc, char** argv) {
         green::this_task::sleep_for(10ms);
         continue;
       }
-      int one = 1;  // responses go out at once, not after the client's ACK (Nagle)
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       green::spawn([fd] { Connection(fd).serve(); }).detach();
     }
   });

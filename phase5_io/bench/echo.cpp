@@ -212,9 +212,7 @@ void epoll_server(int port_fd) {
 }
 
 // examples/echo_server.cpp's server: a task per connection.
-void serve_echo(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+void serve_echo(int fd) {  // (io::accept set TCP_NODELAY)
   char buf[4096];
   for (;;) {
     ssize_t n = green::io::read(fd, buf, sizeof buf);
@@ -232,8 +230,6 @@ void serve_echo(int fd) {
 
 // The lean variant: nothing but the task and its 2 KiB stack while idle.
 void serve_echo_lean(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   while (green::io::wait_readable(fd)) {
     std::unique_ptr<char[]> buf(new char[4096]);
     ssize_t n = green::io::read(fd, buf.get(), 4096);

@@ -28,7 +28,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <regex>
 #include <string>
 #include <string_view>
 
@@ -90,8 +89,6 @@ void green_http_server(int port_fd, unsigned workers) {
         green::this_task::sleep_for(1ms);
         continue;
       }
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       green::spawn([fd] { serve_http(fd); }, {.small_stack = true}).detach();
     }
   });
@@ -104,10 +101,18 @@ struct Wrk {
   std::string problem;  // why there are no figures
 };
 
-double number(const std::string& text, const std::string& pattern, bool* found) {
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex(pattern))) return *found = false, 0;
-  return std::stod(m[1].str());
+// The number that follows `label` (and blanks) in text, from `from` on; found
+// is cleared if the label is missing. *end, if given, gets where it ended.
+double number(const std::string& text, const std::string& label, bool* found, std::size_t from = 0,
+              std::size_t* end = nullptr) {
+  std::size_t at = text.find(label, from);
+  if (at == std::string::npos) return *found = false, 0;
+  const char* p = text.c_str() + at + label.size();
+  char* e = nullptr;
+  double v = std::strtod(p, &e);
+  if (e == p) return *found = false, 0;
+  if (end) *end = static_cast<std::size_t>(e - text.c_str());
+  return v;
 }
 
 // Runs wrk against 127.0.0.1:port for `seconds`, and reads its report.
@@ -142,21 +147,26 @@ Wrk run_wrk(std::uint16_t port, int conns, int seconds, pid_t server) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return r.problem = "wrk failed: " + text, r;
 
   bool found = true;
-  r.req_per_s = number(text, R"(Requests/sec:\s+([0-9.]+))", &found);
-  std::smatch m;  // "     99%    5.12ms": us, ms or s
-  if (std::regex_search(text, m, std::regex(R"(\n\s+99%\s+([0-9.]+)(us|ms|s)\b)")))
-    r.p99_ms = std::stod(m[1].str()) * (m[2] == "us" ? 1e-3 : m[2] == "ms" ? 1 : 1e3);
-  else
-    found = false;
-  if (!found) return r.problem = "unexpected wrk output: " + text, r;
-  // Absent lines mean none of these.
-  bool any = true;
-  for (const char* kind : {"connect", "read", "write", "timeout"}) {
-    double e = number(text, std::string(R"(Socket errors:.*\b)") + kind + R"(\s+([0-9]+))", &any);
-    r.errors += any ? e : 0;
-    any = true;
+  r.req_per_s = number(text, "Requests/sec:", &found);
+  std::size_t end = 0;  // "     99%    5.12ms": us, ms or s
+  r.p99_ms = number(text, " 99%", &found, 0, &end);
+  if (found) {
+    std::string unit = text.substr(end, 2);
+    r.p99_ms *= unit == "us" ? 1e-3 : unit == "ms" ? 1 : 1e3;
   }
-  double non2xx = number(text, R"(Non-2xx or 3xx responses:\s+([0-9]+))", &any);
+  if (!found) return r.problem = "unexpected wrk output: " + text, r;
+  // Absent lines mean none of these ("Socket errors: connect 0, read 0, ...").
+  bool any = true;
+  std::size_t errs = text.find("Socket errors:");
+  if (errs != std::string::npos) {
+    std::string line = text.substr(errs, text.find('\n', errs) - errs);
+    for (const char* kind : {"connect ", "read ", "write ", "timeout "}) {
+      double e = number(line, kind, &any);
+      r.errors += any ? e : 0;
+      any = true;
+    }
+  }
+  double non2xx = number(text, "Non-2xx or 3xx responses:", &any);
   r.errors += any ? non2xx : 0;
   return r;
 }
