@@ -2,6 +2,7 @@
 // the CPU time and resident memory of a process, a client socket, and the
 // file descriptor limit. Plain POSIX: the measuring side never runs on green.
 #pragma once
+#include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -144,5 +145,17 @@ class ForkedServer {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
 };
+
+// A bench program's main: with a first argument that is not an option, it is
+// a measuring instrument for a peer's server (instrument(argc, argv)); else
+// the Google Benchmark program.
+inline int bench_main(int argc, char** argv, int (*instrument)(int, char**)) {
+  if (argc > 1 && argv[1][0] != '-') return instrument(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
 
 }  // namespace loopback

@@ -350,4 +350,27 @@ TEST(Io, BusyWorkersStillPollIo) {
   io::close(b);
 }
 
+TEST(Io, AReaderParkedOnAPipeLetsOtherTasksRun) {
+  // One worker: a task parked reading an empty pipe must not hold it; 100
+  // other tasks run to completion, then one of them writes the pipe.
+  Runtime rt({.workers = 1});
+  auto [r, w] = make_pipe();
+  rt.run([r = r, w = w] {
+    std::string got;
+    auto reader = spawn([&got, r] { got = read_n(r, 3); });
+    this_task::yield();
+    std::atomic<int> ran{0};
+    std::vector<TaskHandle> others;
+    for (int i = 0; i < 100; ++i) others.push_back(spawn([&ran] { ran++; }));
+    for (auto& o : others) o.join();
+    EXPECT_EQ(ran.load(), 100);
+    EXPECT_TRUE(got.empty()) << "nothing was written yet";
+    EXPECT_TRUE(write_all(w, "abc"));
+    reader.join();
+    EXPECT_EQ(got, "abc");
+  });
+  io::close(r);
+  io::close(w);
+}
+
 }  // namespace
