@@ -9,6 +9,7 @@ VALGRIND_STACK_REGISTER, DESIGN.md 3.1). Death tests and tests named
 
 import re
 import shutil
+from pathlib import Path
 
 from . import proc
 from .results import FAIL, PASS, Item
@@ -16,7 +17,9 @@ from .results import FAIL, PASS, Item
 NAME = "memcheck"
 TIMEOUT = 900           # seconds
 TEST_SCALE = "0.02"     # GREEN_TEST_SCALE: stress loops shrunk 50x
-ARGS = ("--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite")
+SUPPRESSIONS = Path(__file__).with_name("valgrind.supp")  # glibc's, each with its reason
+ARGS = ("--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+        f"--suppressions={SUPPRESSIONS}")
 GTEST_FILTER = "--gtest_filter=-*DeathTest*:*NoValgrind*"
 SHOWN_LINES = 60        # Valgrind lines shown on a failure
 
