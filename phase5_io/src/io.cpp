@@ -59,7 +59,7 @@ class InFlight {
   FdState& s_;
 };
 
-bool closing(FdState& s, std::uint32_t seq) noexcept {
+[[maybe_unused]] bool closing(FdState& s, std::uint32_t seq) noexcept {  // (unused in a starter tree)
   // acquire: pairs with close's fetch_or (seen through the word it then set).
   return (s.refs.load(std::memory_order_acquire) & FdState::kClosing) ||
          s.seq.load(std::memory_order_relaxed) != seq;
