@@ -131,8 +131,7 @@ struct Poller {
   std::atomic<int> waiting{0};  // tasks parked on a word of a state it owns
   IdleCallbacks idle;
   struct alignas(64) Busy {     // a worker's busy polling; its own thread only
-    unsigned switches = 0;
-    std::int64_t next = 0;
+    std::int64_t next = 0;      // no busy poll before (coarse clock)
   };
   std::unique_ptr<Busy[]> busy;
 };
