@@ -38,6 +38,7 @@ class InFlight {
     // acquire: pairs with close's release when it clears kClosing (we see the
     // reset state).
     while (s_.refs.fetch_add(FdState::kRef, std::memory_order_acquire) & FdState::kClosing) {
+      // relaxed: we touched nothing under the reference; close waits for the count only.
       s_.refs.fetch_sub(FdState::kRef, std::memory_order_relaxed);
       while (s_.refs.load(std::memory_order_acquire) & FdState::kClosing) pause_a_little(0);
     }
