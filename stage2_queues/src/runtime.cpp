@@ -7,6 +7,8 @@
 #include <green/detail/futex.hpp>
 
 #include <cstdio>
+#include <mutex>
+#include <vector>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -245,8 +247,29 @@ RuntimeStats RuntimeImpl::stats() const noexcept {
 
 // ---- The public face --------------------------------------------------------
 
-Runtime::Runtime(RuntimeOptions opts) : impl_(std::make_unique<detail::RuntimeImpl>(opts)) {}
-Runtime::~Runtime() = default;
+namespace detail {
+// Every live runtime, oldest first (newest_runtime). Under g_live_m.
+static std::mutex g_live_m;
+static std::vector<RuntimeImpl*> g_live;
+
+Scheduler* newest_runtime() noexcept {
+  std::lock_guard lk(g_live_m);
+  return g_live.empty() ? nullptr : g_live.back();
+}
+}  // namespace detail
+
+Runtime::Runtime(RuntimeOptions opts) : impl_(std::make_unique<detail::RuntimeImpl>(opts)) {
+  std::lock_guard lk(detail::g_live_m);
+  detail::g_live.push_back(impl_.get());
+}
+
+Runtime::~Runtime() {
+  {
+    std::lock_guard lk(detail::g_live_m);
+    std::erase(detail::g_live, impl_.get());
+  }
+  impl_.reset();
+}
 detail::Scheduler& Runtime::scheduler() noexcept { return *impl_; }
 RuntimeStats Runtime::stats() const noexcept { return impl_->stats(); }
 unsigned Runtime::workers() const noexcept { return impl_->nworkers(); }

@@ -177,4 +177,9 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
   // END SOLUTION
 }
 
+// The newest Runtime still alive, or nullptr: where a plain thread's call
+// that needs a runtime but names none goes (phase 6's parallel_for from
+// main). Runtimes register as they are made and leave as they are destroyed.
+Scheduler* newest_runtime() noexcept;
+
 }  // namespace green::detail

@@ -1,0 +1,23 @@
+// green: the whole public API (phase 6: task parallelism).
+#pragma once
+#include <green/barrier.hpp>
+#include <green/blocking.hpp>
+#include <green/channel.hpp>
+#include <green/condvar.hpp>
+#include <green/future.hpp>
+#include <green/io.hpp>
+#include <green/local_scheduler.hpp>
+#include <green/mutex.hpp>
+#include <green/no_preempt.hpp>
+#include <green/options.hpp>
+#include <green/parallel.hpp>
+#include <green/runtime.hpp>
+#include <green/semaphore.hpp>
+#include <green/shared_mutex.hpp>
+#include <green/sleep.hpp>
+#include <green/spawn.hpp>
+#include <green/task_graph.hpp>
+#include <green/task_group.hpp>
+#include <green/task_handle.hpp>
+#include <green/task_local.hpp>
+#include <green/this_task.hpp>
