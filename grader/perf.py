@@ -268,6 +268,16 @@ def _echo_figures(results):
             "epoll_cores": results.median_counter(ECHO, "epoll_server_cores")}
 
 
+def _group_figures(results):
+    # Each repetition runs both fibs in one iteration (order alternating):
+    # the median of the per-iteration ratios.
+    return {k: results.median_counter("BM_GroupVsSpawn", k) for k in ("group_s", "spawn_s", "ratio")}
+
+
+def _reduce_figures(results):
+    return {k: results.median_counter("BM_ReduceScaling", k) for k in ("one_ms", "two_ms", "speedup")}
+
+
 # The perf checks of each stage. Later stages add entries.
 CHECKS = {
     "stage1_context": [
@@ -460,6 +470,34 @@ CHECKS = {
             describe="echo, 100 connections, 64-byte round trips: green on 1 worker {green:,.0f}/s, "
                      "a hand-written epoll server {epoll:,.0f}/s in the same run: {ratio:.2f}x "
                      "({need[ratio]}); server CPU {green_cores:.2f} and {epoll_cores:.2f} cores",
+        ),
+    ],
+    "phase6_tasks": [
+        # The point of phase 6's jobs: a fine-grained function run through a
+        # TaskGroup must cost less than a whole task (spawn/join), because a
+        # job nobody stole runs inline on its waiter (issue 14's goal is
+        # oneTBB's cost, ~5x below spawn/join here; bench/tasks table it).
+        PerfCheck(
+            name="group vs spawn",
+            program="tasks",
+            args=("--benchmark_filter=^BM_GroupVsSpawn",),
+            figures=_group_figures,
+            bounds=(Bound("ratio", "<=", 1.0, "{op} {value:g}x"),),
+            describe="fib(27), every call forking both children, 1 worker: TaskGroup {group_s:.3f} s, "
+                     "spawn/join {spawn_s:.3f} s: {ratio:.2f}x ({need[ratio]})",
+        ),
+        # A loop split into jobs must use both workers: the sum of 2*10^7
+        # doubles (one dependent add per element, so compute-bound) on 1
+        # worker then 2, paired (measured 1.9-2.0x).
+        PerfCheck(
+            name="reduce scaling",
+            program="tasks",
+            args=("--benchmark_filter=^BM_ReduceScaling",),
+            figures=_reduce_figures,
+            bounds=(Bound("speedup", ">=", 1.7, "{op} {value:g}x"),),
+            describe="parallel_reduce, sum of 2*10^7 doubles: 1 worker {one_ms:.1f} ms, 2 workers "
+                     "{two_ms:.1f} ms: {speedup:.2f}x ({need[speedup]})",
+            min_cpus=2,
         ),
     ],
 }

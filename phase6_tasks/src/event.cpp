@@ -5,6 +5,7 @@
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/task.hpp>
 #include <green/detail/waiter.hpp>
+#include <green/detail/unimplemented.hpp>
 
 #include <limits>
 

@@ -22,7 +22,7 @@ void FutureStateBase::wait() {
   // acquire: pairs with set_producer's release; the job is seen whole.
   if (Job* j = producer_.load(std::memory_order_acquire)) help(j);  // runs it here if nobody has
   event_.wait();
-  // STUB: unimplemented("phase 6: FutureStateBase::wait (future.cpp) is yours to write");
+  // STUB: detail::unimplemented("phase 6: FutureStateBase::wait (future.cpp) is yours to write");
   // END SOLUTION
 }
 

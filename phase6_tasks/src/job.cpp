@@ -20,7 +20,7 @@ namespace {
 TaskLocal<const CancelScope*> tl_scope;
 
 // Runs a claimed job with its scope as the ambient one.
-void run_claimed(Job* j) {
+[[maybe_unused]] void run_claimed(Job* j) {
   const CancelScope*& ambient = tl_scope.get();
   const CancelScope* outer = ambient;
   ambient = j->scope;
@@ -28,7 +28,7 @@ void run_claimed(Job* j) {
   ambient = outer;
 }
 
-bool claim(Job* j) noexcept {
+[[maybe_unused]] bool claim(Job* j) noexcept {
   // relaxed: see Job::taken. The load skips the exchange's cache-line
   // ownership when the job is long gone, as it usually is for the carrier.
   return !j->taken.load(std::memory_order_relaxed) && !j->taken.exchange(true, std::memory_order_relaxed);
@@ -50,7 +50,7 @@ struct Carrier {
 };
 
 // Enough stack left below this frame for a helped job (job.hpp).
-bool room_to_help(Task* t) noexcept {
+[[maybe_unused]] bool room_to_help(Task* t) noexcept {
   auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
   auto lo = reinterpret_cast<std::uintptr_t>(t->stack_lo);
   std::size_t reserve = std::min<std::size_t>(t->extra().stack.size / 2, 32 * 1024);

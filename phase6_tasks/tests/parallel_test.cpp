@@ -164,9 +164,9 @@ TEST(ParallelFor, Nested1000By1000OnSmallStacks) {
   std::atomic<long> count{0};
   rt.run([&] {
     parallel_for(0, n, [&](int) {
-      long local = 0;
-      parallel_for(0, n, [&](int) { ++local; }, 1);
-      count += local;
+      std::atomic<long> local{0};  // the inner pieces run on both workers
+      parallel_for(0, n, [&](int) { local.fetch_add(1, std::memory_order_relaxed); }, 1);
+      count += local.load();
     }, 1);
   });
   EXPECT_EQ(count.load(), static_cast<long>(n) * n);

@@ -23,6 +23,7 @@
 #pragma once
 #include <green/future.hpp>
 #include <green/task_group.hpp>
+#include <green/detail/unimplemented.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -78,7 +79,14 @@ void for_range(Index lo, std::uint64_t n, F& body, Split sp) {
     std::uint64_t half = n / 2;  // the right half goes to the group
     n -= half;
     Index mid = advance(lo, n);
-    g.run([mid, half, &body, sp, self] { for_range(mid, half, body, current_task() == self ? sp : sp.stolen()); });
+    g.run([mid, half, &body, sp, self, &g] {
+      try {
+        for_range(mid, half, body, current_task() == self ? sp : sp.stolen());
+      } catch (...) {
+        g.cancel();  // the rest of the loop need not run
+        throw;       // (g keeps the first exception)
+      }
+    });
   }
   try {
     if (!g.is_canceling())
@@ -106,7 +114,14 @@ T reduce_range(Index lo, std::uint64_t n, const T& identity, F& body, R& reduce,
   Index mid = advance(lo, n - half);
   std::optional<T> right;
   TaskGroup g;
-  g.run([&] { right.emplace(reduce_range(mid, half, identity, body, reduce, current_task() == self ? sp : sp.stolen())); });
+  g.run([&] {
+    try {
+      right.emplace(reduce_range(mid, half, identity, body, reduce, current_task() == self ? sp : sp.stolen()));
+    } catch (...) {
+      g.cancel();
+      throw;
+    }
+  });
   std::optional<T> left;
   try {
     left.emplace(reduce_range(lo, n - half, identity, body, reduce, sp));
