@@ -6,10 +6,13 @@
 // picked by a waker (wake_one took it off the idle list), 2 poked by
 // arm_timer (a timer earlier than the keeper's deadline: look again). How it
 // sleeps, and what I/O it polls meanwhile, is the io source's business
-// (detail/io_source.hpp: a futex wait here, epoll_wait in phase 5).
+// (detail/io_source.hpp: a futex wait here, epoll_wait in phase 5). An idle
+// worker also asks the job source (detail/job_source.hpp: nothing here,
+// phase 6's job deques) before it sleeps.
 #include <green/detail/deadlock.hpp>
 #include <green/detail/futex.hpp>
 #include <green/detail/io_source.hpp>
+#include <green/detail/job_source.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/timers.hpp>
 
@@ -20,7 +23,8 @@ struct Events {  // RuntimeImpl::events
   explicit Events(unsigned workers) : timers(workers), deadlocks(workers) {}
   Timers timers;
   Deadlocks deadlocks;
-  std::shared_ptr<void> io;  // make_io_source's
+  std::shared_ptr<void> io;    // make_io_source's
+  std::shared_ptr<void> jobs;  // make_job_source's
 };
 }  // namespace
 
@@ -29,14 +33,16 @@ void attach_event_sources(RuntimeImpl& rt) {
   e->deadlocks.detect = rt.detect_deadlock;
   rt.events = e;
   e->io = make_io_source(rt);  // it may look at rt.events
+  e->jobs = make_job_source(rt);
 }
 Timers& timers_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->timers; }
 Deadlocks& deadlocks_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->deadlocks; }
 void* io_source_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->io.get(); }
+void* job_source_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->jobs.get(); }
 
 static bool fire_timers(Worker& w, bool idle);
 
-bool poll_events(Worker& w, bool idle) { return fire_timers(w, idle) | io_poll(w, idle); }
+bool poll_events(Worker& w, bool idle) { return fire_timers(w, idle) | io_poll(w, idle) | (idle && job_poll(w, idle)); }
 
 // Fires w's due timers (and, idle or every 64th time, every worker's).
 static bool fire_timers(Worker& w, bool idle) {

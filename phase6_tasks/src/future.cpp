@@ -8,19 +8,18 @@
 namespace green {
 namespace detail {
 
-FutureStateBase::~FutureStateBase() {
-  if (Job* j = producer_.load(std::memory_order_relaxed)) release(j);  // the owner's reference
-}
-
-void FutureStateBase::set_producer(Job* j) noexcept {
-  producer_.store(j, std::memory_order_release);  // pairs with wait()'s acquire
-}
+void FutureStateBase::set_producer(Job* j) noexcept { producer_.store(j, std::memory_order_relaxed); }
 
 void FutureStateBase::wait() {
   // BEGIN SOLUTION
   if (ready()) return;
-  // acquire: pairs with set_producer's release; the job is seen whole.
-  if (Job* j = producer_.load(std::memory_order_acquire)) help(j);  // runs it here if nobody has
+  // The job that sets the result, if it is the newest on our worker's
+  // deque: run it here. The pointer is only compared, never followed: while
+  // the result is not in, the job has not ended, so no other job can have
+  // its address; and the predicate runs with preemption off, where nothing
+  // else can push on our deque. relaxed: nothing is read through it.
+  if (Job* p = producer_.load(std::memory_order_relaxed))
+    help([this, p](const Job* j) { return j == p && !ready(); });
   event_.wait();
   // STUB: detail::unimplemented("phase 6: FutureStateBase::wait (future.cpp) is yours to write");
   // END SOLUTION

@@ -1,8 +1,8 @@
-// Jobs: carriers, claiming, helping. See include/green/detail/job.hpp.
+// Jobs: submitting, running, carriers. See include/green/detail/job.hpp.
 #include <green/detail/job.hpp>
-#include <green/detail/unimplemented.hpp>
 
 #include <green/detail/runtime_impl.hpp>
+#include <green/detail/unimplemented.hpp>
 #include <green/spawn.hpp>
 #include <green/task_local.hpp>
 
@@ -19,68 +19,57 @@ namespace {
 // always nullptr.
 TaskLocal<const CancelScope*> tl_scope;
 
-// Runs a claimed job with its scope as the ambient one.
-[[maybe_unused]] void run_claimed(Job* j) {
+// A carrier task's function: a job that runs on a stack of its own.
+struct Carrier {
+  Job* job;
+  void operator()() const {
+    job->stolen = true;
+    run_job(job);
+  }
+};
+
+}  // namespace
+
+void run_job(Job* j) noexcept {
   const CancelScope*& ambient = tl_scope.get();
   const CancelScope* outer = ambient;
   ambient = j->scope;
   j->execute();
   ambient = outer;
+  delete j;
 }
 
-[[maybe_unused]] bool claim(Job* j) noexcept {
-  // relaxed: see Job::taken. The load skips the exchange's cache-line
-  // ownership when the job is long gone, as it usually is for the carrier.
-  return !j->taken.load(std::memory_order_relaxed) && !j->taken.exchange(true, std::memory_order_relaxed);
-}
-
-// The carrier task's function: the job's one chance to run on a stack of its own.
-struct Carrier {
-  Job* job;
-  void operator()() const {
-    // BEGIN SOLUTION
-    if (claim(job)) {
-      job->stolen = true;
-      run_claimed(job);
-    }
-    release(job);
-    // STUB: unimplemented("phase 6: the Carrier (job.cpp) is yours to write");
-    // END SOLUTION
-  }
-};
-
-// Enough stack left below this frame for a helped job (job.hpp).
-[[maybe_unused]] bool room_to_help(Task* t) noexcept {
-  auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  auto lo = reinterpret_cast<std::uintptr_t>(t->stack_lo);
-  std::size_t reserve = std::min<std::size_t>(t->extra().stack.size / 2, 32 * 1024);
-  return sp > lo && sp - lo >= reserve;
-}
-
-}  // namespace
+void spawn_carrier(Scheduler& s, Job* j, const SpawnOptions& opts) { spawn_on(s, Carrier{j}, opts).detach(); }
 
 void submit(Scheduler& s, Job* j, const SpawnOptions& opts) {
+  // BEGIN SOLUTION
+  {
+    PreemptOff no_preempt;  // the deque is this worker's
+    if (JobDeque* q = my_job_deque(); q && push_job(*q, j)) {
+      wake_job_thief();
+      return;
+    }
+  }
+  // STUB: unimplemented("phase 6: submit (job.cpp): pushing a job on the worker's job deque is yours to write");
+  // END SOLUTION
   try {
-    spawn_on(s, Carrier{j}, opts).detach();
+    spawn_carrier(s, j, opts);
   } catch (...) {
-    release(j);
+    delete j;
     throw;
   }
 }
 
-bool help(Job* j) {
+bool room_to_help() noexcept {
   // BEGIN SOLUTION
-  Task* self = current_task();
-  if (!self || !room_to_help(self) || !claim(j)) return false;
-  run_claimed(j);
-  return true;
-  // STUB: (void)j, (void)claim, (void)room_to_help;
-  // STUB: unimplemented("phase 6: help (job.cpp): running an unclaimed job on the waiter's stack is yours to write");
+  Task* t = current_task();
+  if (!t) return false;
+  auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  auto lo = reinterpret_cast<std::uintptr_t>(t->stack_lo);
+  std::size_t reserve = std::min<std::size_t>(t->extra().stack.size / 2, 32 * 1024);
+  return sp > lo && sp - lo >= reserve;
+  // STUB: unimplemented("phase 6: room_to_help (job.cpp) is yours to write");
   // END SOLUTION
-}
-
-void release(Job* j) noexcept {
-  if (j->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete j;
 }
 
 Scheduler* scheduler_here() noexcept {

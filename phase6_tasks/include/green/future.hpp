@@ -5,7 +5,7 @@
 // on, an optional callback that then/when_all/when_any attach instead of
 // sleeping, and the job that will produce the result, if a job will (async,
 // then). get()/wait() from a task first try to run that job inline (help,
-// detail/job.hpp): an async whose job no worker has started costs no switch.
+// detail/job.hpp): an async whose job no worker has taken costs no switch.
 //
 // The result is written once, under the state's lock, before the Event is
 // set: whoever sees the Event set (acquire) sees the result.
@@ -62,7 +62,6 @@ class FutureStateBase {
   FutureStateBase() = default;
   FutureStateBase(const FutureStateBase&) = delete;
   FutureStateBase& operator=(const FutureStateBase&) = delete;
-  ~FutureStateBase();
 
   bool ready() const noexcept { return event_.is_set(); }
   // Helps the producing job if it has not started, then sleeps until ready.
@@ -70,7 +69,7 @@ class FutureStateBase {
   // cb runs once, when the result is in: now, on this thread, if it is
   // already; else on the thread that completes the state. It must not throw.
   void on_ready(std::unique_ptr<Callback> cb);
-  // The job that will complete the state; the state keeps its owner reference.
+  // The job that will complete the state (wait() may run it): before it is submitted.
   void set_producer(Job* j) noexcept;
   // false: a result was already set (nothing changed).
   bool set_exception(std::exception_ptr e) {
@@ -108,8 +107,7 @@ class FutureStateBase {
   bool satisfied_ = false;             // a result was set; under lock_
   std::unique_ptr<Callback> callback_; // under lock_
   Event event_;                        // set once the result is in
-  // release/acquire: the job is published whole to a helper that loads it.
-  std::atomic<Job*> producer_{nullptr};
+  std::atomic<Job*> producer_{nullptr};  // compared, never followed (see wait())
 };
 
 template <class T>

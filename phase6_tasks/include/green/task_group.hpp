@@ -5,10 +5,11 @@
 //   g.run([&] { right = fib(n - 2); });
 //   g.wait();                       // helps: runs what nobody has started
 //
-// Each run() makes a job (detail/job.hpp) and keeps it on the group's list;
-// wait() takes the list newest first and runs inline every job no worker has
-// claimed (while its stack allows), then sleeps until the rest have ended.
-// From a plain thread (a runtime must be alive) wait() only sleeps.
+// Each run() makes a job (detail/job.hpp) and pushes it on the worker's job
+// deque; wait() pops back the group's jobs that no worker has taken, newest
+// first, and runs them inline (while its stack allows), then sleeps until the
+// rest have ended. From a plain thread (a runtime must be alive) each job
+// gets a carrier task, and wait() only sleeps.
 //
 // Exceptions: the first one a function throws is kept; wait() rethrows it
 // after every function has ended, and drops the later ones. Cancellation:
@@ -73,13 +74,9 @@ class TaskGroup {
   void add(detail::Job* j);
   void fail(std::exception_ptr e) noexcept;
   void finish_one() noexcept;
-  void drop_list() noexcept;
 
   detail::CancelScope scope_;
-  // Jobs run() made and wait() has not looked at yet, newest first; each
-  // holds the owner's reference. Under lock_.
   detail::SpinLock lock_;
-  detail::Job* jobs_ = nullptr;
   std::exception_ptr error_;  // the first failure; under lock_
   // Jobs not yet ended, plus 1 while wait() has not begun to sleep (so the
   // count reaches 0 exactly once per wait, and whoever brings it there sets

@@ -1,54 +1,85 @@
 // Jobs: the unit of work of phase 6 (TaskGroup, async, parallel_for,
 // TaskGraph), and how a waiting task helps.
 //
-// A Job is work that has not started. It is submitted as a carrier task (an
-// ordinary green task whose function runs the job) and stays on its owner's
-// books (a TaskGroup's list, a Future's state). Whoever claims it first runs
-// it: the carrier, when a worker gets to it (on any worker: stolen or not),
-// or a task that waits for it and finds it unclaimed. That waiter runs the
-// job inline on its own stack (help): no stack of the carrier's, no switch,
-// and the waiter does not park. The carrier then finds the job taken and
-// ends at once. This is help-first (child stealing, as TBB): the spawner
-// goes on with its own code; a work-first runtime (Cilk) would run the child
-// at once and leave its own continuation to thieves (HANDOUT 9.2 compares).
+// A job is a function that has not started: a small object (its closure and
+// three words), not a task. It has no stack, no TCB and no id; it gets a
+// stack only if it has to run on its own.
 //
-// Helping is bounded: a waiter helps only while at least kHelpReserve (half
-// its stack, at most 32 KiB) is free below its frame; deeper, it parks and
-// the carrier runs the job on a stack of its own. So a recursion of helpers
-// never reaches a guard page (TBB's nested waits can: arbor 1583).
+// Where jobs wait. A task on a worker pushes its jobs on that worker's job
+// deque (a Chase-Lev deque of its own, beside the task deque; src/
+// job_source.cpp). Then, in order of preference:
+//   1. The task waits for them (TaskGroup::wait, Future::get) and pops them
+//      back off the bottom of its deque, newest first, and runs each inline,
+//      on its own stack: no stack, no switch, no park. A job nobody stole
+//      costs a push, a pop and a call. This is help-first (child stealing,
+//      as TBB); a work-first runtime (Cilk) would run the child at once and
+//      leave its own continuation to thieves (HANDOUT 9.2 compares).
+//   2. A worker that runs out of tasks (job_poll, before it sleeps) pops its
+//      own deque or steals the oldest job of another worker's, and runs it in
+//      a carrier: a task made for it, which can park like any task.
+// A deque takes each job out exactly once (its pop and steal decide), so a
+// job needs no flag to say who runs it. A plain thread, or a task of a
+// LocalScheduler, has no job deque: its jobs get carriers at once.
 //
-// Ownership. Two references: the carrier's and the owner's. Each side drops
-// its own (release) whether or not it ran the job; the last one frees it.
+// Helping is bounded twice. A waiter takes only its own jobs (its group's,
+// or its future's producer): running someone else's job inline could make it
+// wait for work that only its own continuation would do (a deadlock TBB's
+// users meet). And it helps only while at least half its stack (at most
+// 32 KiB) is free below its frame; deeper, it parks, and the job runs in a
+// carrier on a stack of its own. So a recursion of helpers never reaches a
+// guard page (TBB's nested waits can: arbor 1583).
 //
 // Cancellation. A job belongs to a CancelScope (its TaskGroup's); while it
 // runs, that scope is the task's ambient scope, so a TaskGroup made inside
 // the job is a child of it and sees its cancellation (TBB's nested contexts).
 #pragma once
+#include <green/detail/preempt_off.hpp>
 #include <green/detail/task.hpp>
 #include <green/options.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
 namespace green::detail {
 
+// Cancellation flags, one per TaskGroup, each with its parent's. A scope is
+// canceled when it or an ancestor is. Walking the ancestors on every check
+// would cost a fork-join recursion its depth per job (fib(32): 32 scopes),
+// so a scope remembers the last time a walk found none canceled, as the
+// value of a process-wide count of cancel() calls then: while the count has
+// not moved, no flag can have been set since, and the check is two loads.
+inline std::atomic<std::uint64_t> g_cancels{0};
+
 class CancelScope {
  public:
   explicit CancelScope(const CancelScope* parent) noexcept : parent_(parent) {}
-  // release: pairs with canceled()'s acquire; a job that sees the flag also
-  // sees what the canceller did before it.
-  void cancel() noexcept { canceled_.store(true, std::memory_order_release); }
+  // seq_cst, both: the flag is set before the count moves, in the one total
+  // order canceled()'s load of the count is in; a check that loads the new
+  // count walks and sees the flag; one that loads the old count before it
+  // moved did start before cancel() returned.
+  void cancel() noexcept {
+    canceled_.store(true, std::memory_order_seq_cst);
+    g_cancels.fetch_add(1, std::memory_order_seq_cst);
+  }
   void reset() noexcept { canceled_.store(false, std::memory_order_relaxed); }  // by the owner, nobody running
   bool canceled() const noexcept {
-    for (const CancelScope* s = this; s; s = s->parent_)
-      if (s->canceled_.load(std::memory_order_acquire)) return true;
+    // acquire: pairs with cancel()'s store; a job that sees the flag also
+    // sees what the canceller did before it.
+    if (canceled_.load(std::memory_order_acquire)) return true;
+    if (!parent_) return false;
+    std::uint64_t now = g_cancels.load(std::memory_order_seq_cst);  // see cancel()
+    if (clean_.load(std::memory_order_relaxed) == now) return false;
+    if (parent_->canceled()) return true;
+    clean_.store(now, std::memory_order_relaxed);  // a hint: any value it holds is one a walk found clean
     return false;
   }
 
  private:
   std::atomic<bool> canceled_{false};
   const CancelScope* const parent_;  // the scope of the job that made this one; outlives it
+  mutable std::atomic<std::uint64_t> clean_{~std::uint64_t{0}};  // g_cancels when the ancestors were last found clear
 };
 
 struct Job {
@@ -57,18 +88,11 @@ struct Job {
   Job& operator=(const Job&) = delete;
   virtual ~Job() = default;
   // The work, and its report to the owner (a count, a result). Called once,
-  // by whoever claimed the job; never throws (it catches for the owner).
+  // by whoever took the job; never throws (it catches for the owner).
   virtual void execute() noexcept = 0;
 
   const CancelScope* scope = nullptr;  // ambient while it runs; set before submit
-  Job* next = nullptr;                 // in its owner's list; the owner's
-  bool stolen = false;                 // run by its carrier, not by a helper (the claimer's write)
-  // exchange decides the claimer; nothing is published through it (the job's
-  // fields reached both sides through the run queue or the owner's list).
-  std::atomic<bool> taken{false};
-  // fetch_sub acq_rel: release publishes this side's last use, the last
-  // side's acquire sees the other's before deleting.
-  std::atomic<int> refs{2};            // the carrier's and the owner's
+  bool stolen = false;                 // run in a carrier, not inline (the runner's write)
 };
 
 // A job that runs a function object (which must not throw: it reports
@@ -85,13 +109,20 @@ Job* make_fn_job(G&& g) {
   return new FnJob<std::decay_t<G>>(std::forward<G>(g));
 }
 
-// Spawns j's carrier on s. On failure j's carrier reference is dropped and
-// the error thrown; the owner still holds its own.
+// Queues j: on the calling worker's job deque if it has one with room, else
+// in a carrier task spawned on s (with opts). From then on j belongs to
+// whoever runs it, who deletes it. If no carrier can be made, j is deleted
+// and the error thrown.
 void submit(Scheduler& s, Job* j, const SpawnOptions& opts = {});
-// Runs j here, now, if nobody has claimed it and this task has stack to
-// spare (see above); false otherwise (a plain thread never helps).
-bool help(Job* j);
-void release(Job* j) noexcept;
+// Help: if the newest job on the calling worker's deque satisfies mine(j)
+// and the task has stack to spare, takes it off and runs it here, and
+// returns true. False otherwise (a plain thread never helps).
+template <class Mine>
+bool help(Mine&& mine);
+// Runs a job taken off a deque (or out of a carrier), then deletes it.
+void run_job(Job* j) noexcept;
+// Spawns a carrier task on s that runs j. Throws if it cannot (j untouched).
+void spawn_carrier(Scheduler& s, Job* j, const SpawnOptions& opts);
 
 // The scheduler of the calling task, or else the newest live runtime.
 // nullptr: neither (a plain thread with no runtime alive).
@@ -100,5 +131,34 @@ Scheduler* scheduler_here() noexcept;
 Scheduler& scheduler_for(const char* who);
 // The scope of the job the calling task runs, or nullptr.
 const CancelScope* ambient_scope();
+
+// ---- The job deques (src/job_source.cpp) ------------------------------------
+class JobDeque;
+// The calling task's worker's deque, or nullptr (a plain thread, a
+// LocalScheduler). Call with preemption off: the task must not move to
+// another worker while it uses the deque (only its owner may push and pop).
+JobDeque* my_job_deque() noexcept;
+bool push_job(JobDeque& q, Job* j) noexcept;  // false: full
+Job* pop_job(JobDeque& q) noexcept;           // the newest, or nullptr
+// After a push: wake a sleeping worker to steal, if none is looking.
+void wake_job_thief() noexcept;
+// Enough stack left below the caller for a helped job (see the top).
+bool room_to_help() noexcept;
+
+template <class Mine>
+bool help(Mine&& mine) {
+  Job* j;
+  {
+    PreemptOff no_preempt;  // the deque is this worker's
+    JobDeque* q = my_job_deque();
+    if (!q || !room_to_help() || !(j = pop_job(*q))) return false;
+    if (!mine(j)) {
+      push_job(*q, j);  // back where it was: it was the newest, and only we push
+      return false;
+    }
+  }
+  run_job(j);
+  return true;
+}
 
 }  // namespace green::detail

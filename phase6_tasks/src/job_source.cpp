@@ -1,0 +1,110 @@
+// The job source (shadows phase 4's src/job_source.cpp; the seam is
+// phase 4's detail/job_source.hpp): a job deque per worker, and an idle
+// worker's look for jobs before it sleeps. See detail/job.hpp.
+//
+// Who touches a deque: its worker's tasks push and pop at the bottom (with
+// preemption off, so the task stays on that worker meanwhile), and an idle
+// worker's loop pops its own or steals at the top of another's.
+//
+// Lost wake-ups. A push publishes with the deque's seq_cst store and then
+// loads nspinning_ and nparked_ (seq_cst), like a task push (stage 3's
+// worker_loop.cpp): a worker that is parked and was not woken did its
+// job_poll before its seq_cst increment of nparked_, and the push's load
+// came before that increment. The parking worker's re-check looks at the
+// task queues only, so such a job can wait: not forever, since its owner
+// either takes it back when it waits (help), or parks, and then its own
+// worker's loop finds the job in its own deque before it sleeps.
+#include <green/detail/chase_lev_deque.hpp>
+#include <green/detail/job.hpp>
+#include <green/detail/job_source.hpp>
+#include <green/detail/runtime_impl.hpp>
+#include <green/detail/timers.hpp>
+#include <green/detail/unimplemented.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace green::detail {
+
+// 4096 jobs per worker: a loop that runs more before it waits spills the
+// rest into carriers (still correct, dearer).
+class JobDeque : public ChaseLevDeque<Job*, 4096> {};
+
+namespace {
+
+struct JobSource {
+  explicit JobSource(unsigned n) {
+    for (unsigned i = 0; i < n; ++i) deques.push_back(std::make_unique<JobDeque>());
+  }
+  std::vector<std::unique_ptr<JobDeque>> deques;  // by worker index; fixed once made
+};
+
+JobSource& source_of(RuntimeImpl& rt) noexcept { return *static_cast<JobSource*>(job_source_of(rt)); }
+
+// The calling thread's deque, found once per worker thread: the dispatcher
+// it was found for, and the worker's runtime.
+thread_local const Dispatcher* tl_for = nullptr;
+thread_local JobDeque* tl_deque = nullptr;
+thread_local RuntimeImpl* tl_rt = nullptr;
+
+std::uint32_t next_random(std::uint32_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 17;
+  s ^= s << 5;
+  return s;
+}
+thread_local std::uint32_t tl_rng = 0;
+
+}  // namespace
+
+std::shared_ptr<void> make_job_source(RuntimeImpl& rt) { return std::make_shared<JobSource>(rt.nworkers()); }
+
+JobDeque* my_job_deque() noexcept {
+  const Dispatcher* d = this_dispatcher();
+  if (d != tl_for) {
+    Worker* w = current_worker();
+    tl_for = d;
+    tl_rt = w ? w->rt : nullptr;
+    tl_deque = w ? source_of(*w->rt).deques[w->index].get() : nullptr;
+  }
+  return tl_deque;
+}
+
+bool push_job(JobDeque& q, Job* j) noexcept { return q.push(j); }
+Job* pop_job(JobDeque& q) noexcept { return q.pop(); }
+
+void wake_job_thief() noexcept {
+  RuntimeImpl& rt = *tl_rt;  // set by the my_job_deque() that found the deque
+  // seq_cst: the producer's half of the Dekker pair (see the top).
+  if (rt.nspinning_.load(std::memory_order_seq_cst) == 0 && rt.nparked_.load(std::memory_order_seq_cst) != 0)
+    rt.wake_one();
+}
+
+bool job_poll(Worker& w, bool idle) {
+  if (!idle) return false;
+  // BEGIN SOLUTION
+  JobSource& src = source_of(*w.rt);
+  Job* j = src.deques[w.index]->pop();  // jobs our own tasks left: parked waiters'
+  if (!j) {
+    if (tl_rng == 0) tl_rng = 0x9E3779B9u * (w.index + 1);
+    unsigned n = static_cast<unsigned>(src.deques.size()), start = next_random(tl_rng) % n;
+    for (unsigned i = 0; i < n && !j; ++i)
+      if (unsigned v = (start + i) % n; v != w.index) j = src.deques[v]->steal();  // the oldest: the biggest piece
+  }
+  if (!j) return false;
+  try {
+    spawn_carrier(*w.rt, j, {});  // to our own queue: we run it next
+  } catch (...) {
+    // No memory for a carrier: put the job back for a waiter to help with
+    // (our deque has room: we just took one out, or it was empty).
+    src.deques[w.index]->push(j);
+    return false;
+  }
+  return true;
+  // STUB: (void)w;
+  // STUB: unimplemented("phase 6: job_poll (job_source.cpp): an idle worker's look for jobs is yours to write");
+  // END SOLUTION
+}
+
+}  // namespace green::detail
