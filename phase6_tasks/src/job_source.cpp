@@ -6,15 +6,14 @@
 // preemption off, so the task stays on that worker meanwhile), and an idle
 // worker's loop pops its own or steals at the top of another's.
 //
-// Lost wake-ups. A push publishes with the deque's seq_cst store and then
-// loads nspinning_ and nparked_ (seq_cst), like a task push (stage 3's
-// worker_loop.cpp): a worker that is parked and was not woken did its
-// job_poll before its seq_cst increment of nparked_, and the push's load
-// came before that increment. The parking worker's re-check looks at the
-// task queues only, so such a job can wait: not forever, since its owner
-// either takes it back when it waits (help), or parks, and then its own
-// worker's loop finds the job in its own deque before it sleeps.
-#include <green/detail/chase_lev_deque.hpp>
+// Lost wake-ups, allowed. A push publishes with a release store (not the
+// seq_cst of a task push: that costs an xchg per job, an eighth of a fine-
+// grained job) and then loads nspinning_ and nparked_. Without the seq_cst
+// pair, the loads may miss a worker that is just parking, and that worker's
+// last look (the task queues) does not see job deques either; so a job can
+// wait while a worker sleeps. Never forever: its owner takes it back when it
+// waits (help), or parks, and then its own worker finds the job in its own
+// deque before it sleeps; and the next push wakes the sleeper.
 #include <green/detail/job.hpp>
 #include <green/detail/job_source.hpp>
 #include <green/detail/runtime_impl.hpp>
@@ -26,10 +25,6 @@
 #include <vector>
 
 namespace green::detail {
-
-// 4096 jobs per worker: a loop that runs more before it waits spills the
-// rest into carriers (still correct, dearer).
-class JobDeque : public ChaseLevDeque<Job*, 4096> {};
 
 namespace {
 
@@ -44,9 +39,6 @@ JobSource& source_of(RuntimeImpl& rt) noexcept { return *static_cast<JobSource*>
 
 // The calling thread's deque, found once per worker thread: the dispatcher
 // it was found for, and the worker's runtime.
-thread_local const Dispatcher* tl_for = nullptr;
-thread_local JobDeque* tl_deque = nullptr;
-thread_local RuntimeImpl* tl_rt = nullptr;
 
 std::uint32_t next_random(std::uint32_t& s) noexcept {
   s ^= s << 13;
@@ -60,24 +52,24 @@ thread_local std::uint32_t tl_rng = 0;
 
 std::shared_ptr<void> make_job_source(RuntimeImpl& rt) { return std::make_shared<JobSource>(rt.nworkers()); }
 
-JobDeque* my_job_deque() noexcept {
+thread_local const Dispatcher* tl_job_deque_for = nullptr;
+thread_local JobDeque* tl_job_deque = nullptr;
+thread_local RuntimeImpl* tl_job_rt = nullptr;
+
+JobDeque* find_job_deque() noexcept {
   const Dispatcher* d = this_dispatcher();
-  if (d != tl_for) {
-    Worker* w = current_worker();
-    tl_for = d;
-    tl_rt = w ? w->rt : nullptr;
-    tl_deque = w ? source_of(*w->rt).deques[w->index].get() : nullptr;
-  }
-  return tl_deque;
+  Worker* w = current_worker();
+  tl_job_deque_for = d;
+  tl_job_rt = w ? w->rt : nullptr;
+  tl_job_deque = w ? source_of(*w->rt).deques[w->index].get() : nullptr;
+  return tl_job_deque;
 }
 
-bool push_job(JobDeque& q, Job* j) noexcept { return q.push(j); }
-Job* pop_job(JobDeque& q) noexcept { return q.pop(); }
 
 void wake_job_thief() noexcept {
-  RuntimeImpl& rt = *tl_rt;  // set by the my_job_deque() that found the deque
-  // seq_cst: the producer's half of the Dekker pair (see the top).
-  if (rt.nspinning_.load(std::memory_order_seq_cst) == 0 && rt.nparked_.load(std::memory_order_seq_cst) != 0)
+  RuntimeImpl& rt = *tl_job_rt;  // set when my_job_deque() found the deque
+  // relaxed: hints (see the top).
+  if (rt.nspinning_.load(std::memory_order_relaxed) == 0 && rt.nparked_.load(std::memory_order_relaxed) != 0)
     rt.wake_one();
 }
 

@@ -49,6 +49,8 @@ TEST(ParallelFor, AnEmptyRangeRunsNothing) {
     EXPECT_EQ(ran.load(), 0);
     EXPECT_EQ(parallel_reduce(4, 4, 17, [](int, int, int acc) { return acc + 1; }, std::plus<>()), 17)
         << "an empty range reduces to the identity";
+    parallel_for(-1, 2, [&](int) { ran++; }, 1);
+    EXPECT_EQ(ran.load(), 3) << "and [-1, 2) runs three";
   });
 }
 

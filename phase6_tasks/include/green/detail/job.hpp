@@ -33,7 +33,9 @@
 // runs, that scope is the task's ambient scope, so a TaskGroup made inside
 // the job is a child of it and sees its cancellation (TBB's nested contexts).
 #pragma once
+#include <green/detail/chase_lev_deque.hpp>
 #include <green/detail/preempt_off.hpp>
+#include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
 #include <green/options.hpp>
 
@@ -133,17 +135,37 @@ Scheduler& scheduler_for(const char* who);
 const CancelScope* ambient_scope();
 
 // ---- The job deques (src/job_source.cpp) ------------------------------------
-class JobDeque;
+// 4096 jobs per worker: a loop that runs more before it waits spills the
+// rest into carriers (still correct, dearer). Release publication, not the
+// seq_cst of task pushes: see job_source.cpp on lost wake-ups.
+class JobDeque : public ChaseLevDeque<Job*, 4096, std::memory_order_release> {};
+// The calling thread's deque, cached per thread for the dispatcher it was
+// found for (a worker thread keeps its dispatcher for life).
+extern thread_local const Dispatcher* tl_job_deque_for;
+extern thread_local JobDeque* tl_job_deque;
+JobDeque* find_job_deque() noexcept;  // the slow path: looks it up, caches it
 // The calling task's worker's deque, or nullptr (a plain thread, a
 // LocalScheduler). Call with preemption off: the task must not move to
 // another worker while it uses the deque (only its owner may push and pop).
-JobDeque* my_job_deque() noexcept;
-bool push_job(JobDeque& q, Job* j) noexcept;  // false: full
-Job* pop_job(JobDeque& q) noexcept;           // the newest, or nullptr
+inline JobDeque* my_job_deque() noexcept {
+  return this_dispatcher() == tl_job_deque_for ? tl_job_deque : find_job_deque();
+}
+inline bool push_job(JobDeque& q, Job* j) noexcept { return q.push(j); }  // false: full
+inline Job* pop_job(JobDeque& q) noexcept { return q.pop(); }              // the newest, or nullptr
 // After a push: wake a sleeping worker to steal, if none is looking.
 void wake_job_thief() noexcept;
 // Enough stack left below the caller for a helped job (see the top).
-bool room_to_help() noexcept;
+inline bool room_to_help() noexcept {
+  // BEGIN SOLUTION
+  Task* t = current_task();
+  if (!t) return false;
+  auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  auto lo = reinterpret_cast<std::uintptr_t>(t->stack_lo);
+  std::size_t reserve = t->extra().stack.size / 2 < 32 * 1024 ? t->extra().stack.size / 2 : 32 * 1024;
+  return sp > lo && sp - lo >= reserve;
+  // STUB: unimplemented("phase 6: room_to_help (job.hpp) is yours to write");
+  // END SOLUTION
+}
 
 template <class Mine>
 bool help(Mine&& mine) {
