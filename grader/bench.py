@@ -4,13 +4,14 @@ Builds each selected present stage in release mode (of $CONTEXT), runs the
 bench programs that stage adds (<stage>/bench/*.cpp, against that stage's
 runtime), shows their output, and writes build/bench/report.md: one table per
 program with each benchmark's times and counters. Then it builds and runs the
-peer programs (grader/peers/: Go, Boost.Fiber, oneTBB, std) whose packages are
-installed, on the workloads of the green programs that ran (COMPARISONS:
-stage 3's bench/runtime, phase 4's bench/sync, phase 5's bench/echo and
-bench/http), and tables them next to green's. Phase 5's peers are servers:
-the peer program starts them and measures them with green's own load
-generators (the stage's bench/echo and bench/http, run as instruments; their
-directory goes to the peer as GREEN_IO_BENCH).
+peer programs (grader/peers/: Go, Boost.Fiber, oneTBB, OpenMP, std) whose
+packages are installed, on the workloads of the green programs that ran
+(COMPARISONS: stage 3's bench/runtime, phase 4's bench/sync, phase 5's
+bench/echo and bench/http, phase 6's bench/tasks), and tables them next to
+green's. Phase 5's peers are servers: the peer program starts them and
+measures them with green's own load generators (the stage's bench/echo and
+bench/http, run as instruments; their directory goes to the peer as
+GREEN_IO_BENCH).
 """
 
 import argparse
@@ -64,7 +65,10 @@ PEERS = (
           "echo": "net: a goroutine per connection (Read 4 KiB, Write back), in a child process with "
                   "GOMAXPROCS = workers, driven by bench/echo's load generator; idle memory with "
                   "GOMAXPROCS=2",
-          "http": "net/http, GOMAXPROCS=2, in a child process, under the same wrk run as green's"},
+          "http": "net/http, GOMAXPROCS=2, in a child process, under the same wrk run as green's",
+          "tasks": "skynet: the reference one, goroutines and an unbuffered channel per inner node, "
+                   "workers = GOMAXPROCS; async+get: a goroutine sending on a channel of capacity 1, "
+                   "received at once, GOMAXPROCS = one per CPU (and 1: workers=1)"},
          # Standard library only, so nothing to download; Go's caches stay in build/.
          env={"GOCACHE": str(PEER_DIR / "go-cache"), "GOPATH": str(PEER_DIR / "go-path")}),
     Peer("boost_fiber", "libboost-fiber-dev", "/usr/include/boost/fiber/all.hpp",
@@ -81,7 +85,17 @@ PEERS = (
     Peer("tbb", "libtbb-dev", "/usr/include/oneapi/tbb/task_group.h",
          (*CXX, "-o", PEER_DIR / "tbb", "grader/peers/tbb_bench.cpp", "-ltbb"),
          {"runtime": "tbb::task_group; workers = a task_arena of that many threads (spawn+join: the "
-                     "default arena, one thread per CPU); oneTBB has no yield"}),
+                     "default arena, one thread per CPU); oneTBB has no yield",
+          "tasks": "task_group (fib, run+wait, skynet; async+get: a task_group running one empty "
+                   "function, then wait: oneTBB has no futures), parallel_for and parallel_reduce "
+                   "over blocked_range with auto_partitioner (median of 5 after a warm-up), flow graph "
+                   "continue_nodes fed by a broadcast_node (a fresh graph's first run, as green's); "
+                   "workers = a task_arena of that many threads, else the default arena (one thread "
+                   "per CPU)"}),
+    Peer("openmp", "g++", "g++",  # libgomp comes with g++
+         (*CXX, "-fopenmp", "-o", PEER_DIR / "openmp", "grader/peers/openmp_bench.cpp"),
+         {"tasks": "GCC's libgomp: parallel for schedule(static), reduction(+) for the sum, "
+                   "num_threads(workers); median of 5 after a warm-up"}),
     Peer("std", "g++", "g++",
          (*CXX, "-o", PEER_DIR / "std", "grader/peers/std_bench.cpp"),
          {"sync": "OS threads, unpinned: std::mutex, std::condition_variable (20,000 hand-offs per "
@@ -189,11 +203,35 @@ HTTP_WORKLOADS = tuple(
                                          ("http_p99", "p99_ms", "p99 latency, ms", "lower"),
                                          ("http_errors", "errors", "socket errors + non-2xx", "")))
 
+# bench/tasks.cpp (phase 6); fib is PEER-WORKLOADS.md section 3's cut0, skynet
+# section 9, the loops section 11's scale100m and reduce100m (on arrays of 1.0),
+# async+get section 12's pairs. The graphs are tasks.cpp's own: every node of a
+# layer precedes every node of the next (section 13's has 3 random edges per node).
+TASKS_WORKLOADS = (
+    *(Workload(f"fib(32), a TaskGroup per call, {_workers(w)} (s)", f"BM_GroupFib/{w}", "seconds",
+               f"group_fib workers={w}") for w in (1, 2)),
+    Workload("TaskGroup: run 100,000 empty functions, wait, a worker per CPU (ns/task)",
+             "BM_GroupRunWait/100000", "ns_per_task", "group_run_wait n=100000"),
+    Workload("async+get of an empty function, a worker per CPU (ns/pair)", "BM_AsyncGet", "ns_per_pair",
+             "async_get"),
+    *(Workload(f"skynet, 10^6 leaves, {_workers(w)} (ms)", f"BM_Skynet/{w}", "ms", f"skynet workers={w}")
+      for w in (1, 2)),
+    *(Workload(f"parallel_for a[i] = 2a[i] + 1, 10^8 doubles, {_workers(w)} (ms)", f"BM_ForAxpy/{w}", "ms",
+               f"for_axpy workers={w}") for w in (1, 2)),
+    *(Workload(f"parallel_reduce sum of 10^8 doubles, {_workers(w)} (ms)", f"BM_ReduceSum/{w}", "ms",
+               f"reduce_sum workers={w}") for w in (1, 2)),
+    Workload("task graph, 100 x 100 layers, full edges between layers, a worker per CPU (ns/node)",
+             "BM_GraphLayers", "ns_per_node", "graph_layers"),
+    Workload("task graph, a chain of 10^5 nodes, a worker per CPU (ns/node)", "BM_GraphChain", "ns_per_node",
+             "graph_chain"),
+)
+
 COMPARISONS = (
     Comparison("stage 3: runtime", "runtime", "runtime", RUNTIME_WORKLOADS),
     Comparison("phase 4: synchronization", "sync", "sync", SYNC_WORKLOADS),
     Comparison("phase 5: echo", "echo", "echo", ECHO_WORKLOADS),
     Comparison("phase 5: HTTP", "http", "http", HTTP_WORKLOADS),
+    Comparison("phase 6: tasks", "tasks", "tasks", TASKS_WORKLOADS),
 )
 
 

@@ -124,3 +124,33 @@ def test_the_server_peers_get_the_directory_of_greens_load_generators(monkeypatc
     env = {"GREEN_IO_BENCH": "/x/build/release/phase5_io/bench"}
     bench.peers_sections([(ECHO, {}, "bench/echo of phase5_io")], env)
     assert seen == [("go", env)]
+
+
+TASKS = next(c for c in bench.COMPARISONS if c.program == "tasks")
+
+
+def test_the_tasks_table_reads_bench_tasks_and_the_peers_lines(monkeypatch):
+    green = bench.green_figures(perf.BenchResults("tasks", {"benchmarks": [
+        {"name": "BM_GroupFib/2/iterations:1/real_time", "seconds": 0.3},
+        {"name": "BM_GroupRunWait/100000/iterations:3", "ns_per_task": 90.0},
+        {"name": "BM_AsyncGet/iterations:1", "ns_per_pair": 200.0},
+        {"name": "BM_Skynet/1/iterations:1/real_time", "ms": 40.0},
+        {"name": "BM_GraphChain/iterations:3", "ns_per_node": 50.0},
+    ]}), TASKS.workloads)
+    assert green == {"group_fib workers=2": 0.3, "group_run_wait n=100000": 90.0, "async_get": 200.0,
+                     "skynet workers=1": 40.0, "graph_chain": 50.0}
+    # The peers' lines (tbb_bench.cpp, openmp_bench.cpp, go/bench.go) name the same keys.
+    keys = {w.key for w in TASKS.workloads}
+    for line in ("peer=tbb bench=group_fib workers=2 value=0.2 unit=s",
+                 "peer=tbb bench=graph_layers value=4400 unit=ns",
+                 "peer=openmp bench=reduce_sum workers=2 value=42 unit=ms",
+                 "peer=go bench=skynet workers=2 value=660 unit=ms"):
+        assert bench.parse_peer_line(line)[1] in keys
+    calls = []
+    monkeypatch.setattr(bench, "run_peer", lambda peer, groups, env=None: calls.append(peer.name) or (
+        {"async_get": (250.0, "ns"), "async_get workers=1": (240.0, "ns")} if peer.name == "go" else {}, ""))
+    [text] = bench.peers_sections([(TASKS, green, "bench/tasks of phase6_tasks")])
+    assert calls == ["go", "tbb", "openmp"]
+    assert "| async+get of an empty function, a worker per CPU (ns/pair) | 200 | 250 | 1.25x |" in text
+    rows = [key for _, key in bench.table_rows(TASKS, {"go": {"async_get workers=1": (240.0, "ns")}})]
+    assert rows[rows.index("async_get") + 1] == "async_get workers=1"

@@ -1,6 +1,7 @@
-// The workloads of stage3_stealing/bench/runtime.cpp (group "runtime") and of
+// The workloads of stage3_stealing/bench/runtime.cpp (group "runtime"), of
 // phase4_sync/bench/sync.cpp (group "sync", PEER-WORKLOADS.md sections 6-8 and
-// 10) with goroutines; `bench runtime` or `bench sync` runs one group, no
+// 10) and of phase6_tasks/bench/tasks.cpp (group "tasks": skynet and async+get)
+// with goroutines; `bench runtime`, `bench sync` or `bench tasks` runs one group, no
 // argument every group. BENCH_SCALE=0.01 scales the sync group's sizes down for a
 // quick try. Workers = GOMAXPROCS. io.go holds the groups "echo" and "http"
 // (phase5_io/bench/echo.cpp and http.cpp, PEER-WORKLOADS.md 5 and 15) and
@@ -23,6 +24,13 @@
 //	                         channel main closes), sleep 10 ms: s from the gate's
 //	                         opening, total s, peak RSS per goroutine (bytes)
 //	sleep_overshoot_p50/p99  main sleeps 1 ms 1,000 times: how late, nearest rank (us)
+//	skynet workers=W         the reference skynet, 10^6 leaves: each inner node makes
+//	                         an unbuffered channel and 10 goroutines that send their
+//	                         sums on it, and receives 10 times; one run (ms)
+//	async_get [workers=1]    1,000,000 times `c := make(chan int, 1); go func() { c
+//	                         <- 0 }(); <-c`: Go's async+get (ns per pair), with one P
+//	                         per CPU (as green's default Runtime), and with
+//	                         GOMAXPROCS=1 (workers=1)
 //
 // Standard library only; prints one `peer=go bench=... value=... unit=...` line each.
 package main
@@ -346,6 +354,58 @@ func runtimeGroup() {
 	fmt.Printf("peer=go bench=yield workers=1 value=%.2f unit=ns\n", yieldNs(1000000))
 }
 
+// skynet is the reference skynet: goroutines and channels.
+func skynet(c chan<- int, num, size int) {
+	if size == 1 {
+		c <- num
+		return
+	}
+	rc := make(chan int)
+	for i := 0; i < 10; i++ {
+		go skynet(rc, num+i*(size/10), size/10)
+	}
+	sum := 0
+	for i := 0; i < 10; i++ {
+		sum += <-rc
+	}
+	c <- sum
+}
+
+func skynetMs() float64 {
+	runtime.GC() // the garbage of the run before, not this one's
+	c := make(chan int)
+	t0 := time.Now()
+	go skynet(c, 0, 1000000)
+	r := <-c
+	ms := float64(time.Since(t0).Nanoseconds()) / 1e6
+	if r != 499999500000 {
+		panic(fmt.Sprintf("skynet: %d", r))
+	}
+	return ms
+}
+
+// asyncGetNs: a goroutine that sends on a channel of capacity 1, received at once, n times.
+func asyncGetNs(n int) float64 {
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		c := make(chan int, 1)
+		go func() { c <- 0 }()
+		<-c
+	}
+	return nsPer(t0, n)
+}
+
+func tasksGroup(cpus int) {
+	for _, w := range []int{1, 2} {
+		runtime.GOMAXPROCS(w)
+		fmt.Printf("peer=go bench=skynet workers=%d value=%.2f unit=ms\n", w, skynetMs())
+	}
+	runtime.GOMAXPROCS(cpus)
+	fmt.Printf("peer=go bench=async_get value=%.2f unit=ns\n", asyncGetNs(1000000))
+	runtime.GOMAXPROCS(1)
+	fmt.Printf("peer=go bench=async_get workers=1 value=%.2f unit=ns\n", asyncGetNs(1000000))
+}
+
 func main() {
 	if len(os.Args) == 4 && os.Args[1] == "echo-server" { // io.go's servers
 		echoServer(os.Args[2], os.Args[3])
@@ -362,6 +422,10 @@ func main() {
 	}
 	if wants("sync") {
 		syncGroup()
+		runtime.GOMAXPROCS(cpus)
+	}
+	if wants("tasks") {
+		tasksGroup(cpus)
 		runtime.GOMAXPROCS(cpus)
 	}
 	if wants("echo") {
