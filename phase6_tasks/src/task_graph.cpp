@@ -13,6 +13,7 @@ TaskGraph::Node& TaskGraph::Node::precede(Node& other) {
     throw std::invalid_argument("green::TaskGraph::Node::precede: the nodes belong to different graphs");
   succ_.push_back(&other);
   ++other.npred_;
+  graph_->checked_ = false;
   return *this;
 }
 
@@ -79,7 +80,8 @@ void TaskGraph::run_from(Node* n, TaskGroup& g) {
 }
 
 void TaskGraph::run() {
-  check_acyclic();
+  if (!checked_) check_acyclic();
+  checked_ = true;
   for (auto& n : nodes_) {
     n->pending_.store(n->npred_, std::memory_order_relaxed);  // ordered for the jobs by g.run
     n->poisoned_.store(false, std::memory_order_relaxed);

@@ -61,6 +61,15 @@ TEST(TaskGraph, ACycleThrowsBeforeAnyNodeRuns) {
     EXPECT_THROW(other.emplace([] {}).precede(a), std::invalid_argument) << "an edge between graphs";
     TaskGraph empty;
     EXPECT_NO_THROW(empty.run());
+    TaskGraph later;  // acyclic at its first run; an edge added afterwards closes a cycle
+    auto& x = later.emplace([&] { ran++; });
+    auto& y = later.emplace([&] { ran++; });
+    x.precede(y);
+    later.run();
+    EXPECT_EQ(ran.load(), 2);
+    y.precede(x);
+    EXPECT_THROW(later.run(), std::invalid_argument) << "a run after a new edge checks again";
+    EXPECT_EQ(ran.load(), 2);
   });
 }
 

@@ -9,7 +9,7 @@
 //
 // run() first checks for a cycle (Kahn's algorithm: a graph whose nodes
 // cannot all be ordered has one) and throws std::invalid_argument before any
-// node runs. Then every node starts with a count of its predecessors; the
+// node runs; a graph run again with no node or edge added is not checked again. Then every node starts with a count of its predecessors; the
 // roots are queued as jobs of a TaskGroup, and a node that ends counts down
 // its successors: the one that brings a count to 0 runs that node, the first
 // such inline (a chain runs as a loop on one task) and the others as jobs.
@@ -76,6 +76,7 @@ class TaskGraph {
       G g;
     };
     nodes_.push_back(std::unique_ptr<Node>(new Node(this, std::make_unique<Of>(std::forward<F>(f)))));
+    checked_ = false;
     return *nodes_.back();
   }
 
@@ -90,6 +91,7 @@ class TaskGraph {
   void fail(std::exception_ptr e) noexcept;
 
   std::vector<std::unique_ptr<Node>> nodes_;
+  bool checked_ = false;  // no node or edge added since the last cycle check passed
   // The first failure of this run: whoever wins failed_ writes error_; run()
   // reads it after the group's wait (which orders every job before it).
   std::atomic<bool> failed_{false};
