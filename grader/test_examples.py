@@ -5,7 +5,13 @@ on 127.0.0.1 on a port they choose (they print it first), and driven by Python
 sockets, curl and wrk. Every step has a timeout, and the servers are killed at
 the end. Skipped, with the reason, while phase5_io has no src/io.cpp, in a tree
 without examples/ (starter trees), or without curl or wrk (`make deps`
-installs them)."""
+installs them).
+
+Phase 6's parallel programs (parallel_sort, matmul, mandelbrot) are run with
+small arguments on 2 workers: each must exit 0 (it checks its own result
+against a serial run) and print its speedup; the PNG mandelbrot writes is
+parsed here. Skipped while phase6_tasks is not present (the Makefile builds
+them only for it or a later stage)."""
 
 import os
 import re
@@ -13,7 +19,9 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,6 +30,7 @@ from grader import stages
 
 EXAMPLES = stages.ROOT / "examples"
 STEP = 10  # seconds: the bound of any step that should take milliseconds
+RUN = 60  # seconds: the bound of a run of a parallel example (they take well under 1 s)
 WRK_SECONDS = 2
 
 
@@ -300,3 +309,67 @@ def test_http_under_wrk_100_connections(http_server):
     assert not errors or not any(int(n) for n in errors.groups()), out
     assert "Non-2xx or 3xx responses" not in out, out
     http_server.check_alive()
+
+
+# ---- phase 6: the parallel programs ------------------------------------------
+
+@pytest.fixture(scope="module")
+def task_programs(programs):
+    """Directory of the built examples, phase 6's among them."""
+    if not stages.is_present("phase6_tasks"):
+        pytest.skip("phase6_tasks is not present: the parallel examples need its tasks")
+    return programs
+
+
+def run_example(argv):
+    """Runs an example to its end; returns its stdout, failing on a non-zero exit."""
+    argv = [str(a) for a in argv]
+    try:
+        run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=RUN)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{' '.join(argv)} did not end within {RUN} s", pytrace=False)
+    assert run.returncode == 0, f"{' '.join(argv)} exited {run.returncode}:\n{run.stdout}{run.stderr}"
+    assert re.search(r"speedup \d+\.\d+x", run.stdout), f"no speedup printed:\n{run.stdout}"
+    return run.stdout
+
+
+def test_parallel_sort_sorts_like_std_sort_and_prints_its_speedup(task_programs):
+    out = run_example([task_programs / "parallel_sort", 300_000, 2])  # count, workers
+    assert "2 workers" in out and "equal" in out, out
+
+
+def test_matmul_equals_the_serial_product_and_prints_its_speedup(task_programs):
+    out = run_example([task_programs / "matmul", 200, 32, 2])  # n (not a multiple of 32), block, workers
+    assert "2 workers" in out and "equal" in out, out
+
+
+def png_chunks(data):
+    """[(type, body)] of a PNG file's chunks, each one's CRC checked."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"no PNG signature: {data[:8]!r}"
+    chunks, pos = [], 8
+    while pos < len(data):
+        assert pos + 12 <= len(data), f"a truncated chunk at byte {pos}"
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert len(body) == length and crc == zlib.crc32(kind + body), f"chunk {kind!r}: bad length or CRC"
+        chunks.append((kind, body))
+        pos += 12 + length
+    return chunks
+
+
+def test_mandelbrot_writes_a_valid_png_and_prints_its_speedup(task_programs, tmp_path):
+    path, width, height = tmp_path / "m.png", 321, 200
+    out = run_example([task_programs / "mandelbrot", path, width, height, 2])
+    assert str(path) in out, out
+    chunks = png_chunks(path.read_bytes())
+    kinds = [kind for kind, _ in chunks]
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"IDAT" in kinds, kinds
+    w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (w, h, depth, interlace) == (width, height, 8, 0), chunks[0][1]
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color]  # grey, RGB, grey + alpha, RGBA
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))  # checks Adler-32
+    assert len(raw) == width * height * channels + height  # a filter byte starts each row
+    rows = [raw[y * (width * channels + 1):(y + 1) * (width * channels + 1)] for y in range(height)]
+    assert all(row[0] <= 4 for row in rows), "a row with an unknown filter type"
+    assert len(set(raw)) > 2, "the image is blank"
