@@ -50,6 +50,13 @@ void run_job(Job* j) noexcept {
   ambient = j->scope;
   j->execute();
   ambient = outer;
+  if (j->counted) {
+    // A deque's job runs only on a worker of that deque's runtime (inline or
+    // in a carrier); its end is counted after its effects (OwnedCounter's
+    // release), for ~Runtime's quiescence check.
+    PreemptOff no_preempt;  // the counter is this worker's
+    static_cast<Worker*>(this_dispatcher())->ended.inc();
+  }
   delete j;
 }
 
@@ -59,9 +66,16 @@ void submit(Scheduler& s, Job* j, const SpawnOptions& opts) {
   // BEGIN SOLUTION
   {
     PreemptOff no_preempt;  // the deque is this worker's
-    if (JobDeque* q = my_job_deque(); q && push_job(*q, j)) {
-      wake_job_thief();
-      return;
+    if (JobDeque* q = my_job_deque()) {
+      j->counted = true;  // before the push: a thief may run it at once
+      if (push_job(*q, j)) {
+        // Live work (see job.hpp). After the push is soon enough: the task
+        // pushing is live until after this, so the counts cannot meet meanwhile.
+        static_cast<Worker*>(this_dispatcher())->spawned.inc();
+        wake_job_thief();
+        return;
+      }
+      j->counted = false;
     }
   }
   // STUB: unimplemented("phase 6: submit (job.cpp): pushing a job on the worker's job deque is yours to write");

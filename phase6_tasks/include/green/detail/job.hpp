@@ -18,7 +18,9 @@
 //      own deque or steals the oldest job of another worker's, and runs it in
 //      a carrier: a task made for it, which can park like any task.
 // A deque takes each job out exactly once (its pop and steal decide), so a
-// job needs no flag to say who runs it. A plain thread, or a task of a
+// job needs no flag to say who runs it. A job on a deque counts as live work
+// of its runtime (the worker's spawn count at the push, the end count of
+// whichever worker runs it), so ~Runtime waits for it as for a task. A plain thread, or a task of a
 // LocalScheduler, has no job deque: its jobs get carriers at once.
 //
 // Helping is bounded twice. A waiter takes only its own jobs (its group's,
@@ -95,6 +97,7 @@ struct Job {
 
   const CancelScope* scope = nullptr;  // ambient while it runs; set before submit
   bool stolen = false;                 // run in a carrier, not inline (the runner's write)
+  bool counted = false;                // pushed on a job deque, and counted as live work there
 };
 
 // A job that runs a function object (which must not throw: it reports
