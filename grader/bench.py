@@ -68,7 +68,9 @@ PEERS = (
           "http": "net/http, GOMAXPROCS=2, in a child process, under the same wrk run as green's",
           "tasks": "skynet: the reference one, goroutines and an unbuffered channel per inner node, "
                    "workers = GOMAXPROCS; async+get: a goroutine sending on a channel of capacity 1, "
-                   "received at once, GOMAXPROCS = one per CPU (and 1: workers=1)"},
+                   "received at once; when_all: 10,000 such goroutines and channels, all created, "
+                   "then received in order (median of 21 after a warm-up); both with GOMAXPROCS = "
+                   "one per CPU (and 1: workers=1)"},
          # Standard library only, so nothing to download; Go's caches stay in build/.
          env={"GOCACHE": str(PEER_DIR / "go-cache"), "GOPATH": str(PEER_DIR / "go-path")}),
     Peer("boost_fiber", "libboost-fiber-dev", "/usr/include/boost/fiber/all.hpp",
@@ -86,16 +88,18 @@ PEERS = (
          (*CXX, "-o", PEER_DIR / "tbb", "grader/peers/tbb_bench.cpp", "-ltbb"),
          {"runtime": "tbb::task_group; workers = a task_arena of that many threads (spawn+join: the "
                      "default arena, one thread per CPU); oneTBB has no yield",
-          "tasks": "task_group (fib, run+wait, skynet; async+get: a task_group running one empty "
-                   "function, then wait: oneTBB has no futures), parallel_for and parallel_reduce "
-                   "over blocked_range with auto_partitioner (median of 5 after a warm-up), flow graph "
-                   "continue_nodes fed by a broadcast_node (a fresh graph's first run, as green's); "
-                   "workers = a task_arena of that many threads, else the default arena (one thread "
-                   "per CPU)"}),
+          "tasks": "task_group (fib, run+wait, skynet; oneTBB has no futures: async+get is a "
+                   "task_group running one empty function, then wait; when_all: one task_group of "
+                   "10,000 runs writing r[i] = i, one wait, median of 21 after a warm-up), "
+                   "parallel_for and parallel_reduce over blocked_range<long> (grain 1) with "
+                   "auto_partitioner (median of 5 after a warm-up), flow graph continue_nodes fed by "
+                   "a broadcast_node (built once, run once untimed, median of 21 runs); workers = a "
+                   "task_arena of that many threads, else the default arena (one thread per CPU)"}),
     Peer("openmp", "g++", "g++",  # libgomp comes with g++
          (*CXX, "-fopenmp", "-o", PEER_DIR / "openmp", "grader/peers/openmp_bench.cpp"),
          {"tasks": "GCC's libgomp: parallel for schedule(static), reduction(+) for the sum, "
-                   "num_threads(workers); median of 5 after a warm-up"}),
+                   "num_threads(workers); median of 5 after a warm-up; schedule=dynamic4096 rows: "
+                   "schedule(dynamic, 4096) on 2 threads"}),
     Peer("std", "g++", "g++",
          (*CXX, "-o", PEER_DIR / "std", "grader/peers/std_bench.cpp"),
          {"sync": "OS threads, unpinned: std::mutex, std::condition_variable (20,000 hand-offs per "
@@ -204,9 +208,9 @@ HTTP_WORKLOADS = tuple(
                                          ("http_errors", "errors", "socket errors + non-2xx", "")))
 
 # bench/tasks.cpp (phase 6); fib is PEER-WORKLOADS.md section 3's cut0, skynet
-# section 9, the loops section 11's scale100m and reduce100m (on arrays of 1.0),
-# async+get section 12's pairs. The graphs are tasks.cpp's own: every node of a
-# layer precedes every node of the next (section 13's has 3 random edges per node).
+# section 9, the loops section 11's scale100m, compute1m and reduce100m,
+# async+get and when_all section 12's, the layered graph section 13's (3
+# predecessors per node, drawn from mt19937_64(42)).
 TASKS_WORKLOADS = (
     *(Workload(f"fib(32), a TaskGroup per call, {_workers(w)} (s)", f"BM_GroupFib/{w}", "seconds",
                f"group_fib workers={w}") for w in (1, 2)),
@@ -216,11 +220,15 @@ TASKS_WORKLOADS = (
              "async_get"),
     *(Workload(f"skynet, 10^6 leaves, {_workers(w)} (ms)", f"BM_Skynet/{w}", "ms", f"skynet workers={w}")
       for w in (1, 2)),
-    *(Workload(f"parallel_for a[i] = 2a[i] + 1, 10^8 doubles, {_workers(w)} (ms)", f"BM_ForAxpy/{w}", "ms",
-               f"for_axpy workers={w}") for w in (1, 2)),
-    *(Workload(f"parallel_reduce sum of 10^8 doubles, {_workers(w)} (ms)", f"BM_ReduceSum/{w}", "ms",
-               f"reduce_sum workers={w}") for w in (1, 2)),
-    Workload("task graph, 100 x 100 layers, full edges between layers, a worker per CPU (ns/node)",
+    Workload("when_all of 10,000 futures returning their index, a worker per CPU (us for all)",
+             "BM_WhenAll", "us", "when_all n=10000"),
+    *(Workload(f"parallel_for a[i] = a[i]*2.0 + 1.0, 10^8 doubles (scale100m), {_workers(w)} (ms)",
+               f"BM_ForAxpy/{w}", "ms", f"for_axpy workers={w}") for w in (1, 2)),
+    *(Workload(f"parallel_for 200 x = x*x*0.5 + 0.25 per element, 10^6 doubles (compute1m), {_workers(w)} "
+               "(ms)", f"BM_ForCompute/{w}", "ms", f"for_compute workers={w}") for w in (1, 2)),
+    *(Workload(f"parallel_reduce sum of double(i % 1000), 10^8 (reduce100m), {_workers(w)} (ms)",
+               f"BM_ReduceSum/{w}", "ms", f"reduce_sum workers={w}") for w in (1, 2)),
+    Workload("task graph, 100 x 100 layers, 3 predecessors per node, a worker per CPU (ns/node)",
              "BM_GraphLayers", "ns_per_node", "graph_layers"),
     Workload("task graph, a chain of 10^5 nodes, a worker per CPU (ns/node)", "BM_GraphChain", "ns_per_node",
              "graph_chain"),

@@ -135,15 +135,22 @@ def test_the_tasks_table_reads_bench_tasks_and_the_peers_lines(monkeypatch):
         {"name": "BM_GroupRunWait/100000/iterations:3", "ns_per_task": 90.0},
         {"name": "BM_AsyncGet/iterations:1", "ns_per_pair": 200.0},
         {"name": "BM_Skynet/1/iterations:1/real_time", "ms": 40.0},
-        {"name": "BM_GraphChain/iterations:3", "ns_per_node": 50.0},
+        {"name": "BM_WhenAll/iterations:1", "us": 900.0},
+        {"name": "BM_ForCompute/2/iterations:1/real_time", "ms": 230.0},
+        {"name": "BM_GraphChain/iterations:1", "ns_per_node": 50.0},
     ]}), TASKS.workloads)
     assert green == {"group_fib workers=2": 0.3, "group_run_wait n=100000": 90.0, "async_get": 200.0,
-                     "skynet workers=1": 40.0, "graph_chain": 50.0}
+                     "skynet workers=1": 40.0, "when_all n=10000": 900.0, "for_compute workers=2": 230.0,
+                     "graph_chain": 50.0}
     # The peers' lines (tbb_bench.cpp, openmp_bench.cpp, go/bench.go) name the same keys.
     keys = {w.key for w in TASKS.workloads}
     for line in ("peer=tbb bench=group_fib workers=2 value=0.2 unit=s",
                  "peer=tbb bench=graph_layers value=4400 unit=ns",
+                 "peer=tbb bench=when_all n=10000 value=700 unit=us",
+                 "peer=tbb bench=for_compute workers=1 value=450 unit=ms",
                  "peer=openmp bench=reduce_sum workers=2 value=42 unit=ms",
+                 "peer=openmp bench=for_compute workers=2 value=230 unit=ms",
+                 "peer=go bench=when_all n=10000 value=2500 unit=us",
                  "peer=go bench=skynet workers=2 value=660 unit=ms"):
         assert bench.parse_peer_line(line)[1] in keys
     calls = []
@@ -152,5 +159,9 @@ def test_the_tasks_table_reads_bench_tasks_and_the_peers_lines(monkeypatch):
     [text] = bench.peers_sections([(TASKS, green, "bench/tasks of phase6_tasks")])
     assert calls == ["go", "tbb", "openmp"]
     assert "| async+get of an empty function, a worker per CPU (ns/pair) | 200 | 250 | 1.25x |" in text
-    rows = [key for _, key in bench.table_rows(TASKS, {"go": {"async_get workers=1": (240.0, "ns")}})]
+    columns = {"go": {"async_get workers=1": (240.0, "ns"), "when_all n=10000 workers=1": (3000.0, "us")},
+               "openmp": {"for_compute schedule=dynamic4096 workers=2": (240.0, "ms")}}
+    rows = [key for _, key in bench.table_rows(TASKS, columns)]
     assert rows[rows.index("async_get") + 1] == "async_get workers=1"
+    assert rows[rows.index("when_all n=10000") + 1] == "when_all n=10000 workers=1"
+    assert rows[rows.index("for_compute workers=2") + 1] == "for_compute schedule=dynamic4096 workers=2"

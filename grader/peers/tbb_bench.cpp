@@ -17,21 +17,31 @@
 //     skynet workers=W       10^6 leaves, a task_group per inner node writing its
 //                            10 children's sums into a local array; a 10^4-leaf
 //                            warm-up first (ms)
-//     for_axpy workers=W     a[i] = 2 a[i] + 1 over 10^8 doubles (starting at 1.0),
-//                            parallel_for(blocked_range, auto_partitioner) (ms)
-//     reduce_sum workers=W   the sum of 10^8 doubles (all 1.0, checked),
-//                            parallel_reduce(blocked_range, auto_partitioner) (ms)
-//                            the two loops: one untimed run, then the median of 5
-//     graph_layers           a flow graph of 100 layers x 100 continue_nodes, every
-//                            node of a layer an edge to every node of the next
-//                            (990,000 edges), a broadcast_node feeding layer 0 (ns
-//                            per node)
-//     graph_chain            a flow graph chain of 10^5 continue_nodes (ns per node)
-//                            the graphs: empty bodies; each round builds a fresh
-//                            graph (untimed) and times its first run, try_put +
-//                            wait_for_all; three rounds, the last reported (as
-//                            BM_GraphLayers and BM_GraphChain); a graph of the same
-//                            shape whose nodes count themselves is run once first
+//     when_all n=10000       one task_group, 10,000 run()s writing r[i] = i, one
+//                            wait, the sum checked (49,995,000): oneTBB has no
+//                            futures nor when_all; one warm-up, then the median of
+//                            21 (us for all 10,000)
+//   the loops (PEER-WORKLOADS.md 11), over arrays first touched by a serial loop
+//   before any of them runs; blocked_range<long>(0, n) (grain 1), the default
+//   auto_partitioner; each: one untimed run, then the median of 5 (ms)
+//     for_axpy workers=W     scale100m: a[i] = a[i]*2.0 + 1.0 over 10^8 doubles,
+//                            starting as double(i % 1000), parallel_for
+//     for_compute workers=W  compute1m: for each of 10^6 elements x = c[i], 200
+//                            times x = x*x*0.5 + 0.25, c[i] = x, starting as
+//                            (i % 1000) / 1000.0, parallel_for
+//     reduce_sum workers=W   reduce100m: the sum of b[i] = double(i % 1000) over
+//                            10^8, exactly 49,950,000,000 (checked every run),
+//                            parallel_reduce with std::plus<double>
+//   the graphs (PEER-WORKLOADS.md 13): continue_node<continue_msg>s with empty
+//   bodies, make_edge per dependency, a broadcast_node feeding the first nodes; a
+//   run is try_put + wait_for_all. Built once (untimed), run once untimed, then
+//   21 times: the median per node (ns). Before that, an identical graph whose
+//   nodes count themselves is run once, to check that every node runs.
+//     graph_layers           100 layers x 100 nodes; node (l, j), l >= 1, after 3
+//                            distinct nodes of layer l-1: std::mt19937_64 rng(42),
+//                            for l = 1..99, j = 0..99 in order, draw rng() % 100
+//                            until 3 distinct values (repeats skipped); 29,700 edges
+//     graph_chain            a chain of 10^5 nodes
 // Prints one `peer=tbb bench=... value=... unit=...` line each.
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/flow_graph.h>
@@ -49,6 +59,8 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <random>
 #include <vector>
 
 namespace {
@@ -135,10 +147,17 @@ double skynet_ms(int workers) {
   return ms;
 }
 
-std::vector<double>& big() {
-  static std::vector<double> v(100'000'000, 1.0);  // touched here, serially, as green's
-  return v;
-}
+// The loops' arrays (PEER-WORKLOADS.md 11), first touched by a serial loop;
+// scale100m and compute1m update theirs in place, run after run (as green's).
+struct Arrays {
+  static constexpr long kBig = 100'000'000, kCompute = 1'000'000;
+  std::unique_ptr<double[]> a{new double[kBig]}, b{new double[kBig]}, c{new double[kCompute]};
+  Arrays() {
+    for (long i = 0; i < kBig; ++i) a[i] = static_cast<double>(i % 1000);
+    for (long i = 0; i < kBig; ++i) b[i] = static_cast<double>(i % 1000);
+    for (long i = 0; i < kCompute; ++i) c[i] = static_cast<double>(i % 1000) / 1000.0;
+  }
+};
 
 // One untimed run, then the median of 5 (ms), in an arena of `workers` threads.
 double median_ms(int workers, const std::function<void()>& run) {
@@ -154,65 +173,135 @@ double median_ms(int workers, const std::function<void()>& run) {
   return ms[2];
 }
 
-double for_axpy_ms(int workers) {
-  auto& a = big();
-  return median_ms(workers, [&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, a.size()), [&](const tbb::blocked_range<std::size_t>& r) {
-      for (std::size_t i = r.begin(); i != r.end(); ++i) a[i] = 2 * a[i] + 1;
+using Range = tbb::blocked_range<long>;
+
+double for_axpy_ms(Arrays& arr, int workers) {
+  double* a = arr.a.get();
+  return median_ms(workers, [a] {
+    tbb::parallel_for(Range(0, Arrays::kBig, 1), [a](const Range& r) {
+      for (long i = r.begin(); i != r.end(); ++i) a[i] = a[i] * 2.0 + 1.0;
     }, tbb::auto_partitioner());
   });
 }
 
-double reduce_sum_ms(int workers) {
-  auto& a = big();
-  std::fill(a.begin(), a.end(), 1.0);  // after for_axpy: every sum must be 10^8
-  return median_ms(workers, [&] {
-    double s = tbb::parallel_reduce(tbb::blocked_range<std::size_t>(0, a.size()), 0.0,
-      [&](const tbb::blocked_range<std::size_t>& r, double acc) {
-        for (std::size_t i = r.begin(); i != r.end(); ++i) acc += a[i];
-        return acc;
-      }, std::plus<double>(), tbb::auto_partitioner());
-    check(s == 1e8, "reduce_sum");
+double for_compute_ms(Arrays& arr, int workers) {
+  double* c = arr.c.get();
+  return median_ms(workers, [c] {
+    tbb::parallel_for(Range(0, Arrays::kCompute, 1), [c](const Range& r) {
+      for (long i = r.begin(); i != r.end(); ++i) {
+        double x = c[i];
+        for (int k = 0; k < 200; ++k) x = x * x * 0.5 + 0.25;
+        c[i] = x;
+      }
+    }, tbb::auto_partitioner());
   });
 }
 
-using Node = tbb::flow::continue_node<tbb::flow::continue_msg>;
-using Start = tbb::flow::broadcast_node<tbb::flow::continue_msg>;
-
-// Builds a graph of layers x width nodes (each node an edge to every node of
-// the next layer) in g, fed by start, with `body` in every node; runs it once:
-// ns for the run.
-template <class Body>
-double layered_run_ns(int layers, int width, Body body) {
-  tbb::flow::graph g;
-  Start start(g);
-  std::deque<Node> nodes;  // continue_nodes do not move
-  std::vector<Node*> prev, cur;
-  for (int l = 0; l < layers; ++l) {
-    cur.clear();
-    for (int i = 0; i < width; ++i) {
-      Node& n = nodes.emplace_back(g, body);
-      if (l == 0) tbb::flow::make_edge(start, n);
-      for (Node* p : prev) tbb::flow::make_edge(*p, n);
-      cur.push_back(&n);
-    }
-    prev.swap(cur);
-  }
-  auto t0 = Clock::now();
-  start.try_put(tbb::flow::continue_msg());
-  g.wait_for_all();
-  return since_ns(t0);
+double reduce_sum_ms(const Arrays& arr, int workers) {
+  const double* b = arr.b.get();
+  return median_ms(workers, [b] {
+    double s = tbb::parallel_reduce(Range(0, Arrays::kBig, 1), 0.0, [b](const Range& r, double acc) {
+      for (long i = r.begin(); i != r.end(); ++i) acc += b[i];
+      return acc;
+    }, std::plus<double>(), tbb::auto_partitioner());
+    check(s == 49'950'000'000.0, "reduce_sum");
+  });
 }
 
-// A check run (every node counts itself), then three rounds of a fresh graph
-// with empty bodies, the last reported: ns per node.
-double graph_ns_per_node(int layers, int width) {
-  std::atomic<long> ran{0};
-  layered_run_ns(layers, width, [&](tbb::flow::continue_msg) { ran.fetch_add(1, std::memory_order_relaxed); });
-  check(ran.load() == static_cast<long>(layers) * width, "graph");
-  double ns = 0;
-  for (int i = 0; i < 3; ++i) ns = layered_run_ns(layers, width, [](tbb::flow::continue_msg) {});
-  return ns / (static_cast<double>(layers) * width);
+// when_all's stand-in: one task_group, n run()s writing r[i] = i, one wait,
+// the sum; one warm-up, then the median of 21 (us for all n).
+double when_all_us(long n) {
+  std::vector<long> r(static_cast<std::size_t>(n));
+  std::vector<double> us;
+  for (int round = 0; round < 22; ++round) {
+    std::fill(r.begin(), r.end(), 0L);
+    auto t0 = Clock::now();
+    tbb::task_group g;
+    for (long i = 0; i < n; ++i) g.run([&r, i] { r[static_cast<std::size_t>(i)] = i; });
+    g.wait();
+    long s = 0;
+    for (long v : r) s += v;
+    double t = since_ns(t0) / 1e3;
+    check(s == n * (n - 1) / 2, "when_all");
+    if (round > 0) us.push_back(t);
+  }
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
+using Msg = tbb::flow::continue_msg;
+using Node = tbb::flow::continue_node<Msg>;
+using Start = tbb::flow::broadcast_node<Msg>;
+
+// PEER-WORKLOADS.md 13's DAG in g: 100 layers x 100 nodes, node (l, j) for
+// l >= 1 after 3 distinct nodes of layer l-1 drawn from mt19937_64(42), layer 0
+// fed by start; `body` in every node. Returns the number of nodes.
+template <class Body>
+long build_layers(tbb::flow::graph& g, Start& start, std::deque<Node>& nodes, Body body) {
+  std::mt19937_64 rng(42);
+  long edges = 0;
+  for (int l = 0; l < 100; ++l)
+    for (int j = 0; j < 100; ++j) {
+      Node& n = nodes.emplace_back(g, body);  // a deque: continue_nodes do not move
+      if (l == 0) {
+        tbb::flow::make_edge(start, n);
+        continue;
+      }
+      int preds[3], found = 0;
+      while (found < 3) {
+        int p = static_cast<int>(rng() % 100);
+        if (std::find(preds, preds + found, p) == preds + found) preds[found++] = p;
+      }
+      for (int p : preds) tbb::flow::make_edge(nodes[static_cast<std::size_t>((l - 1) * 100 + p)], n);
+      edges += 3;
+    }
+  check(edges == 29'700, "graph_layers' edges");
+  return 10'000;
+}
+
+// A chain of 10^5 nodes, the first fed by start.
+template <class Body>
+long build_chain(tbb::flow::graph& g, Start& start, std::deque<Node>& nodes, Body body) {
+  for (long i = 0; i < 100'000; ++i) {
+    Node& n = nodes.emplace_back(g, body);
+    if (i == 0) tbb::flow::make_edge(start, n);
+    else tbb::flow::make_edge(nodes[static_cast<std::size_t>(i - 1)], n);
+  }
+  return 100'000;
+}
+
+void run_graph(tbb::flow::graph& g, Start& start) {
+  start.try_put(Msg());
+  g.wait_for_all();
+}
+
+// A check run of a graph whose nodes count themselves; then the graph with
+// empty bodies, built once, run once untimed, then 21 times: the median, in ns
+// per node.
+template <class Build>
+double graph_ns_per_node(Build build, const char* what) {
+  {
+    std::atomic<long> ran{0};
+    tbb::flow::graph g;
+    Start start(g);
+    std::deque<Node> nodes;  // destroyed before the graph
+    long n = build(g, start, nodes, [&ran](Msg) { ran.fetch_add(1, std::memory_order_relaxed); });
+    run_graph(g, start);
+    check(ran.load() == n, what);
+  }
+  tbb::flow::graph g;
+  Start start(g);
+  std::deque<Node> nodes;
+  double n = static_cast<double>(build(g, start, nodes, [](Msg) {}));
+  run_graph(g, start);
+  std::vector<double> ns;
+  for (int round = 0; round < 21; ++round) {
+    auto t0 = Clock::now();
+    run_graph(g, start);
+    ns.push_back(since_ns(t0));
+  }
+  std::sort(ns.begin(), ns.end());
+  return ns[10] / n;
 }
 
 void tasks_group() {
@@ -224,12 +313,26 @@ void tasks_group() {
   std::printf("peer=tbb bench=async_get value=%.2f unit=ns\n", async_get_ns(1'000'000));
   for (int workers : {1, 2})
     std::printf("peer=tbb bench=skynet workers=%d value=%.2f unit=ms\n", workers, skynet_ms(workers));
-  for (int workers : {1, 2})
-    std::printf("peer=tbb bench=for_axpy workers=%d value=%.2f unit=ms\n", workers, for_axpy_ms(workers));
-  for (int workers : {1, 2})
-    std::printf("peer=tbb bench=reduce_sum workers=%d value=%.2f unit=ms\n", workers, reduce_sum_ms(workers));
-  std::printf("peer=tbb bench=graph_layers value=%.2f unit=ns\n", graph_ns_per_node(100, 100));
-  std::printf("peer=tbb bench=graph_chain value=%.2f unit=ns\n", graph_ns_per_node(100'000, 1));
+  std::printf("peer=tbb bench=when_all n=10000 value=%.2f unit=us\n", when_all_us(10'000));
+  {
+    Arrays arr;
+    for (int workers : {1, 2})
+      std::printf("peer=tbb bench=for_axpy workers=%d value=%.2f unit=ms\n", workers, for_axpy_ms(arr, workers));
+    for (int workers : {1, 2})
+      std::printf("peer=tbb bench=for_compute workers=%d value=%.2f unit=ms\n", workers,
+                  for_compute_ms(arr, workers));
+    for (int workers : {1, 2})
+      std::printf("peer=tbb bench=reduce_sum workers=%d value=%.2f unit=ms\n", workers,
+                  reduce_sum_ms(arr, workers));
+  }
+  auto layers = [](auto& g, Start& start, std::deque<Node>& nodes, auto body) {
+    return build_layers(g, start, nodes, body);
+  };
+  auto chain = [](auto& g, Start& start, std::deque<Node>& nodes, auto body) {
+    return build_chain(g, start, nodes, body);
+  };
+  std::printf("peer=tbb bench=graph_layers value=%.2f unit=ns\n", graph_ns_per_node(layers, "graph_layers"));
+  std::printf("peer=tbb bench=graph_chain value=%.2f unit=ns\n", graph_ns_per_node(chain, "graph_chain"));
 }
 
 // Whether the command line asks for a group (no argument: every group).

@@ -1,6 +1,7 @@
 // The workloads of stage3_stealing/bench/runtime.cpp (group "runtime"), of
 // phase4_sync/bench/sync.cpp (group "sync", PEER-WORKLOADS.md sections 6-8 and
-// 10) and of phase6_tasks/bench/tasks.cpp (group "tasks": skynet and async+get)
+// 10) and of phase6_tasks/bench/tasks.cpp (group "tasks": skynet, async+get and
+// when_all)
 // with goroutines; `bench runtime`, `bench sync` or `bench tasks` runs one group, no
 // argument every group. BENCH_SCALE=0.01 scales the sync group's sizes down for a
 // quick try. Workers = GOMAXPROCS. io.go holds the groups "echo" and "http"
@@ -31,6 +32,11 @@
 //	                         <- 0 }(); <-c`: Go's async+get (ns per pair), with one P
 //	                         per CPU (as green's default Runtime), and with
 //	                         GOMAXPROCS=1 (workers=1)
+//	when_all n=10000         PEER-WORKLOADS.md 12: 10,000 futures, each a `chan int`
+//	[workers=1]              of capacity 1 on which a goroutine sends its index i;
+//	                         all created, then each received in order and summed
+//	                         (checked: 49,995,000); one warm-up, then the median of
+//	                         21 (us for all 10,000); GOMAXPROCS as async_get's
 //
 // Standard library only; prints one `peer=go bench=... value=... unit=...` line each.
 package main
@@ -395,6 +401,35 @@ func asyncGetNs(n int) float64 {
 	return nsPer(t0, n)
 }
 
+// whenAllUs: n goroutines, each sending its index on a channel of capacity 1 of
+// its own (a future), then every channel received in order and summed; one
+// warm-up, then the median of 21 (us for all n).
+func whenAllUs(n int) float64 {
+	var us []float64
+	for round := 0; round < 22; round++ {
+		t0 := time.Now()
+		fs := make([]chan int, n)
+		for i := range fs {
+			c := make(chan int, 1)
+			fs[i] = c
+			go func(i int) { c <- i }(i)
+		}
+		sum := 0
+		for _, c := range fs {
+			sum += <-c
+		}
+		t := float64(time.Since(t0).Nanoseconds()) / 1e3
+		if sum != n*(n-1)/2 {
+			panic(fmt.Sprintf("when_all: %d", sum))
+		}
+		if round > 0 {
+			us = append(us, t)
+		}
+	}
+	sort.Float64s(us)
+	return us[len(us)/2]
+}
+
 func tasksGroup(cpus int) {
 	for _, w := range []int{1, 2} {
 		runtime.GOMAXPROCS(w)
@@ -404,6 +439,10 @@ func tasksGroup(cpus int) {
 	fmt.Printf("peer=go bench=async_get value=%.2f unit=ns\n", asyncGetNs(1000000))
 	runtime.GOMAXPROCS(1)
 	fmt.Printf("peer=go bench=async_get workers=1 value=%.2f unit=ns\n", asyncGetNs(1000000))
+	runtime.GOMAXPROCS(cpus)
+	fmt.Printf("peer=go bench=when_all n=10000 value=%.2f unit=us\n", whenAllUs(10000))
+	runtime.GOMAXPROCS(1)
+	fmt.Printf("peer=go bench=when_all n=10000 workers=1 value=%.2f unit=us\n", whenAllUs(10000))
 }
 
 func main() {
