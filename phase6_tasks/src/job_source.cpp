@@ -22,17 +22,23 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 namespace green::detail {
 
 namespace {
 
+// A deque per worker, made by its worker at its first push (256 KiB each:
+// a runtime whose workers never push jobs pays nothing). Each slot is
+// written once, by its worker, with release; thieves load it with acquire,
+// so a deque they find is seen whole.
 struct JobSource {
-  explicit JobSource(unsigned n) {
-    for (unsigned i = 0; i < n; ++i) deques.push_back(std::make_unique<JobDeque>());
+  explicit JobSource(unsigned n) : deques(n) {}
+  ~JobSource() {
+    for (auto& d : deques) delete d.load(std::memory_order_relaxed);  // the workers have stopped
   }
-  std::vector<std::unique_ptr<JobDeque>> deques;  // by worker index; fixed once made
+  std::vector<std::atomic<JobDeque*>> deques;  // by worker index
 };
 
 JobSource& source_of(RuntimeImpl& rt) noexcept { return *static_cast<JobSource*>(job_source_of(rt)); }
@@ -52,13 +58,23 @@ thread_local const Dispatcher* tl_job_deque_for = nullptr;
 thread_local JobDeque* tl_job_deque = nullptr;
 thread_local RuntimeImpl* tl_job_rt = nullptr;
 
+// w's deque, made now if it has none; nullptr if there is no memory for it.
+// On w's thread only.
+static JobDeque* own_deque(Worker& w) noexcept {
+  std::atomic<JobDeque*>& slot = source_of(*w.rt).deques[w.index];
+  JobDeque* q = slot.load(std::memory_order_relaxed);  // only we write it
+  if (!q && (q = new (std::nothrow) JobDeque)) slot.store(q, std::memory_order_release);  // pairs with job_poll's acquire
+  return q;
+}
+
 JobDeque* find_job_deque() noexcept {
-  const Dispatcher* d = this_dispatcher();
   Worker* w = current_worker();
-  tl_job_deque_for = d;
+  JobDeque* q = w ? own_deque(*w) : nullptr;
+  if (w && !q) return nullptr;  // no memory: jobs get carriers; look again next time
+  tl_job_deque_for = this_dispatcher();
   tl_job_rt = w ? w->rt : nullptr;
-  tl_job_deque = w ? source_of(*w->rt).deques[w->index].get() : nullptr;
-  return tl_job_deque;
+  tl_job_deque = q;
+  return q;
 }
 
 
@@ -73,19 +89,28 @@ bool job_poll(Worker& w, bool idle) {
   if (!idle) return false;
   // BEGIN SOLUTION
   JobSource& src = source_of(*w.rt);
-  Job* j = src.deques[w.index]->pop();  // jobs our own tasks left: parked waiters'
+  JobDeque* mine = src.deques[w.index].load(std::memory_order_relaxed);  // only we write it
+  Job* j = mine ? mine->pop() : nullptr;  // jobs our own tasks left: parked waiters'
   if (!j) {
     unsigned n = static_cast<unsigned>(src.deques.size()), start = w.index + 1 + tl_next_victim++;
-    for (unsigned i = 0; i < n && !j; ++i)
-      if (unsigned v = (start + i) % n; v != w.index) j = src.deques[v]->steal();  // the oldest: the biggest piece
+    for (unsigned i = 0; i < n && !j; ++i) {
+      unsigned v = (start + i) % n;
+      // acquire: pairs with own_deque's release; the deque is seen whole.
+      JobDeque* q = v == w.index ? nullptr : src.deques[v].load(std::memory_order_acquire);
+      if (!q || !q->nonempty_sc()) continue;
+      // Make ours before we steal (a stolen job may have to go back in it):
+      // a worker whose runtime has no jobs never makes one.
+      if (!mine && !(mine = own_deque(w))) return false;
+      j = q->steal();  // the oldest: the biggest piece
+    }
   }
   if (!j) return false;
   try {
     spawn_carrier(*w.rt, j, {});  // to our own queue: we run it next
   } catch (...) {
-    // No memory for a carrier: put the job back for a waiter to help with
-    // (our deque has room: we just took one out, or it was empty).
-    src.deques[w.index]->push(j);
+    // No memory for a carrier: keep the job in our deque for later (it has
+    // room: we took this one out of it, or it was empty when we stole).
+    mine->push(j);
     return false;
   }
   return true;

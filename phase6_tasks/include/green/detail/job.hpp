@@ -138,10 +138,10 @@ Scheduler& scheduler_for(const char* who);
 const CancelScope* ambient_scope();
 
 // ---- The job deques (src/job_source.cpp) ------------------------------------
-// 4096 jobs per worker: a loop that runs more before it waits spills the
+// 32,768 jobs per worker: a loop that runs more before it waits spills the
 // rest into carriers (still correct, dearer). Release publication, not the
 // seq_cst of task pushes: see job_source.cpp on lost wake-ups.
-class JobDeque : public ChaseLevDeque<Job*, 4096, std::memory_order_release> {};
+class JobDeque : public ChaseLevDeque<Job*, 32768, std::memory_order_release> {};
 // The calling thread's deque, cached per thread for the dispatcher it was
 // found for (a worker thread keeps its dispatcher for life).
 extern thread_local const Dispatcher* tl_job_deque_for;
