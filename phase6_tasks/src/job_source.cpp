@@ -6,12 +6,15 @@
 // preemption off, so the task stays on that worker meanwhile), and an idle
 // worker's loop pops its own or steals at the top of another's.
 //
-// Lost wake-ups, allowed. A push publishes with a release store (not the
-// seq_cst of a task push: that costs an xchg per job, an eighth of a fine-
-// grained job) and then loads nspinning_ and nparked_. Without the seq_cst
-// pair, the loads may miss a worker that is just parking, and that worker's
-// last look (the task queues) does not see job deques either; so a job can
-// wait while a worker sleeps. Never forever: its owner takes it back when it
+// Lost wake-ups. A push publishes with the deque's seq_cst store and then
+// loads nspinning_ and nparked_ (seq_cst), like a task push (stage 3's
+// worker_loop.cpp): a worker already counted in nparked_ is woken. (With a
+// release store instead, the loads could miss it, and a parked worker then
+// joined a loop only at the next push, milliseconds later: a sum of 2*10^7
+// doubles got 1.2x from 2 workers, not 1.9x.) One window stays open: a
+// worker that looked for jobs (job_poll) and has not yet counted itself
+// parked; its re-check looks at the task queues only. So a job can wait
+// while a worker sleeps, but never forever: its owner takes it back when it
 // waits (help), or parks, and then its own worker finds the job in its own
 // deque before it sleeps; and the next push wakes the sleeper.
 #include <green/detail/job.hpp>
@@ -80,8 +83,8 @@ JobDeque* find_job_deque() noexcept {
 
 void wake_job_thief() noexcept {
   RuntimeImpl& rt = *tl_job_rt;  // set when my_job_deque() found the deque
-  // relaxed: hints (see the top).
-  if (rt.nspinning_.load(std::memory_order_relaxed) == 0 && rt.nparked_.load(std::memory_order_relaxed) != 0)
+  // seq_cst: the producer's half of the Dekker pair (see the top).
+  if (rt.nspinning_.load(std::memory_order_seq_cst) == 0 && rt.nparked_.load(std::memory_order_seq_cst) != 0)
     rt.wake_one();
 }
 

@@ -139,9 +139,9 @@ const CancelScope* ambient_scope();
 
 // ---- The job deques (src/job_source.cpp) ------------------------------------
 // 32,768 jobs per worker: a loop that runs more before it waits spills the
-// rest into carriers (still correct, dearer). Release publication, not the
-// seq_cst of task pushes: see job_source.cpp on lost wake-ups.
-class JobDeque : public ChaseLevDeque<Job*, 32768, std::memory_order_release> {};
+// rest into carriers (still correct, dearer). Published with seq_cst, as
+// task pushes are: see job_source.cpp on lost wake-ups.
+class JobDeque : public ChaseLevDeque<Job*, 32768, std::memory_order_seq_cst> {};
 // The calling thread's deque, cached per thread for the dispatcher it was
 // found for (a worker thread keeps its dispatcher for life).
 extern thread_local const Dispatcher* tl_job_deque_for;
