@@ -20,8 +20,9 @@
 // A deque takes each job out exactly once (its pop and steal decide), so a
 // job needs no flag to say who runs it. A job on a deque counts as live work
 // of its runtime (the worker's spawn count at the push, the end count of
-// whichever worker runs it), so ~Runtime waits for it as for a task. A plain thread, or a task of a
-// LocalScheduler, has no job deque: its jobs get carriers at once.
+// whichever worker runs it), so ~Runtime waits for it as for a task. A plain
+// thread, or a task of a LocalScheduler, has no job deque: its jobs get
+// carriers at once.
 //
 // Helping is bounded twice. A waiter takes only its own jobs (its group's,
 // or its future's producer): running someone else's job inline could make it
