@@ -6,8 +6,6 @@
 #include <green/spawn.hpp>
 #include <green/task_local.hpp>
 
-#include <algorithm>
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -36,10 +34,7 @@ const CancelScope*& ambient_slot() {
 // A carrier task's function: a job that runs on a stack of its own.
 struct Carrier {
   Job* job;
-  void operator()() const {
-    job->stolen = true;
-    run_job(job);
-  }
+  void operator()() const { run_job(job); }
 };
 
 }  // namespace

@@ -23,7 +23,6 @@
 #include <green/detail/timers.hpp>
 #include <green/detail/unimplemented.hpp>
 
-#include <cstdint>
 #include <memory>
 #include <new>
 #include <vector>

@@ -97,7 +97,6 @@ struct Job {
   virtual void execute() noexcept = 0;
 
   const CancelScope* scope = nullptr;  // ambient while it runs; set before submit
-  bool stolen = false;                 // run in a carrier, not inline (the runner's write)
   bool counted = false;                // pushed on a job deque, and counted as live work there
 };
 
