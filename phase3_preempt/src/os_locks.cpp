@@ -68,17 +68,20 @@ struct Next {
   std::atomic<Fn*> fn{nullptr};
   Fn* find() noexcept {  // nullptr if there is none
     Fn* f = fn.load(std::memory_order_relaxed);
-    if (__builtin_expect(f != nullptr, 1)) return f;
-    f = reinterpret_cast<Fn*>(dlsym(RTLD_NEXT, name));
-    fn.store(f, std::memory_order_relaxed);
-    return f;
+    return __builtin_expect(f != nullptr, 1) ? f : look_up(false);
   }
-  Fn* get() noexcept {
-    Fn* f = find();
-    if (!f) {
+  Fn* get() noexcept {  // aborts if there is none
+    Fn* f = fn.load(std::memory_order_relaxed);
+    return __builtin_expect(f != nullptr, 1) ? f : look_up(true);
+  }
+  // Out of line, so the lock calls' common path keeps no registers for it.
+  [[gnu::noinline, gnu::cold]] Fn* look_up(bool required) noexcept {
+    Fn* f = reinterpret_cast<Fn*>(dlsym(RTLD_NEXT, name));
+    if (!f && required) {
       std::fprintf(stderr, "green: cannot find the C library's %s (a static build?)\n", name);
       std::abort();
     }
+    fn.store(f, std::memory_order_relaxed);
     return f;
   }
 };
@@ -88,14 +91,21 @@ struct Next {
 inline void lock_begin() noexcept { preempt_disable(); }
 inline void lock_failed() noexcept { preempt_enable_no_yield(); }
 
-// After releasing a lock. caller: the unlock's return address.
-[[gnu::noinline]] void unlock_end(const void* caller) noexcept {
-  // Never below 0 (see "Limits"). The read and the decrement are two
-  // instructions, but with the count above 0 no tick can switch the task out
-  // between them, and at 0 nothing is written.
-  if (preempt_count() <= 0) return;
-  preempt_enable_no_yield();
-  pay_owed_preemption(caller);
+// After releasing a lock: true if that brought the count to 0 with a
+// preemption owed, which the caller then pays (pay_owed_preemption, with its
+// return address: GREEN_PAY_OWED below). One decrement, its result read from
+// the flags, so the common path is that instruction and one load of the
+// pending flag. Never below 0 (see "Limits"): a decrement from 0 is undone at
+// once (a tick in between sees a count that is not 0 and defers, as for a
+// held lock).
+inline bool unlock_end() noexcept {
+  bool zero, negative;
+  asm volatile("decl %%fs:green_preempt_off@tpoff" : "=@ccz"(zero), "=@ccs"(negative) : : "memory");
+  if (__builtin_expect(negative, 0)) {
+    preempt_disable();
+    return false;
+  }
+  return zero && preempt_pending();
 }
 
 template <class Fn, class... A>
@@ -105,13 +115,6 @@ int lock(Next<Fn>& next, A... a) noexcept {
   // Busy, timed out, or an error: nothing is held. EOWNERDEAD (a robust
   // mutex whose owner died) is the exception: the caller holds it now.
   if (r != 0 && r != EOWNERDEAD) lock_failed();
-  return r;
-}
-
-template <class Fn, class... A>
-int unlock(Next<Fn>& next, const void* caller, A... a) noexcept {
-  int r = next.get()(a...);
-  if (r == 0) unlock_end(caller);
   return r;
 }
 
@@ -188,7 +191,13 @@ void os_locks_init() noexcept {
 
 // The interposed symbols. default visibility: the executable exports them,
 // so shared libraries' calls bind here too.
-#define GREEN_CALLER __builtin_return_address(0)
+// The unlocks read their return address only when a preemption is owed:
+// reading it on every call, and passing it down, cost a third of the pair.
+#define GREEN_PAY_OWED() pay_owed_preemption(__builtin_return_address(0))
+#define GREEN_UNLOCK(next, lockp)             \
+  int r = next.get()(lockp);                  \
+  if (r == 0 && unlock_end()) GREEN_PAY_OWED(); \
+  return r
 using namespace green::detail;
 extern "C" {
 int pthread_mutex_lock(pthread_mutex_t* m) { return lock(mutex_lock, m); }
@@ -197,7 +206,7 @@ int pthread_mutex_timedlock(pthread_mutex_t* m, const timespec* t) { return lock
 int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t c, const timespec* t) {
   return lock(mutex_clocklock, m, c, t);
 }
-int pthread_mutex_unlock(pthread_mutex_t* m) { return unlock(mutex_unlock, GREEN_CALLER, m); }
+int pthread_mutex_unlock(pthread_mutex_t* m) { GREEN_UNLOCK(mutex_unlock, m); }
 
 int pthread_rwlock_rdlock(pthread_rwlock_t* l) { return lock(rw_rdlock, l); }
 int pthread_rwlock_tryrdlock(pthread_rwlock_t* l) { return lock(rw_tryrdlock, l); }
@@ -211,11 +220,11 @@ int pthread_rwlock_timedwrlock(pthread_rwlock_t* l, const timespec* t) { return 
 int pthread_rwlock_clockwrlock(pthread_rwlock_t* l, clockid_t c, const timespec* t) {
   return lock(rw_clockwrlock, l, c, t);
 }
-int pthread_rwlock_unlock(pthread_rwlock_t* l) { return unlock(rw_unlock, GREEN_CALLER, l); }
+int pthread_rwlock_unlock(pthread_rwlock_t* l) { GREEN_UNLOCK(rw_unlock, l); }
 
 int pthread_spin_lock(pthread_spinlock_t* l) { return lock(spin_lock, l); }
 int pthread_spin_trylock(pthread_spinlock_t* l) { return lock(spin_trylock, l); }
-int pthread_spin_unlock(pthread_spinlock_t* l) { return unlock(spin_unlock, GREEN_CALLER, l); }
+int pthread_spin_unlock(pthread_spinlock_t* l) { GREEN_UNLOCK(spin_unlock, l); }
 
 int __cxa_guard_acquire(std::int64_t* g) {
   lock_begin();
@@ -227,18 +236,18 @@ int __cxa_guard_acquire(std::int64_t* g) {
 void __cxa_guard_release(std::int64_t* g) {
   auto* next = guard_release.find();
   next ? next(g) : static_guard_end(g, 1);
-  unlock_end(GREEN_CALLER);
+  if (unlock_end()) GREEN_PAY_OWED();
 }
 void __cxa_guard_abort(std::int64_t* g) {
   auto* next = guard_abort.find();
   next ? next(g) : static_guard_end(g, 0);
-  unlock_end(GREEN_CALLER);
+  if (unlock_end()) GREEN_PAY_OWED();
 }
 // Held from the start to the end of the call, whoever runs the function.
 int pthread_once(pthread_once_t* o, void (*fn)()) {
   lock_begin();
   int r = once.get()(o, fn);
-  unlock_end(GREEN_CALLER);
+  if (unlock_end()) GREEN_PAY_OWED();
   return r;
 }
 }

@@ -166,7 +166,9 @@ bool preemptible_pc(const void* pc) noexcept {
 }
 
 void pay_owed_preemption(const void* caller) noexcept {
-  if (preempt_count() != 0 || !preempt_pending() || !current_task()) return;
+  // pending first: it is almost always 0, and unlike the count (just
+  // written by the caller) its load waits for no store.
+  if (!preempt_pending() || preempt_count() != 0 || !current_task()) return;
   if (caller && !preemptible_pc(caller)) return;  // the retry tick will take it
   yield_current();                                // and the switch clears the flag
 }
