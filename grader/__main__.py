@@ -9,6 +9,7 @@ Exits 0 only if everything graded passed.
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from . import report, stages
@@ -62,14 +63,19 @@ def main():
         return 1
 
     grader = Grader(args.mode, args.context)
+    started = time.monotonic()
     for stage in todo:
         say(f"\n== {stage} (MODE={args.mode} CONTEXT={args.context})")
+        t0 = time.monotonic()
         result = grader.build(stage)
-        say(report.build_report(result))
+        say(report.build_report(result) + f" ({time.monotonic() - t0:.0f} s)")
         for kind in args.checks:
+            t0 = time.monotonic()
             comp = grader.component(stage, kind)
             if result.built or comp.skipped:
                 say(report.component_report(comp))
+                say(f"  ({kind}: {time.monotonic() - t0:.0f} s)")
+    say(f"\ngraded in {time.monotonic() - started:.0f} s")
 
     results = list(grader.results.values())
     say("\n" + report.scoreboard(results))

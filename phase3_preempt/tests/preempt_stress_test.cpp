@@ -77,15 +77,15 @@ bool library_work(unsigned& seed) {
   return ok;
 }
 
-// 10 s (scaled) of malloc/free, iostream and exception-heavy tasks with
+// 5 s (scaled) of malloc/free, iostream and exception-heavy tasks with
 // 100 us slices: no deadlock, no corruption. Such tasks are mostly inside
 // libraries, where a tick is deferred, and under Valgrind a scaled run sees
 // only a few dozen ticks: if none has preempted yet when the time is up, the
 // tasks go on (up to 10x longer) until one has, so the check below holds
 // on every run and still fails if preemption never happens.
-TEST(PreemptStress, LibraryHeavyTasksForTenSeconds) {
+TEST(PreemptStress, LibraryHeavyTasksForFiveSeconds) {
   green::Runtime rt({.workers = 2, .time_slice = 100us});
-  const auto duration = std::chrono::milliseconds(scaled(10'000, 200));
+  const auto duration = std::chrono::milliseconds(scaled(5'000, 200));
   const auto p0 = preempt_stats();
   std::atomic<long> units{0}, bad{0};
   const auto until = Clock::now() + duration, at_most = Clock::now() + 10 * duration;

@@ -105,7 +105,7 @@ TEST(Blocking, ATaskWaitingOnBlockingIsNotADeadlock) {
   // Every task blocked, but one is waiting on a helper that will finish: no
   // DeadlockError.
   Runtime rt({.workers = 2});
-  EXPECT_NO_THROW(rt.run([] { blocking([] { std::this_thread::sleep_for(1500ms); }); }));
+  EXPECT_NO_THROW(rt.run([] { blocking([] { std::this_thread::sleep_for(300ms); }); }));
 }
 
 }  // namespace
