@@ -10,6 +10,8 @@
 #   make starter STAGE=<dir> OUT=<path>   what a student at STAGE receives: earlier
 #                                         stages complete, STAGE's solutions stubbed
 #   make diff STAGE=<dir>                 each file STAGE shadows, against its original
+#   make install [PREFIX=] [STAGE=]       the runtime into PREFIX (/usr/local): headers,
+#                                         libgreen.a, pkg-config and CMake package files
 #   make deps            install what a fresh Debian machine lacks (as root); test,
 #                        grade, bench, valgrind, asan and tsan run it first
 #   CONTEXT=ucontext     selects the ucontext backend for any of the above
@@ -20,16 +22,17 @@ export MODE CONTEXT
 PRESENT := $(present_stages)
 GRADER   = cd $(GREEN_ROOT) && $(PYTHON) -m grader
 
-.PHONY: all deps test grade bench valgrind asan tsan clean flatten starter diff
+.PHONY: all deps test grade bench valgrind asan tsan clean flatten starter diff install
 all:
 	@for s in $(PRESENT); do $(MAKE) --no-print-directory -f mk/stage.mk STAGE=$$s all || exit 1; done
 
-# Debian packages the build, tests and grader need (curl and wrk: the clients
+# Debian packages the build, tests and grader need (cmake: grader/test_install.py
+# builds a program with find_package(green); curl and wrk: the clients
 # of the examples' tests, grader/test_examples.py, and wrk of phase 5's HTTP
 # benchmark). Peers for `make bench` (golang-go, libboost-fiber-dev,
 # libtbb-dev) are optional and not listed here; its std peer needs only g++.
 DEB_PACKAGES := g++ make python3 python3-pytest libgtest-dev libgmock-dev \
-                libbenchmark-dev valgrind gdb pkg-config curl wrk
+                libbenchmark-dev valgrind gdb pkg-config cmake curl wrk
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -73,6 +76,13 @@ STARTER = $(firstword $(wildcard /usr/bin/python3) python3) mk/starter.py
 flatten starter:
 	@test -n "$(STAGE)" -a -n "$(OUT)" || { echo "usage: make $@ STAGE=<dir> OUT=<path>"; exit 2; }
 	@$(STARTER) $@ --stage $(STAGE) --out $(OUT)
+
+# The runtime as of STAGE (default: the latest present stage) into PREFIX
+# (default /usr/local): headers, libgreen.a, pkg-config and CMake files (mk/stage.mk).
+PREFIX ?= /usr/local
+install:
+	@$(MAKE) --no-print-directory -f mk/stage.mk STAGE=$(or $(STAGE),$(lastword $(PRESENT))) \
+	  PREFIX=$(abspath $(PREFIX)) install
 
 diff:
 	@test -n "$(STAGE)" || { echo "usage: make diff STAGE=<dir>"; exit 2; }

@@ -6,9 +6,13 @@
 #   bench/<name> one Google Benchmark program per bench/*.cpp of stages 1..N
 #   aux/         helpers the tests load or run (tests/aux/, below)
 # Usage: make -C <stage> [MODE=release|debug|asan|tsan] [CONTEXT=asm|ucontext]
-#        targets: all (default), test, bench, diff, clean
+#        targets: all (default), lib, test, bench, diff, clean,
+#        install PREFIX=<dir> (below)
 
 include $(dir $(lastword $(MAKEFILE_LIST)))config.mk
+
+empty :=
+space := $(empty) $(empty)
 
 STAGE ?= $(notdir $(CURDIR))
 ifeq ($(filter $(STAGE),$(STAGES)),)
@@ -58,7 +62,7 @@ BENCH_BINS := $(patsubst %,$(BUILD)/bench/%,$(notdir $(basename $(BENCHES))))
 AUX_LIBS   := $(patsubst %,$(BUILD)/aux/%.so,$(notdir $(basename $(AUX_LIB_SRCS))))
 AUX_PROGS  := $(patsubst %,$(BUILD)/aux/%,$(notdir $(basename $(filter-out $(AUX_LIB_SRCS),$(AUX)))))
 
-.PHONY: all lib test bench diff clean
+.PHONY: all lib test bench diff clean install
 .DEFAULT_GOAL := all
 all: $(BUILD)/libgreen.a $(BUILD)/green.pc $(if $(TESTS),$(BUILD)/green_tests) $(BENCH_BINS) $(AUX_LIBS) $(AUX_PROGS)
 lib: $(BUILD)/libgreen.a $(BUILD)/green.pc
@@ -106,14 +110,52 @@ endef
 $(foreach a,$(AUX_LIB_SRCS),$(eval $(call aux_lib_rule,$(a))))
 $(foreach a,$(filter-out $(AUX_LIB_SRCS),$(AUX)),$(eval $(call aux_prog_rule,$(a))))
 
+VERSION := 0.1
 $(BUILD)/green.pc: $(GREEN_ROOT)/mk/stage.mk $(GREEN_ROOT)/mk/config.mk
 	@mkdir -p $(@D)
 	@printf '%s\n' \
 	  'Name: green' \
 	  'Description: green M:N green-thread runtime, as of $(STAGE) ($(BUILD_TAG))' \
-	  'Version: 0.1' \
+	  'Version: $(VERSION)' \
 	  'Cflags: $(CXXSTD) -pthread $(DEFINES) $(INCLUDES)' \
 	  'Libs: -L$(BUILD) -lgreen -pthread $(LINK_NOW) $(LDFLAGS_$(MODE))' > $@
+
+# make install PREFIX=<dir>: the runtime as of this stage, the way libraries
+# install (make install at the top installs the latest present stage):
+#   include/green/...                  the overlay's headers, solution markers stripped
+#   lib/libgreen.a                     static only: the preemption code addresses its
+#                                      thread-locals %fs-relative (local-exec TLS),
+#                                      which a shared object cannot do
+#   lib/pkgconfig/green.pc             pkg-config --cflags --libs green
+#   lib/cmake/green/greenConfig*.cmake find_package(green) -> green::green
+# Both describe the prefix relative to themselves, so the tree can move.
+# grader/test_install.py builds a program against it both ways.
+STRIP_MARKERS := $(firstword $(wildcard /usr/bin/python3) python3) $(GREEN_ROOT)/mk/starter.py strip
+install: $(BUILD)/libgreen.a
+	@test -n "$(PREFIX)" || { echo "usage: make install PREFIX=<dir>"; exit 2; }
+	@set -e; for f in $(call overlay,include); do \
+	  dest="$(PREFIX)/$${f#*/}"; mkdir -p "$$(dirname "$$dest")"; \
+	  $(STRIP_MARKERS) $(GREEN_ROOT)/$$f > "$$dest"; done
+	@install -D -m 644 $(BUILD)/libgreen.a $(PREFIX)/lib/libgreen.a
+	@mkdir -p $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/green
+	@printf '%s\n' \
+	  'prefix=$${pcfiledir}/../..' \
+	  'includedir=$${prefix}/include' \
+	  'libdir=$${prefix}/lib' \
+	  '' \
+	  'Name: green' \
+	  'Description: green M:N green-thread runtime, as of $(STAGE) ($(BUILD_TAG))' \
+	  'Version: $(VERSION)' \
+	  'Cflags: $(CXXSTD) -pthread $(DEFINES) -I$${includedir}' \
+	  'Libs: -L$${libdir} -lgreen -pthread $(LINK_NOW) $(LDFLAGS_$(MODE))' > $(PREFIX)/lib/pkgconfig/green.pc
+	@sed -e 's|@STAGE@|$(STAGE)|; s|@BUILD_TAG@|$(BUILD_TAG)|' \
+	     -e 's|@DEFINES@|$(patsubst -D%,%,$(DEFINES))|' \
+	     -e 's|@LINK_OPTIONS@|$(subst $(space),;,$(strip $(LINK_NOW) $(LDFLAGS_$(MODE))))|' \
+	     $(GREEN_ROOT)/mk/greenConfig.cmake.in > $(PREFIX)/lib/cmake/green/greenConfig.cmake
+	@sed -e 's|@VERSION@|$(VERSION)|; s|@VERSION_MAJOR@|$(word 1,$(subst ., ,$(VERSION)))|' \
+	     -e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|' \
+	     $(GREEN_ROOT)/mk/greenConfigVersion.cmake.in > $(PREFIX)/lib/cmake/green/greenConfigVersion.cmake
+	@echo "installed green ($(STAGE), $(BUILD_TAG)) into $(PREFIX)"
 
 test: $(BUILD)/green_tests $(AUX_LIBS) $(AUX_PROGS)
 	$(BUILD)/green_tests $(GTEST_ARGS)
