@@ -83,6 +83,9 @@ FdState::Kind prepare(FdState& s, int fd, Poller& p, std::uint32_t seq) {
       return FdState::kPlain;
     }
     k = FdState::kPlain;
+    s.stream = false;
+    s.drained.store(false, std::memory_order_relaxed);  // published by the kind's release store
+    s.ask_always.store(false, std::memory_order_relaxed);
     if (fd > 2 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode)) {
       int fl = fcntl(fd, F_GETFL);
       if (fl >= 0 && ((fl & O_NONBLOCK) || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)) {
@@ -94,6 +97,9 @@ FdState::Kind prepare(FdState& s, int fd, Poller& p, std::uint32_t seq) {
         }
       }
       s.socket = S_ISSOCK(st.st_mode);
+      int type = 0;
+      socklen_t len = sizeof type;
+      s.stream = s.socket && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
     }
     s.kind.store(k, std::memory_order_release);  // pairs with the acquire loads above
   }
@@ -172,8 +178,23 @@ bool thread_wait(int fd, int dir, int timeout_ms) {
 
 // The shape of every call: op() is the system call (result < 0: errno).
 // Retried on EINTR; on EAGAIN the task waits its turn and then an edge.
+//
+// want: for a read, the bytes asked for. A stream socket whose last read
+// came back short held no more data then, so unless an edge has come since
+// (the word is not idle), this read would only say EAGAIN: it waits for the
+// edge first. A request/response server saves a third of its system calls
+// (read, write, read-EAGAIN becomes read, write). No edge is missed: data
+// that arrives after that short read raises one (the fd was harvested, or
+// is still on epoll's ready list), and an edge harvested with nobody
+// waiting left the word ready, which sends this read the usual way. But an
+// end of file or an error that came before the short read was announced by
+// an edge already (coalesced with the data's), and a read stops short at an
+// urgent mark: once an edge has said any of these (FdState::ask_always),
+// every read asks. Not for datagram or message sockets (one message per
+// read), pipes or ttys (a line per read): there a short read says nothing
+// about what is left.
 template <class Op>
-auto call(int fd, int dir, Op op) -> decltype(op()) {
+auto call(int fd, int dir, Op op, std::size_t want = 0) -> decltype(op()) {
   Poller* p = current_poller();
   FdState* s = p ? fd_table().get(fd) : nullptr;
   if (!s) {  // a plain thread (or an fd beyond the table): the system call, blocking
@@ -187,13 +208,24 @@ auto call(int fd, int dir, Op op) -> decltype(op()) {
   }
   InFlight in(*s);
   FdState::Kind k = prepare(*s, fd, *p, in.seq);
+  const bool stream = want && k == FdState::kPolled && s->stream;
+  // relaxed: hints; wait_edge reads the word again (acquire) before it parks.
+  bool wait_first = stream && s->drained.load(std::memory_order_relaxed) &&
+                    !s->ask_always.load(std::memory_order_relaxed) &&
+                    s->word[dir].load(std::memory_order_relaxed) == FdState::kIdle;
   std::unique_lock<Mutex> turn;
   for (;;) {
-    auto r = op();
-    if (r >= 0) return r;
-    int e = task_errno();
-    if (e == EINTR) continue;
-    if ((e != EAGAIN && e != EWOULDBLOCK) || k != FdState::kPolled) return r;
+    if (!wait_first) {
+      auto r = op();
+      if (r >= 0) {
+        if (stream) s->drained.store(r > 0 && static_cast<std::size_t>(r) < want, std::memory_order_relaxed);
+        return r;
+      }
+      int e = task_errno();
+      if (e == EINTR) continue;
+      if ((e != EAGAIN && e != EWOULDBLOCK) || k != FdState::kPolled) return r;
+    }
+    wait_first = false;
     if (!turn) turn = std::unique_lock<Mutex>(s->turn[dir]);
     if (int w = wait_edge(*s, dir, in.seq, kNever)) {
       set_task_errno(w);
@@ -247,7 +279,7 @@ using namespace green::detail;
 int last_error() noexcept { return task_errno(); }
 
 ssize_t read(int fd, void* buf, std::size_t n) {
-  return call(fd, kRead, [&] { return ::read(fd, buf, n); });
+  return call(fd, kRead, [&] { return ::read(fd, buf, n); }, n);
 }
 
 ssize_t write(int fd, const void* buf, std::size_t n) {

@@ -66,7 +66,7 @@ Poller::~Poller() {
 
 bool Poller::add(int fd, std::uint32_t seq) noexcept {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;  // PRI: FdState::ask_always
   ev.data.u64 = static_cast<std::uint64_t>(seq) << 32 | static_cast<std::uint32_t>(fd);
   return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
@@ -111,6 +111,8 @@ bool Poller::poll(std::int64_t until, bool keeper) {
     // retried call at worst; the tag only keeps most of them out.
     if (!s || s->seq.load(std::memory_order_relaxed) != static_cast<std::uint32_t>(tag >> 32)) continue;
     std::uint32_t e = evs[i].events;
+    // relaxed: published to the reader by set_ready's release (io.cpp, call).
+    if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) s->ask_always.store(true, std::memory_order_relaxed);
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) made |= set_ready(*s, 0);
     if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) made |= set_ready(*s, 1);
   }

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -371,6 +374,168 @@ TEST(Io, AReaderParkedOnAPipeLetsOtherTasksRun) {
   });
   io::close(r);
   io::close(w);
+}
+
+// After a short read a stream socket's next io::read waits for an edge
+// before it asks (io.cpp, call). No read may wait for an edge that cannot
+// come: each case below would hang if one did, so a watchdog thread acts
+// after 2 s instead (sends a rescue message, or shuts the socket down), and
+// the case reports it.
+class Rescue {
+ public:
+  explicit Rescue(std::function<void()> act)
+      : t_([this, act = std::move(act)] {
+          std::unique_lock lk(m_);
+          if (!cv_.wait_for(lk, slack(2000ms), [this] { return done_; })) {
+            fired_ = true;
+            act();
+          }
+        }) {}
+  ~Rescue() { finish(); }
+  // The case is over: true if the watchdog had to act.
+  bool finish() {
+    {
+      std::lock_guard lk(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (t_.joinable()) t_.join();
+    return fired_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false, fired_ = false;
+  std::thread t_;
+};
+
+std::string read_once(int fd) {
+  char buf[64];
+  ssize_t n = io::read(fd, buf, sizeof buf);
+  return n < 0 ? "error" : std::string(buf, static_cast<std::size_t>(n));
+}
+
+TEST(Io, AfterAShortReadDataThatCameMeanwhileIsRead) {
+  Runtime rt({.workers = 1});
+  auto [a, b] = socket_pair();
+  rt.run([a = a, b = b] {
+    Rescue rescue([b] { ::send(b, "!", 1, MSG_NOSIGNAL); });
+    ASSERT_EQ(::write(b, "ab", 2), 2);
+    EXPECT_EQ(read_once(a), "ab");  // short: a's queue was empty after it
+    // More comes before the next read and before any poll: its edge is still
+    // on epoll's ready list.
+    ASSERT_EQ(::write(b, "cd", 2), 2);
+    EXPECT_EQ(read_once(a), "cd");
+    // More comes, and the worker polls while this task sleeps: the edge is
+    // taken with nobody waiting, and leaves the word ready.
+    ASSERT_EQ(::write(b, "ef", 2), 2);
+    this_task::sleep_for(20ms);
+    EXPECT_EQ(read_once(a), "ef");
+    // And from another thread while the task is parked in the read.
+    std::thread writer([b] {
+      std::this_thread::sleep_for(20ms);
+      [[maybe_unused]] ssize_t n = ::write(b, "gh", 2);
+    });
+    EXPECT_EQ(read_once(a), "gh");
+    writer.join();
+    EXPECT_FALSE(rescue.finish()) << "a read after a short one waited for an edge that could not come";
+  });
+  io::close(a);
+  io::close(b);
+}
+
+TEST(Io, DatagramSocketsReadEveryQueuedMessage) {
+  // One message per read: a short read says nothing about what is queued.
+  Runtime rt({.workers = 1});
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+  rt.run([a = sv[0], b = sv[1]] {
+    Rescue rescue([b] { ::send(b, "!", 1, 0); });
+    for (const char* m : {"a", "b", "c"}) ASSERT_EQ(::send(b, m, 1, 0), 1);
+    for (const char* m : {"a", "b", "c"}) EXPECT_EQ(read_once(a), m);
+    EXPECT_FALSE(rescue.finish()) << "a datagram read waited for an edge while messages were queued";
+  });
+  io::close(sv[0]);
+  io::close(sv[1]);
+}
+
+TEST(Io, AnEndOfFileThatCameWithTheDataIsRead) {
+  // The data and the peer's FIN come while the worker does not poll, so one
+  // edge announces both: the short read of the data must not make the next
+  // read wait for another edge.
+  Runtime rt({.workers = 1});
+  auto [a, b] = socket_pair();
+  rt.run([a = a, b = b] {
+    Rescue rescue([a] { ::shutdown(a, SHUT_RDWR); });
+    std::string first, second = "unset";
+    auto reader = spawn([&, a] {
+      first = read_once(a);  // parks: nothing yet
+      second = read_once(a);
+    });
+    this_task::yield();  // the reader parks
+    std::thread peer([b] {
+      [[maybe_unused]] ssize_t n = ::write(b, "ab", 2);
+      ::shutdown(b, SHUT_WR);
+    });
+    {
+      this_task::NoPreempt hold;  // the only worker runs this, and polls nothing, until the peer is done
+      peer.join();
+    }
+    reader.join();
+    EXPECT_EQ(first, "ab");
+    EXPECT_EQ(second, "") << "the peer closed: the read after the data returns 0";
+    EXPECT_FALSE(rescue.finish()) << "the read after the data waited for an edge that had come already";
+  });
+  io::close(a);
+  io::close(b);
+}
+
+TEST(Io, AReadThatStopsAtAnUrgentMarkIsNotTakenForEmpty) {
+  // TCP urgent data: a read stops short at the mark with data behind it.
+  Runtime rt({.workers = 1});
+  rt.run([] {
+    int l = net::listen_tcp("127.0.0.1", 0);
+    ASSERT_GE(l, 0);
+    int c = net::connect_tcp("127.0.0.1", net::local_port(l));
+    int a = io::accept(l, nullptr, nullptr);
+    ASSERT_GE(a, 0);
+    Rescue rescue([c] { ::send(c, "!", 1, MSG_NOSIGNAL); });
+    std::string got;
+    auto reader = spawn([&, a] {
+      for (std::string piece; got.size() < 4 && (piece = read_once(a)) != "" && piece != "error";) got += piece;
+    });
+    this_task::yield();  // the reader parks
+    {
+      this_task::NoPreempt hold;  // nothing polls until all three pieces are sent
+      ASSERT_EQ(::send(c, "ab", 2, MSG_NOSIGNAL), 2);
+      ASSERT_EQ(::send(c, "u", 1, MSG_OOB | MSG_NOSIGNAL), 1);
+      ASSERT_EQ(::send(c, "de", 2, MSG_NOSIGNAL), 2);
+      std::this_thread::sleep_for(20ms);  // loopback delivers at once; be sure
+    }
+    reader.join();
+    EXPECT_EQ(got, "abde") << "the urgent byte is out of band; the rest is read";
+    EXPECT_FALSE(rescue.finish()) << "a read that stopped at the urgent mark was taken for an empty queue";
+    io::close(a);
+    io::close(c);
+    io::close(l);
+  });
+}
+
+TEST(Io, EndOfFileIsReadAgainAndAgain) {
+  Runtime rt({.workers = 1});
+  auto [a, b] = socket_pair();
+  rt.run([a = a, b = b] {
+    Rescue rescue([a] { ::shutdown(a, SHUT_RDWR); });
+    ASSERT_EQ(::write(b, "xy", 2), 2);
+    ASSERT_EQ(::shutdown(b, SHUT_WR), 0);
+    EXPECT_EQ(read_once(a), "xy");
+    EXPECT_EQ(read_once(a), "");
+    EXPECT_EQ(read_once(a), "");
+    EXPECT_FALSE(rescue.finish()) << "a read after end of file waited for an edge";
+  });
+  io::close(a);
+  io::close(b);
 }
 
 }  // namespace

@@ -69,6 +69,17 @@ struct FdState {
   std::atomic<Kind> kind{kNew};              // kPreparing: one caller is preparing it
   // Set with kind (published by its release store), read after its acquire load.
   bool socket = false;                       // write with send(MSG_NOSIGNAL)
+  bool stream = false;                       // a stream socket: see drained
+  // A stream socket's last io::read came back short (some bytes, fewer than
+  // asked): its receive queue held no more data then. Read and written by calls.
+  std::atomic<bool> drained{false};
+  // An edge said more than "data": the peer hung up, an error came, or
+  // urgent data (EPOLLRDHUP, EPOLLHUP, EPOLLERR, EPOLLPRI). An end of file
+  // or an error may be queued behind the data, and a read stops at an urgent
+  // mark, so a short read no longer says the next one would find nothing:
+  // every read asks the kernel first. Set by the poller before it sets the
+  // word ready; until the fd is prepared again.
+  std::atomic<bool> ask_always{false};
   Poller* owner = nullptr;                   // whose epoll set holds it (kPolled)
   Mutex turn[2];                             // who may wait on word[d]
 };
