@@ -123,7 +123,11 @@ int wait_edge(FdState& s, int dir, std::uint32_t seq, std::int64_t deadline) {
     // acquire: pairs with set_ready's release (the edge, or the close).
     std::uintptr_t v = word.load(std::memory_order_acquire);
     if (v == FdState::kReady) {
-      if (word.compare_exchange_strong(v, FdState::kIdle, std::memory_order_acquire)) return 0;
+      if (word.compare_exchange_strong(v, FdState::kIdle, std::memory_order_acquire)) {
+        // An edge consumed: data may have come, so the next read asks (call()).
+        if (dir == kRead) s.drained.store(false, std::memory_order_relaxed);
+        return 0;
+      }
       continue;
     }
     if (deadline != kNever && now_ns() >= deadline) return ETIMEDOUT;
@@ -186,7 +190,8 @@ bool thread_wait(int fd, int dir, int timeout_ms) {
 // (read, write, read-EAGAIN becomes read, write). No edge is missed: data
 // that arrives after that short read raises one (the fd was harvested, or
 // is still on epoll's ready list), and an edge harvested with nobody
-// waiting left the word ready, which sends this read the usual way. But an
+// waiting left the word ready, which sends this read the usual way, and an
+// edge consumed by a wait (wait_readable's, say) clears drained. But an
 // end of file or an error that came before the short read was announced by
 // an edge already (coalesced with the data's), and a read stops short at an
 // urgent mark: once an edge has said any of these (FdState::ask_always),
@@ -264,7 +269,11 @@ bool wait_ready(int fd, int dir, std::chrono::milliseconds timeout) {
   InFlight in(*s);
   if (prepare(*s, fd, *p, in.seq) != FdState::kPolled) return true;  // a plain fd is always ready
   // The edge may have been consumed by a call that left data behind: ask.
-  if (thread_wait(fd, dir, 0)) return true;
+  // Readable: the next read asks too (call(), drained), whatever came before.
+  if (thread_wait(fd, dir, 0)) {
+    if (dir == kRead) s->drained.store(false, std::memory_order_relaxed);
+    return true;
+  }
   if (ms == 0) return false;
   std::lock_guard turn(s->turn[dir]);
   return wait_edge(*s, dir, in.seq, deadline) != ETIMEDOUT;
