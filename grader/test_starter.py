@@ -149,7 +149,8 @@ def tree(out):
 
 
 TOP = {"Makefile", "README.md", "DESIGN.md", "HANDOUT.md", "grader/g.py", "mk/config.mk",
-       "mk/overlay.sh", "mk/python.sh", "mk/stage.mk", "mk/starter.py"}
+       "mk/overlay.sh", "mk/python.sh", "mk/stage.mk", "mk/starter.py",
+       "mk/greenConfig.cmake.in", "mk/greenConfigVersion.cmake.in"}
 
 
 def test_make_starter_earlier_stages_complete_this_stage_stubbed_grader_files_held(tmp_path):
