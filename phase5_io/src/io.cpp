@@ -125,6 +125,7 @@ int wait_edge(FdState& s, int dir, std::uint32_t seq, std::int64_t deadline) {
     if (v == FdState::kReady) {
       if (word.compare_exchange_strong(v, FdState::kIdle, std::memory_order_acquire)) {
         // An edge consumed: data may have come, so the next read asks (call()).
+        // relaxed: a hint for this fd's next read, ordered after the edge by our acquire CAS.
         if (dir == kRead) s.drained.store(false, std::memory_order_relaxed);
         return 0;
       }
@@ -223,6 +224,7 @@ auto call(int fd, int dir, Op op, std::size_t want = 0) -> decltype(op()) {
     if (!wait_first) {
       auto r = op();
       if (r >= 0) {
+        // relaxed: a hint read by the next call (see above); it publishes nothing.
         if (stream) s->drained.store(r > 0 && static_cast<std::size_t>(r) < want, std::memory_order_relaxed);
         return r;
       }
@@ -271,7 +273,7 @@ bool wait_ready(int fd, int dir, std::chrono::milliseconds timeout) {
   // The edge may have been consumed by a call that left data behind: ask.
   // Readable: the next read asks too (call(), drained), whatever came before.
   if (thread_wait(fd, dir, 0)) {
-    if (dir == kRead) s->drained.store(false, std::memory_order_relaxed);
+    if (dir == kRead) s->drained.store(false, std::memory_order_relaxed);  // relaxed: a hint, as in call()
     return true;
   }
   if (ms == 0) return false;
