@@ -1,22 +1,18 @@
 // What belongs to a task and not to its thread (TaskOwned: errno, the C++
 // exception state; phase 3 adds the preempt-disable nesting) is swapped as a whole at
 // every switch, in both directions: the thread that runs a scheduler gets its
-// own back afterwards, and every task starts with none. Also: what else a
-// thread has that the runtime borrows (its signal stack) comes back exactly,
-// and an exception nobody joined is reported, never lost.
-#include <green/detail/signal_stack.hpp>
+// own back afterwards, and every task starts with none. Also: an exception
+// nobody joined is reported, never lost. (The thread's signal stack, which the
+// runtime borrows from stage 4 on, is signal_stack_test.cpp's.)
 #include <green/local_scheduler.hpp>
 #include <green/this_task.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <csignal>
 #include <exception>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace {
 
@@ -54,55 +50,6 @@ TEST(TaskOwned, TheThreadsErrnoComesBack) {
   errno = 42;
   s.run();
   EXPECT_EQ(errno, 42) << "the scheduler's caller got a task's errno";
-}
-
-stack_t current_signal_stack() {
-  stack_t ss{};
-  sigaltstack(nullptr, &ss);
-  return ss;
-}
-
-// What a task sees as its thread's signal stack while a scheduler runs there.
-stack_t signal_stack_seen_by_a_task() {
-  green::LocalScheduler s;
-  stack_t seen{};
-  s.spawn([&] { seen = current_signal_stack(); });
-  s.run();
-  return seen;
-}
-
-TEST(TaskOwned, TheThreadsOwnSignalStackIsKeptOrRestored) {
-  std::thread([] {
-    // Large enough: the runtime uses it as it is.
-    std::vector<char> big(128 * 1024);
-    stack_t mine{};
-    mine.ss_sp = big.data();
-    mine.ss_size = big.size();
-    ASSERT_EQ(sigaltstack(&mine, nullptr), 0);
-    EXPECT_EQ(signal_stack_seen_by_a_task().ss_sp, big.data()) << "a large enough signal stack was replaced";
-    stack_t after = current_signal_stack();
-    EXPECT_EQ(after.ss_sp, big.data());
-    EXPECT_EQ(after.ss_size, big.size());
-
-    // Too small for a preemption frame: replaced while tasks run, then put back.
-    std::vector<char> small(8 * 1024);
-    mine.ss_sp = small.data();
-    mine.ss_size = small.size();
-    ASSERT_EQ(sigaltstack(&mine, nullptr), 0);
-    stack_t seen = signal_stack_seen_by_a_task();
-    EXPECT_NE(seen.ss_sp, small.data());
-    EXPECT_GE(seen.ss_size, green::detail::kMinSignalStack);
-    after = current_signal_stack();
-    EXPECT_EQ(after.ss_sp, small.data()) << "the thread's own signal stack was not restored";
-    EXPECT_EQ(after.ss_size, small.size());
-
-    // None: none again afterwards.
-    stack_t off{};
-    off.ss_flags = SS_DISABLE;
-    ASSERT_EQ(sigaltstack(&off, nullptr), 0);
-    EXPECT_FALSE(signal_stack_seen_by_a_task().ss_flags & SS_DISABLE);
-    EXPECT_TRUE(current_signal_stack().ss_flags & SS_DISABLE);
-  }).join();
 }
 
 // The handle lives on past the task's end (so the task itself could not
