@@ -235,6 +235,7 @@ RuntimeStats RuntimeImpl::stats() const noexcept {
   s.spawned = external_spawned.load(std::memory_order_relaxed);  // a statistic: orders nothing
   for (auto& w : workers_) {
     s.spawned += w->spawned.read();
+    s.completed += w->ended.read();
     s.switches += w->switches.read();
     s.steals += w->steals.read();
     s.parks += w->parks.read();

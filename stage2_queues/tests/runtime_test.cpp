@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <sys/resource.h>
 #include <system_error>
@@ -77,6 +78,23 @@ TEST(Runtime, TasksSpawnAndJoinAcrossWorkers) {
   };
   EXPECT_EQ(rt.run([&] { return fib(18); }), 2584);
   EXPECT_GT(rt.stats().spawned, 4000u);
+}
+
+// completed counts the ends as spawned counts the starts: equal once the
+// runtime is quiet (main's own end is counted just after run() wakes).
+TEST(Runtime, StatsCountEveryTaskThatEnded) {
+  Runtime rt({.workers = 2});
+  rt.run([] {
+    std::vector<TaskHandle> hs;
+    for (int i = 0; i < 1000; ++i) hs.push_back(green::spawn([] { green::this_task::yield(); }));
+    for (int i = 0; i < 500; ++i) hs[i].join();
+  });
+  green::RuntimeStats s = rt.stats();
+  for (auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       s.completed != s.spawned && std::chrono::steady_clock::now() < give_up; s = rt.stats())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(s.spawned, 1001u) << "1,000 tasks and main";
+  EXPECT_EQ(s.completed, s.spawned) << "a quiet runtime has completed every task it spawned";
 }
 
 TEST(Runtime, SpawnInATaskGoesToTheLocalQueue) {

@@ -38,6 +38,7 @@ inline constexpr std::chrono::microseconds kMinTimeSlice{50};
 // Counters summed over the workers; each is exact once the runtime is quiet.
 struct RuntimeStats {
   std::uint64_t spawned = 0;   // tasks created
+  std::uint64_t completed = 0; // tasks that ended (equal to spawned once the runtime is quiet)
   std::uint64_t switches = 0;  // times a worker switched into a task
   std::uint64_t steals = 0;    // tasks taken from another worker's queue
   std::uint64_t parks = 0;     // times a worker went to sleep for lack of work
