@@ -56,7 +56,14 @@ Task* RuntimeImpl::find_work(Worker& w) {
     // us spinning (and woke nobody) pushed before this decrement in the
     // total order, so the look below sees its work.
     nspinning_.fetch_sub(1, std::memory_order_seq_cst);
-    if (global.nonempty_sc()) continue;
+    if (global.nonempty_sc()) {
+      // Producers that saw us spinning woke nobody, and there may be more
+      // than the one task we take: hand the looking on (Go's resetspinning).
+      // Without this, two spawns from a thread while one worker spun left the
+      // second task queued behind the first's worker, the other one asleep.
+      if (nspinning_.load(std::memory_order_seq_cst) == 0) wake_one();
+      continue;
+    }
     park(w, [this] { return global.nonempty_sc(); });
   }
   // STUB: (void)w;

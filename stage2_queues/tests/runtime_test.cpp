@@ -80,6 +80,34 @@ TEST(Runtime, TasksSpawnAndJoinAcrossWorkers) {
   EXPECT_GT(rt.stats().spawned, 4000u);
 }
 
+// Two spawns from a plain thread while a worker is spinning: producers that
+// see a spinner wake nobody, so the spinner, on taking the first task, must
+// hand the looking on; otherwise the second waits, queued, with the other
+// worker asleep, for as long as the first runs (here: for ever). A lost
+// wake-up that a whole CI run once hung on; before the fix, 56-1,934 rounds
+// of this reproduced it.
+TEST(Runtime, TwoSpawnsFromAThreadBothRunWhileEachHoldsItsWorker) {
+  Runtime rt({.workers = 2, .time_slice = std::chrono::microseconds(0)});
+  const int rounds = static_cast<int>(scaled(200, 5));
+  for (int r = 0; r < rounds; ++r) {
+    std::atomic<bool> gate{false};
+    std::atomic<int> busy{0};
+    auto hold = [&] {
+      busy.fetch_add(1);
+      while (!gate.load()) __builtin_ia32_pause();
+    };
+    TaskHandle h1 = rt.spawn(hold), h2 = rt.spawn(hold);
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (busy.load() < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    const bool both = busy.load() == 2;
+    EXPECT_TRUE(both) << "round " << r << ": a spawned task stayed queued while a worker slept";
+    gate = true;
+    h1.join();
+    h2.join();
+    if (!both) break;
+  }
+}
+
 // completed counts the ends as spawned counts the starts: equal once the
 // runtime is quiet (main's own end is counted just after run() wakes).
 TEST(Runtime, StatsCountEveryTaskThatEnded) {

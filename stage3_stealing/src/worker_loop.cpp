@@ -134,7 +134,12 @@ Task* RuntimeImpl::find_work(Worker& w) {
         if (last) wake_a_thief(*this);
         return t;
       }
-      if (any_work_sc(*this)) continue;
+      if (any_work_sc(*this)) {
+        // Producers that saw us spinning woke nobody, and there may be more
+        // than the one task we take next: hand the looking on, as above.
+        if (last) wake_a_thief(*this);
+        continue;
+      }
     }
     park(w, [this] { return any_work_sc(*this); });
   }
