@@ -16,6 +16,7 @@ namespace {
 
 using namespace green::detail;
 using green::test::is_guard_page;
+using green::test::recurse;
 
 TEST(Stack, SizeIsRoundedUpToPages) {
   Stack s = stack_allocate(10000);
@@ -45,12 +46,6 @@ TEST(Stack, CacheReusesReleasedStacks) {
 }
 
 // ---- Overflow: death tests ------------------------------------------------
-
-[[gnu::noinline]] int recurse(int n) {
-  volatile char pad[256];
-  pad[0] = static_cast<char>(n);
-  return n == 0 ? pad[0] : recurse(n - 1) + pad[0];
-}
 
 // The guard page stops an overflow at the instruction that overflows, and the
 // process dies there: stage 1 has no handler, so the kernel kills it with

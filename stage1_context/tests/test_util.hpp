@@ -67,4 +67,12 @@ inline void run_all_live_at_once(long n) {
   for (auto& h : handles) h.join();
 }
 
+// Recursion that never ends for n large enough: 256 bytes of frame per call,
+// for the overflow tests.
+[[gnu::noinline]] inline int recurse(int n) {
+  volatile char pad[256];
+  pad[0] = static_cast<char>(n);
+  return n == 0 ? pad[0] : recurse(n - 1) + pad[0];
+}
+
 }  // namespace green::test

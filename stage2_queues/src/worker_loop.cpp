@@ -61,6 +61,7 @@ Task* RuntimeImpl::find_work(Worker& w) {
       // than the one task we take: hand the looking on (Go's resetspinning).
       // Without this, two spawns from a thread while one worker spun left the
       // second task queued behind the first's worker, the other one asleep.
+      // seq_cst: as push_global_chain's load of nspinning_ (another spinner will look).
       if (nspinning_.load(std::memory_order_seq_cst) == 0) wake_one();
       continue;
     }

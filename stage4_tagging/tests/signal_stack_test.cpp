@@ -5,6 +5,7 @@
 // slab stacks, which have no guard page: stack_source_test.cpp.)
 #include <green/detail/signal_stack.hpp>
 #include <green/local_scheduler.hpp>
+#include <test_util.hpp>
 
 #include <gtest/gtest.h>
 
@@ -17,11 +18,7 @@
 
 namespace {
 
-[[gnu::noinline]] int recurse(int n) {
-  volatile char pad[256];
-  pad[0] = static_cast<char>(n);
-  return n == 0 ? pad[0] : recurse(n - 1) + pad[0];
-}
+using green::test::recurse;
 
 TEST(SignalStackDeathTest, GuardPageOverflowIsReportedWithTaskIdAndName) {
   EXPECT_DEATH(

@@ -27,6 +27,7 @@ namespace {
 
 using namespace green::detail;
 using green::test::is_guard_page;
+using green::test::recurse;
 
 // Sets the guard budget for one test, and puts it back.
 struct BudgetScope {
@@ -36,12 +37,6 @@ struct BudgetScope {
   BudgetScope(const BudgetScope&) = delete;
   BudgetScope& operator=(const BudgetScope&) = delete;
 };
-
-[[gnu::noinline]] int recurse(int n) {
-  volatile char pad[256];
-  pad[0] = static_cast<char>(n);
-  return n == 0 ? pad[0] : recurse(n - 1) + pad[0];
-}
 
 // Guarded stacks are rationed so that they never take the mappings the rest
 // of the process needs: past the budget, map_guarded_in_budget refuses.
