@@ -31,8 +31,8 @@ namespace green::detail {
 
 namespace {
 
-// A deque per worker, made by its worker at its first push (256 KiB each:
-// a runtime whose workers never push jobs pays nothing). Each slot is
+// A deque per worker, made by its worker at its first push (8 KiB at
+// first: a runtime whose workers never push jobs pays nothing). Each slot is
 // written once, by its worker, with release; thieves load it with acquire,
 // so a deque they find is seen whole.
 struct JobSource {
@@ -65,7 +65,13 @@ thread_local RuntimeImpl* tl_job_rt = nullptr;
 static JobDeque* own_deque(Worker& w) noexcept {
   std::atomic<JobDeque*>& slot = source_of(*w.rt).deques[w.index];
   JobDeque* q = slot.load(std::memory_order_relaxed);  // only we write it
-  if (!q && (q = new (std::nothrow) JobDeque)) slot.store(q, std::memory_order_release);  // pairs with job_poll's acquire
+  if (q) return q;
+  try {
+    q = new JobDeque;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+  slot.store(q, std::memory_order_release);  // pairs with job_poll's acquire
   return q;
 }
 
@@ -111,7 +117,8 @@ bool job_poll(Worker& w, bool idle) {
     spawn_carrier(*w.rt, j, {});  // to our own queue: we run it next
   } catch (...) {
     // No memory for a carrier: keep the job in our deque for later (it has
-    // room: we took this one out of it, or it was empty when we stole).
+    // room, with no need to grow: we took this one out of it, or it was
+    // empty when we stole).
     mine->push(j);
     return false;
   }

@@ -38,6 +38,27 @@ TEST(TaskGroup, AWaitRunsWorkNoWorkerStartedOnItsOwnTask) {
   });
 }
 
+// More functions than stage 3's fixed deque held (32,768): the job deque
+// grows, so the wait still runs every one inline. (With a fixed deque the
+// rest went to carrier tasks, each with a stack of its own: 3x the cost.)
+TEST(TaskGroup, AWaitRunsAHundredThousandQueuedFunctionsInline) {
+  Runtime rt({.workers = 1});
+  const long n = scaled(100'000, 40'000);
+  rt.run([n] {
+    TaskGroup g;
+    const TaskId me = this_task::id();
+    long inline_runs = 0, runs = 0;  // one worker, and it is ours: no races
+    for (long i = 0; i < n; ++i)
+      g.run([&] {
+        ++runs;
+        inline_runs += this_task::id() == me;
+      });
+    g.wait();
+    EXPECT_EQ(runs, n);
+    EXPECT_EQ(inline_runs, n) << "functions that ran in carriers: the job deque did not grow";
+  });
+}
+
 TEST(TaskGroup, WaitRethrowsTheFirstExceptionAndTheGroupCanBeUsedAgain) {
   Runtime rt({.workers = 2});
   rt.run([] {

@@ -36,7 +36,7 @@
 // runs, that scope is the task's ambient scope, so a TaskGroup made inside
 // the job is a child of it and sees its cancellation (TBB's nested contexts).
 #pragma once
-#include <green/detail/chase_lev_deque.hpp>
+#include <green/detail/growable_deque.hpp>
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/unimplemented.hpp>
 #include <green/detail/task.hpp>
@@ -138,10 +138,10 @@ Scheduler& scheduler_for(const char* who);
 const CancelScope* ambient_scope();
 
 // ---- The job deques (src/job_source.cpp) ------------------------------------
-// 32,768 jobs per worker: a loop that runs more before it waits spills the
-// rest into carriers (still correct, dearer). Published with seq_cst, as
-// task pushes are: see job_source.cpp on lost wake-ups.
-class JobDeque : public ChaseLevDeque<Job*, 32768, std::memory_order_seq_cst> {};
+// It grows (detail/growable_deque.hpp): a loop that runs 100,000 functions
+// before it waits keeps them all. Published with seq_cst, as task pushes
+// are: see job_source.cpp on lost wake-ups.
+class JobDeque : public GrowableDeque<Job*> {};
 // The calling thread's deque, cached per thread for the dispatcher it was
 // found for (a worker thread keeps its dispatcher for life).
 extern thread_local const Dispatcher* tl_job_deque_for;
@@ -153,7 +153,7 @@ JobDeque* find_job_deque() noexcept;  // the slow path: looks it up, caches it
 inline JobDeque* my_job_deque() noexcept {
   return this_dispatcher() == tl_job_deque_for ? tl_job_deque : find_job_deque();
 }
-inline bool push_job(JobDeque& q, Job* j) noexcept { return q.push(j); }  // false: full
+inline bool push_job(JobDeque& q, Job* j) noexcept { return q.push(j); }  // false: no memory to grow
 inline Job* pop_job(JobDeque& q) noexcept { return q.pop(); }              // the newest, or nullptr
 // After a push: wake a sleeping worker to steal, if none is looking.
 void wake_job_thief() noexcept;
