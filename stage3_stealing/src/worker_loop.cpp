@@ -17,11 +17,15 @@
 //   3. its next slot, its own deque at the bottom (newest, LIFO: cache-warm,
 //      depth-first), then its ring of yielded tasks (detail/local_queue.hpp);
 //   4. the global queue;
-//   5. as a spinning thief (at most half the busy workers spin at once),
-//      a few rounds over the other workers' deques from a random victim,
-//      taking one task from the top, and the global queue in between; every
-//      kNextEvery-th round, their next slots too, if a task has sat in one
-//      since the round before that (detail/local_queue.hpp);
+//   5. as a spinning thief (only while another worker runs, and at most
+//      half the busy workers at once), a few rounds over the other workers'
+//      deques from a random victim, taking one task from the top, and the
+//      global queue in between; every kNextEvery-th round, their next slots
+//      too, if a task has sat in one since the round before that
+//      (detail/local_queue.hpp). Between rounds it pauses for about what a
+//      park and a wake-up cost (~10 us), then yields the CPU (sched_yield:
+//      at once back if nobody else wants it), so that a spinner never takes
+//      a CPU from another thread or process (HANDOUT 4.4);
 //   6. park on the futex.
 //
 // Lost wake-ups. A producer publishes work with a seq_cst store (the
@@ -41,6 +45,7 @@
 
 #include <cstdint>
 #include <vector>
+#include <sched.h>
 
 namespace green::detail {
 
@@ -108,8 +113,8 @@ void RuntimeImpl::submit_yielded(Dispatcher& d, Task* t) {
 }
 
 Task* RuntimeImpl::find_work(Worker& w) {
-  constexpr int kRounds = 64, kPausesPerRound = 32;  // ~ tens of microseconds in all
-  constexpr int kNextEvery = 8;                      // rounds between looks at next slots: microseconds
+  constexpr int kRounds = 64, kPausingRounds = 8, kPausesPerRound = 32;  // a pause: ~40 ns (a few on old Intel)
+  constexpr int kNextEvery = 8;  // rounds between looks at next slots: microseconds
   for (;;) {
     Task* t = nullptr;
     if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
@@ -118,13 +123,19 @@ Task* RuntimeImpl::find_work(Worker& w) {
     if ((t = global.pop())) return t;
     if (stopping()) return nullptr;
 
-    // Become a thief, unless enough workers are already looking.
-    unsigned busy = nworkers() - nparked_.load(std::memory_order_relaxed);  // a hint
-    if (2 * nspinning_.load(std::memory_order_relaxed) < busy) {
+    // Become a thief, if another worker runs (only a running worker makes
+    // work to steal: a thread's spawn or an event wakes a parked one) and
+    // not enough workers are already looking.
+    unsigned busy = nworkers() - nparked_.load(std::memory_order_relaxed);  // a hint; counts us
+    if (busy > 1 && 2 * nspinning_.load(std::memory_order_relaxed) < busy) {
       nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement decides
       for (int r = 0; r < kRounds && !t && !stopping(); ++r) {
-        if (!(t = steal_round(*this, w, r % kNextEvery == kNextEvery - 1)) && !(t = global.pop()))
-          for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
+        if (!(t = steal_round(*this, w, r % kNextEvery == kNextEvery - 1)) && !(t = global.pop())) {
+          if (r < kPausingRounds)
+            for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
+          else
+            sched_yield();
+        }
       }
       // seq_cst: see "Lost wake-ups" above.
       bool last = nspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1;
