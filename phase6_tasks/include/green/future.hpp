@@ -6,6 +6,9 @@
 // sleeping, and the job that will produce the result, if a job will (async,
 // then). get()/wait() from a task first try to run that job inline (help,
 // detail/job.hpp): an async whose job no worker has taken costs no switch.
+// A when_all's or when_any's state has no job of its own; its wait helps the
+// producers of its inputs instead, newest first (the order they sit in on
+// the deque), one level deep (a chain of 10^5 thens must not recurse).
 //
 // The result is written once, under the state's lock, before the Event is
 // set: whoever sees the Event set (acquire) sees the result.
@@ -71,6 +74,9 @@ class FutureStateBase {
   void on_ready(std::unique_ptr<Callback> cb);
   // The job that will complete the state (wait() may run it): before it is submitted.
   void set_producer(Job* j) noexcept;
+  // The states this one is gathered from (when_all's, when_any's): wait()
+  // helps their producers too. Before the state is shared.
+  void set_inputs(std::vector<std::shared_ptr<FutureStateBase>> in) noexcept { inputs_ = std::move(in); }
   // false: a result was already set (nothing changed).
   bool set_exception(std::exception_ptr e) {
     return set_with([&] { error_ = std::move(e); });
@@ -108,6 +114,11 @@ class FutureStateBase {
   std::unique_ptr<Callback> callback_; // under lock_
   Event event_;                        // set once the result is in
   std::atomic<Job*> producer_{nullptr};  // compared, never followed (see wait())
+  // Set before the state is shared, read-only after. It holds the inputs
+  // alive as long as this state (no cycle outlives them: each input drops
+  // its callback, and with it the way back here, once it is complete).
+  std::vector<std::shared_ptr<FutureStateBase>> inputs_;
+  void help_producer();  // wait()'s help, without the sleep
 };
 
 template <class T>
@@ -358,6 +369,7 @@ Future<Out> gather(std::vector<Future<T>> fs, Done done) {
   };
   auto all = std::make_shared<All>(std::move(done));
   for (auto& f : fs) all->in.push_back(state_of(f));
+  all->out->set_inputs({all->in.begin(), all->in.end()});
   Future<Out> result = make_future(all->out);
   // +1 until every callback is attached, so none completes it early.
   all->left.store(all->in.size() + 1, std::memory_order_relaxed);
@@ -407,6 +419,7 @@ Future<std::pair<std::size_t, T>> when_any(std::vector<Future<T>> fs) {
   auto any = std::make_shared<Any>();
   std::vector<std::shared_ptr<detail::FutureState<T>>> in;
   for (auto& f : fs) in.push_back(detail::state_of(f));
+  any->out->set_inputs({in.begin(), in.end()});
   Future<std::pair<std::size_t, T>> result = detail::make_future(any->out);
   for (std::size_t i = 0; i < in.size(); ++i) {
     detail::FutureState<T>* st = in[i].get();
