@@ -43,6 +43,9 @@ void* job_source_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.e
 static bool fire_timers(Worker& w, bool idle);
 
 bool poll_events(Worker& w, bool idle) { return fire_timers(w, idle) | io_poll(w, idle) | (idle && job_poll(w, idle)); }
+// A spinning thief takes jobs too: a job pushed while it spins wakes nobody
+// (the pusher sees it spinning), so it must not wait for the end of the spin.
+bool steal_events(Worker& w) { return job_poll(w, true); }
 
 // Fires w's due timers (and, idle or every 64th time, every worker's).
 static bool fire_timers(Worker& w, bool idle) {

@@ -16,6 +16,9 @@
 //   BM_GroupVsSpawn      fib(27) with TaskGroups, then with spawn/join (stage 3's BM_FibFine),
 //                        1 worker, in one iteration: the ratio (the grader's check)
 //   BM_ReduceScaling     reduce100m on 1 worker then 2, paired: the speedup
+//   BM_ShortReduceScaling  the same on 10^6 elements, 101 loops in one run on each
+//                        runtime (how soon a second worker joins a loop under a
+//                        millisecond): the median loops and their ratio
 // Counters carry the figures; each run is one iteration (the grader repeats).
 #include <green/green.hpp>
 
@@ -299,14 +302,17 @@ void BM_GroupVsSpawn(benchmark::State& state) {
 }
 BENCHMARK(BM_GroupVsSpawn)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
+// The sum of a[0, n) by parallel_reduce, in a task.
+double reduce_sum(const std::vector<double>& a, std::size_t n) {
+  return green::parallel_reduce(std::size_t{0}, n, 0.0, [&](std::size_t lo, std::size_t hi, double acc) {
+    for (std::size_t i = lo; i < hi; ++i) acc += a[i];
+    return acc;
+  }, [](double x, double y) { return x + y; });
+}
+
 double reduce_ms(green::Runtime& rt, const std::vector<double>& a, std::size_t n) {
   auto t0 = Clock::now();
-  double s = rt.run([&] {
-    return green::parallel_reduce(std::size_t{0}, n, 0.0, [&](std::size_t lo, std::size_t hi, double acc) {
-      for (std::size_t i = lo; i < hi; ++i) acc += a[i];
-      return acc;
-    }, [](double x, double y) { return x + y; });
-  });
+  double s = rt.run([&] { return reduce_sum(a, n); });
   benchmark::DoNotOptimize(s);
   return since_ns(t0) / 1e6;
 }
@@ -325,6 +331,36 @@ void BM_ReduceScaling(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ReduceScaling)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+// The same on the first 10^6 elements (under a millisecond on 1 worker),
+// 101 loops in a row inside one run (a loop in a running program, not a
+// runtime waking up): how soon the second worker joins a short loop. The
+// median loop of each runtime.
+void BM_ShortReduceScaling(benchmark::State& state) {
+  const auto& a = reduce_array();
+  const std::size_t n = 1'000'000;
+  green::Runtime one({.workers = 1}), two({.workers = 2});
+  auto median_us = [&](green::Runtime& rt) {
+    return rt.run([&] {
+      std::vector<double> us;
+      for (int r = 0; r < 101; ++r) {
+        auto t0 = Clock::now();
+        double s = reduce_sum(a, n);
+        benchmark::DoNotOptimize(s);
+        us.push_back(since_ns(t0) / 1e3);
+      }
+      std::sort(us.begin(), us.end());
+      return us[50];
+    });
+  };
+  for (auto _ : state) {
+    double one_us = median_us(one), two_us = median_us(two);
+    state.counters["one_us"] = one_us;
+    state.counters["two_us"] = two_us;
+    state.counters["speedup"] = one_us / two_us;
+  }
+}
+BENCHMARK(BM_ShortReduceScaling)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 

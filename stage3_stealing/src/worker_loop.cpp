@@ -20,7 +20,8 @@
 //   5. as a spinning thief (only while another worker runs, and at most
 //      half the busy workers at once), a few rounds over the other workers'
 //      deques from a random victim, taking one task from the top, and the
-//      global queue in between; every kNextEvery-th round, their next slots
+//      global queue and the event sources' steal_events (phase 6: the job
+//      deques) in between; every kNextEvery-th round, their next slots
 //      too, if a task has sat in one since the round before that
 //      (detail/local_queue.hpp). Between rounds it pauses for about what a
 //      park and a wake-up cost (~10 us), then yields the CPU (sched_yield:
@@ -130,7 +131,8 @@ Task* RuntimeImpl::find_work(Worker& w) {
     if (busy > 1 && 2 * nspinning_.load(std::memory_order_relaxed) < busy) {
       nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement decides
       for (int r = 0; r < kRounds && !t && !stopping(); ++r) {
-        if (!(t = steal_round(*this, w, r % kNextEvery == kNextEvery - 1)) && !(t = global.pop())) {
+        if (!(t = steal_round(*this, w, r % kNextEvery == kNextEvery - 1)) && !(t = global.pop()) &&
+            !(steal_events(w) && (t = w.local.pop()))) {
           if (r < kPausingRounds)
             for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
           else

@@ -19,6 +19,10 @@ void attach_event_sources(RuntimeImpl& rt);
 // On w's loop. Makes Ready whatever is due; true if it made a task Ready.
 // idle: w found no work (it is about to sleep), so it may look further.
 bool poll_events(Worker& w, bool idle);
+// On w's loop, while it spins as a thief (stage 3): the sources a thief
+// looks at besides the task queues (phase 6: the other workers' job deques).
+// Cheap and without system calls; true if it made a task Ready on w.
+bool steal_events(Worker& w);
 // w is on the idle list: sleep until a waker picks it (w.wake != 0: return
 // true) or, if a source wants that, until its next event is due (false).
 bool idle_wait(Worker& w) noexcept;
