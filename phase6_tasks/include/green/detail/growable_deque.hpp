@@ -64,20 +64,25 @@ class GrowableDeque {
 
   // Owner only. The newest item, or nullptr. Stage 3's pop, on the ring.
   T pop() noexcept {
+    // relaxed: a stale top_ only makes it look fuller (top_ only grows).
     if (bottom_.load(std::memory_order_relaxed) <= top_.load(std::memory_order_relaxed)) return nullptr;
-    std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;  // only the owner writes bottom_
     Ring* r = ring_.load(std::memory_order_relaxed);  // only the owner writes ring_
-    bottom_.store(b, std::memory_order_seq_cst);      // then top_, seq_cst: the race for the last item
+    // seq_cst store, then seq_cst load: pairs with steal()'s seq_cst loads of
+    // top_ and bottom_, so a thief and we cannot both miss each other.
+    bottom_.store(b, std::memory_order_seq_cst);
     std::int64_t t = top_.load(std::memory_order_seq_cst);
     if (t > b) {
-      bottom_.store(b + 1, std::memory_order_relaxed);
+      bottom_.store(b + 1, std::memory_order_relaxed);  // empty: put it back; thieves see t >= b either way
       return nullptr;
     }
-    T v = r->at(b).load(std::memory_order_relaxed);
+    T v = r->at(b).load(std::memory_order_relaxed);  // our own slot: no thief reads it unless t == b
     if (t == b) {
+      // The last item: whoever moves top_ from t wins it (seq_cst: the race
+      // with steal()'s CAS).
       if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed))
         v = nullptr;  // a thief got it
-      bottom_.store(b + 1, std::memory_order_relaxed);
+      bottom_.store(b + 1, std::memory_order_relaxed);  // empty now; top_ == b + 1 already says so
     }
     return v;
   }
@@ -90,7 +95,7 @@ class GrowableDeque {
     // BEGIN SOLUTION
     // acquire, after bottom_: pairs with grow()'s release store (see the top).
     Ring* r = ring_.load(std::memory_order_acquire);
-    T v = r->at(t).load(std::memory_order_relaxed);
+    T v = r->at(t).load(std::memory_order_relaxed);  // ordered by the acquire above; the CAS decides
     // STUB: T v{};
     // STUB: unimplemented("phase 6: GrowableDeque::steal (growable_deque.hpp): reading the ring is yours to write");
     // END SOLUTION
@@ -130,6 +135,7 @@ class GrowableDeque {
     // BEGIN SOLUTION
     Ring* n = Ring::make(2 * (static_cast<std::size_t>(r->mask) + 1));
     if (!n) return nullptr;
+    // relaxed both: the copies are published by the release store below.
     for (std::int64_t i = t; i < b; ++i) n->at(i).store(r->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
     n->older = r;
     // release: pairs with steal()'s acquire load; a thief that finds n finds
