@@ -6,7 +6,7 @@ runtime), shows their output, and writes build/bench/report.md: one table per
 program with each benchmark's times and counters. Then it builds and runs the
 peer programs (grader/peers/: Go, Boost.Fiber, oneTBB, OpenMP, std) whose
 packages are installed, on the workloads of the green programs that ran
-(COMPARISONS: stage 3's bench/runtime, phase 4's bench/sync, phase 5's
+(COMPARISONS: stage 1's bench/context_switch, stage 3's bench/runtime, phase 4's bench/sync, phase 5's
 bench/echo and bench/http, phase 6's bench/tasks), and tables them next to
 green's. Phase 5's peers are servers: the peer program starts them and
 measures them with green's own load generators (the stage's bench/echo and
@@ -80,6 +80,8 @@ PEERS = (
                      "thread; 2 workers and spawn+join: algo::work_stealing on 2 threads; fib(25), not "
                      "fib(32): its FIFO schedulers keep nearly the whole call tree alive (fib(32) would "
                      "need ~70 GB)",
+          "switch": "Boost.Context's jump_fcontext (detail/fcontext.hpp), the routine under Boost.Fiber: "
+                    "main and one context, 20M round trips, median of 5",
           "sync": "fibers::mutex, condition_variable, unbuffered_channel, this_fiber::sleep_for; 1 "
                   "worker: round_robin, 2: work_stealing on 2 threads; the uncontended mutex runs 20M "
                   "pairs, not 50M; thread-ring, sleepers and sleep on one thread only; the sleepers' "
@@ -134,6 +136,16 @@ class Comparison:
         """Whether a peer's figure belongs in this table: its bench= is one of ours."""
         return key.split()[0] in {w.key.split()[0] for w in self.workloads}
 
+
+# PEER-WORKLOADS.md section 1; bench/context_switch.cpp (stage 1). The two
+# reference switches built there are green's own baselines (no peer needed).
+SWITCH_WORKLOADS = (
+    Workload("context switch, assembly (ns/switch)", "BM_AsmSwitch", "ns_per_switch", "switch"),
+    Workload("reference built here: Boost.Context's method, both control words reloaded each switch "
+             "(ns/switch)", "BM_FcontextStyleSwitch", "ns_per_switch", "switch_fcontext_style"),
+    Workload("reference built here: the six registers only, the floor (ns/switch)", "BM_MinimalSwitch",
+             "ns_per_switch", "switch_minimal"),
+)
 
 RUNTIME_WORKLOADS = (
     *(Workload(f"spawn+join N={n:,} (ns/task)", f"BM_SpawnJoin/{n}", "ns_per_task", f"spawn_join n={n}")
@@ -235,6 +247,7 @@ TASKS_WORKLOADS = (
 )
 
 COMPARISONS = (
+    Comparison("stage 1: context switch", "context_switch", "switch", SWITCH_WORKLOADS),
     Comparison("stage 3: runtime", "runtime", "runtime", RUNTIME_WORKLOADS),
     Comparison("phase 4: synchronization", "sync", "sync", SYNC_WORKLOADS),
     Comparison("phase 5: echo", "echo", "echo", ECHO_WORKLOADS),

@@ -155,10 +155,21 @@ def _pair(results, counter, first, second):
     return x, y, x / y if y > 0 else 0.0
 
 
+# One run serves both stage 1 checks; interleaved repetitions, so that a
+# change in the machine's load hits all three benchmarks alike.
+SWITCH_ARGS = ("--benchmark_filter=BM_AsmSwitch$|BM_Swapcontext$|BM_FcontextStyleSwitch$",
+               "--benchmark_min_time=0.1", "--benchmark_enable_random_interleaving=true")
+
+
 def _switch_figures(results):
     # One iteration is a round trip; the programs report the per-switch figure.
     swap, asm, ratio = _pair(results, "ns_per_switch", "BM_Swapcontext", "BM_AsmSwitch")
     return {"asm_ns": asm, "swap_ns": swap, "ratio": ratio}
+
+
+def _switch_vs_reference_figures(results):
+    asm, ref, ratio = _pair(results, "ns_per_switch", "BM_AsmSwitch", "BM_FcontextStyleSwitch")
+    return {"asm_ns": asm, "ref_ns": ref, "ratio": ratio}
 
 
 def _false_sharing_figures(results):
@@ -287,11 +298,24 @@ CHECKS = {
             name="context switch",
             program="context_switch",
             # 0.1 s a repetition: the margin is an order of magnitude
-            args=("--benchmark_filter=BM_AsmSwitch$|BM_Swapcontext$", "--benchmark_min_time=0.1"),
+            args=SWITCH_ARGS,
             figures=_switch_figures,
             bounds=(Bound("ratio", ">=", 10, "{op} {value:g}x"),),
             describe="asm {asm_ns:.1f} ns, swapcontext {swap_ns:.1f} ns: "
                      "{ratio:.1f}x ({need[ratio]})",
+        ),
+        # Boost.Context's jump_fcontext, written out in the bench program (so
+        # no peer is needed): both control words saved and reloaded every
+        # switch. Green's must cost no more (HANDOUT 2.8, hint 4); the margin
+        # is the spread of medians of 5 here (within 3%).
+        PerfCheck(
+            name="switch vs Boost.Context's method",
+            program="context_switch",
+            args=SWITCH_ARGS,
+            figures=_switch_vs_reference_figures,
+            bounds=(Bound("ratio", "<=", 1.08, "{op} {value:g}x"),),
+            describe="asm {asm_ns:.2f} ns, the fcontext-style reference {ref_ns:.2f} ns: "
+                     "{ratio:.2f}x ({need[ratio]})",
         ),
     ],
     "stage2_queues": [

@@ -1,7 +1,9 @@
 // The workloads of stage3_stealing/bench/runtime.cpp (group "runtime") and of
 // phase4_sync/bench/sync.cpp (group "sync", PEER-WORKLOADS.md sections 6-8 and
-// 10) with Boost.Fiber; `boost_fiber runtime` or `boost_fiber sync` runs one
-// group, no argument both. BENCH_SCALE=0.01 scales the sync group's sizes down
+// 10) with Boost.Fiber, and stage1_context/bench/context_switch.cpp's switch
+// with Boost.Context (group "switch": jump_fcontext between the main context
+// and one other, 20M round trips, median of 5 after 1M untimed, ns per
+// switch); `boost_fiber runtime` runs one group, no argument all. BENCH_SCALE=0.01 scales the sync group's sizes down
 // for a quick try.
 //   1 thread:  the default scheduler (algo::round_robin), on a fresh thread.
 //   2 threads: algo::work_stealing on the main thread and a helper thread.
@@ -36,6 +38,7 @@
 //   sleep_overshoot_p50/p99  one thread: the main fiber sleeps 1 ms 1,000 times: how
 //                            late, nearest rank (us)
 // Prints one `peer=boost_fiber bench=... value=... unit=...` line each.
+#include <boost/context/detail/fcontext.hpp>
 #include <boost/fiber/all.hpp>
 
 #include <algorithm>
@@ -265,7 +268,29 @@ void sync_one_thread() {
   sleep_overshoot(scaled(1000));
 }
 
-bool want_runtime = true, want_sync = true;  // the groups asked for
+bool want_runtime = true, want_sync = true, want_switch = true;  // the groups asked for
+
+// PEER-WORKLOADS.md section 1's switch_boost_fcontext: Boost.Context's own
+// assembly routine, as green's BM_AsmSwitch runs its own.
+namespace bcd = boost::context::detail;
+void fcontext_peer(bcd::transfer_t t) {
+  for (;;) t = bcd::jump_fcontext(t.fctx, nullptr);
+}
+double fcontext_switch_ns(long round_trips) {
+  static char stack[64 * 1024] alignas(16);
+  bcd::fcontext_t peer = bcd::make_fcontext(stack + sizeof stack, sizeof stack, &fcontext_peer);
+  for (long i = 0; i < 1'000'000; ++i) peer = bcd::jump_fcontext(peer, nullptr).fctx;
+  auto t0 = std::chrono::steady_clock::now();
+  for (long i = 0; i < round_trips; ++i) peer = bcd::jump_fcontext(peer, nullptr).fctx;
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
+         (2.0 * static_cast<double>(round_trips));
+}
+void bench_switch() {
+  std::vector<double> ns;
+  for (int i = 0; i < 5; ++i) ns.push_back(fcontext_switch_ns(20'000'000));
+  std::sort(ns.begin(), ns.end());
+  std::printf("peer=boost_fiber bench=switch value=%.3f unit=ns\n", ns[2]);
+}
 
 void one_thread() {
   if (want_runtime) {
@@ -313,12 +338,15 @@ void two_threads() {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   if (argc > 1) {  // the groups named, else all
-    want_runtime = want_sync = false;
+    want_runtime = want_sync = want_switch = false;
     for (int i = 1; i < argc; ++i) {
       want_runtime = want_runtime || std::strcmp(argv[i], "runtime") == 0;
       want_sync = want_sync || std::strcmp(argv[i], "sync") == 0;
+      want_switch = want_switch || std::strcmp(argv[i], "switch") == 0;
     }
   }
+  if (want_switch) bench_switch();
+  if (!want_runtime && !want_sync) return 0;
   std::thread(one_thread).join();
   two_threads();
 }

@@ -13,6 +13,15 @@
  * The same for the x87 control word and fldcw. rax, rdx and r8 are scratch
  * (caller-saved, and not argument registers of the entry trampoline).
  *
+ * Two tails, chosen once per process by green_ctx_reload_always (context.cpp
+ * measures it at load time; 0, the compare, until then): where an ldmxcsr
+ * that changes MXCSR costs no more than one that does not (AMD Zen), reloading
+ * MXCSR every time is cheaper than reading back what stmxcsr just stored (that
+ * load waits on a slow store: ~1 ns a switch); where a change is slow (~30 ns
+ * on some CPUs), the compare skips it. The x87 word is compared in both (its
+ * store forwards at once). Both give each context its own control words; the
+ * reloading tail also gives it its own MXCSR status flags.
+ *
  * Frame, from the saved sp upward (must match asm_backend::context_make):
  *   [mxcsr:4 | x87 cw:2 | pad:2] r15 r14 r13 r12 rbx rbp <return address>
  */
@@ -40,22 +49,17 @@ green_ctx_switch:
         .cfi_adjust_cfa_offset 8
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
-        /* eax, edx = the control words we run with now. Two loads, each of
+        movq    %rsp, (%rdi)            /* *save_sp = sp: the old context is complete */
+        /* edx = the x87 control word we run with now. Each load below reads
          * exactly what one store wrote: an 8-byte load spanning both stores
          * could not be forwarded from the store buffer and would stall. */
-        movl    (%rsp), %eax
         movzwl  4(%rsp), %edx
-
-        movq    %rsp, (%rdi)            /* *save_sp = sp: the old context is complete */
+        cmpb    $0, green_ctx_reload_always(%rip)
+        je      .Lcompare
         movq    %rsi, %rsp              /* now on the new context's stack */
-
-        /* Reload the control words only if their control bits differ from the
-         * CPU's current ones (eax, edx). */
-        xorl    (%rsp), %eax
-        testl   $0xffc0, %eax           /* MXCSR control bits 6-15 */
-        jnz     .Lreload_control
-        xorw    4(%rsp), %dx            /* the whole x87 control word */
-        jnz     .Lreload_control
+        ldmxcsr (%rsp)
+        xorw    4(%rsp), %dx            /* fldcw only if the x87 words differ */
+        jnz     .Lreload_x87
 .Lrestore:
         addq    $8, %rsp
         popq    %r15
@@ -69,8 +73,19 @@ green_ctx_switch:
          * an indirect jump is predicted from its own history instead. */
         popq    %r8
         jmp     *%r8
-.Lreload_control:
+.Lcompare:
+        movl    (%rsp), %eax            /* eax = the MXCSR we run with now */
+        movq    %rsi, %rsp              /* now on the new context's stack */
+        /* Reload the control words only if their control bits differ from the
+         * CPU's current ones (eax, edx). */
+        xorl    (%rsp), %eax
+        testl   $0xffc0, %eax           /* MXCSR control bits 6-15 */
+        jnz     .Lreload_both
+        xorw    4(%rsp), %dx            /* the whole x87 control word */
+        jz      .Lrestore
+.Lreload_both:
         ldmxcsr (%rsp)
+.Lreload_x87:
         fldcw   4(%rsp)
         jmp     .Lrestore
         // STUB: ud2    /* never reached in a starter tree: context_switch stops first */
@@ -98,5 +113,14 @@ green_ctx_trampoline:
         // END SOLUTION
         .cfi_endproc
         .size   green_ctx_trampoline, .-green_ctx_trampoline
+
+/* Which tail green_ctx_switch takes (see its comment); context.cpp sets it. */
+        .data
+        .globl  green_ctx_reload_always
+        .hidden green_ctx_reload_always
+        .type   green_ctx_reload_always, @object
+        .size   green_ctx_reload_always, 1
+green_ctx_reload_always:
+        .byte   0
 
         .section .note.GNU-stack,"",@progbits

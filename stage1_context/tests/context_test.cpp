@@ -21,13 +21,20 @@ namespace {
 
 using namespace green::detail;
 
-template <class Ctx, auto Make, auto Switch>
+// Tail: the asm switch's tail to force on every switch (green_ctx_reload_always,
+// context.hpp), or -1 for the one chosen at load time.
+template <class Ctx, auto Make, auto Switch, int Tail = -1>
 struct Backend {
   using Context = Ctx;
   static void make(Context& c, void* lo, void* hi, EntryFn f, void* a) { Make(c, lo, hi, f, a); }
-  static void swap(Context& from, Context& to) { Switch(from, to); }
+  static void swap(Context& from, Context& to) {
+    if constexpr (Tail >= 0) green_ctx_reload_always = Tail;
+    Switch(from, to);
+  }
 };
 using Asm = Backend<asm_backend::Context, &asm_backend::context_make, &asm_backend::context_switch>;
+using AsmCompare = Backend<asm_backend::Context, &asm_backend::context_make, &asm_backend::context_switch, 0>;
+using AsmReload = Backend<asm_backend::Context, &asm_backend::context_make, &asm_backend::context_switch, 1>;
 using Ucontext = Backend<ucontext_backend::Context, &ucontext_backend::context_make, &ucontext_backend::context_switch>;
 
 // One coroutine-like fiber on its own stack, for the tests below. It tells
@@ -76,11 +83,20 @@ struct Fiber {
 };
 
 template <class B>
-class ContextTest : public ::testing::Test {};
-using Backends = ::testing::Types<Asm, Ucontext>;
+class ContextTest : public ::testing::Test {
+  const unsigned char chosen_ = green_ctx_reload_always;  // as chosen at load time
+
+ protected:
+  ~ContextTest() override { green_ctx_reload_always = chosen_; }
+};
+using Backends = ::testing::Types<Asm, AsmCompare, AsmReload, Ucontext>;
 struct BackendNames {
   template <class T>
-  static std::string GetName(int) { return std::is_same_v<T, Asm> ? "asm" : "ucontext"; }
+  static std::string GetName(int) {
+    if (std::is_same_v<T, Asm>) return "asm";
+    if (std::is_same_v<T, AsmCompare>) return "asm_compare_tail";
+    return std::is_same_v<T, AsmReload> ? "asm_reload_tail" : "ucontext";
+  }
 };
 TYPED_TEST_SUITE(ContextTest, Backends, BackendNames);
 

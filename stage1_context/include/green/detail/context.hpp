@@ -35,6 +35,10 @@ void context_make(Context& ctx, void* lo, void* hi, EntryFn entry, void* arg) no
 }  // namespace asm_backend
 
 extern "C" void green_ctx_switch(void** save_sp, void* load_sp) noexcept;
+// 1: green_ctx_switch reloads the control words on every switch; 0: only
+// when they differ (context_x86_64.S says why both). Set once at load time
+// (context.cpp), from a measurement; tests flip it to run both tails.
+extern "C" [[gnu::visibility("hidden")]] unsigned char green_ctx_reload_always;
 
 namespace asm_backend {
 inline void context_switch(Context& from, Context& to) noexcept {
