@@ -46,6 +46,7 @@ bool poll_events(Worker& w, bool idle) { return fire_timers(w, idle) | io_poll(w
 // A spinning thief takes jobs too: a job pushed while it spins wakes nobody
 // (the pusher sees it spinning), so it must not wait for the end of the spin.
 bool steal_events(Worker& w) { return job_poll(w, true); }
+bool events_waiting_sc(Worker& w) { return jobs_waiting_sc(w); }
 
 // Fires w's due timers (and, idle or every 64th time, every worker's).
 static bool fire_timers(Worker& w, bool idle) {

@@ -6,5 +6,6 @@ namespace green::detail {
 
 std::shared_ptr<void> make_job_source(RuntimeImpl&) { return nullptr; }
 bool job_poll(Worker&, bool) { return false; }
+bool jobs_waiting_sc(Worker&) { return false; }
 
 }  // namespace green::detail

@@ -11,12 +11,13 @@
 // worker_loop.cpp): a worker already counted in nparked_ is woken. (With a
 // release store instead, the loads could miss it, and a parked worker then
 // joined a loop only at the next push, milliseconds later: a sum of 2*10^7
-// doubles got 1.2x from 2 workers, not 1.9x.) One window stays open: a
-// worker that looked for jobs (job_poll) and has not yet counted itself
-// parked; its re-check looks at the task queues only. So a job can wait
-// while a worker sleeps, but never forever: its owner takes it back when it
-// waits (help), or parks, and then its own worker finds the job in its own
-// deque before it sleeps; and the next push wakes the sleeper.
+// doubles got 1.2x from 2 workers, not 1.9x.) The other half: a worker that
+// counted itself parked looks at every deque again with seq_cst loads
+// (jobs_waiting_sc, from park()'s re-check) before it sleeps. Without it a
+// push between that worker's last job_poll and its count woke nobody, and
+// the job waited until its owner waited or parked: forever for an owner
+// that yields in a loop until the job has run (a test caught it).
+
 #include <green/detail/job.hpp>
 #include <green/detail/job_source.hpp>
 #include <green/detail/runtime_impl.hpp>
@@ -91,6 +92,15 @@ void wake_job_thief() noexcept {
   // seq_cst: the producer's half of the Dekker pair (see the top).
   if (rt.nspinning_.load(std::memory_order_seq_cst) == 0 && rt.nparked_.load(std::memory_order_seq_cst) != 0)
     rt.wake_one();
+}
+
+bool jobs_waiting_sc(Worker& w) {
+  const JobSource& src = source_of(*w.rt);
+  for (const auto& d : src.deques)
+    // seq_cst: see "Lost wake-ups" at the top (a deque made after this load
+    // was made by its worker's first push, which then reads nparked_).
+    if (const JobDeque* q = d.load(std::memory_order_seq_cst); q && q->nonempty_sc()) return true;
+  return false;
 }
 
 bool job_poll(Worker& w, bool idle) {

@@ -3,6 +3,7 @@
 #include <task_util.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -170,23 +171,52 @@ TEST(TaskGroup, CancellationReachesNestedGroups) {
   });
 }
 
+// The function is mid-loop when cancel() comes (it has gone round 100
+// times), sees is_canceling() and returns; wait() returns only after it has.
 TEST(TaskGroup, ALongFunctionCanStopEarly) {
   Runtime rt({.workers = 2});
   rt.run([] {
     TaskGroup g;
-    std::atomic<bool> started{false};
-    long spins = 0;
+    std::atomic<long> spins{0};
+    std::atomic<bool> returned{false};
     g.run([&] {
-      started = true;
       while (!g.is_canceling()) {
-        ++spins;
+        spins.fetch_add(1);
         this_task::yield();
       }
+      returned = true;
     });
-    while (!started.load()) this_task::yield();
+    while (spins.load() < 100) this_task::yield();
     g.cancel();
     g.wait();
-    EXPECT_GT(spins, 0);
+    EXPECT_TRUE(returned.load()) << "wait() returned while the canceled function still ran";
+  });
+}
+
+// The lost wake-up of job_source.cpp's top comment: a job pushed just as
+// the other worker counts itself parked. Its owner only yields (never waits
+// or parks), so its own worker never looks at the job deques: the job runs
+// only if the parking worker saw it. Many rounds, each giving the other
+// worker time to go to sleep first; a round that waits 5 s fails.
+TEST(TaskGroup, AJobPushedAsTheOtherWorkerParksStillRuns) {
+  Runtime rt({.workers = 2});
+  const int rounds = static_cast<int>(scaled(2000, 50));
+  rt.run([rounds] {
+    for (int r = 0; r < rounds; ++r) {
+      // Busy for 0-127 us (no yield: the other worker finds nothing to
+      // steal, spins its ~40 us and goes to sleep): the push lands before,
+      // during or after its parking.
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(r % 128);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      TaskGroup g;
+      std::atomic<bool> ran{false};
+      g.run([&] { ran = true; });
+      auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!ran.load() && std::chrono::steady_clock::now() < give_up) this_task::yield();
+      ASSERT_TRUE(ran.load()) << "round " << r << ": the job waited 5 s while a worker slept";
+      g.wait();
+    }
   });
 }
 

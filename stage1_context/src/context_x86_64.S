@@ -93,6 +93,58 @@ green_ctx_switch:
         .cfi_endproc
         .size   green_ctx_switch, .-green_ctx_switch
 
+/* The scheduler's own two switches: a task to its loop, and the loop to a
+ * task. The loop's code does not care which control words it runs with, so
+ * it keeps none of its own: switching to it saves the task's words and loads
+ * nothing; switching from it saves nothing and loads the task's. Same frame
+ * as green_ctx_switch; the slot of a loop's words is left unwritten.
+ * Dispatcher::enter/leave keep the thread's own words across the loop. */
+        .globl  green_ctx_switch_to_loop
+        .type   green_ctx_switch_to_loop, @function
+        .p2align 4
+green_ctx_switch_to_loop:
+        .cfi_startproc
+        // BEGIN SOLUTION
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        subq    $8, %rsp
+        stmxcsr (%rsp)
+        fnstcw  4(%rsp)
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        jmp     .Lrestore
+        // STUB: ud2    /* never reached in a starter tree: context_switch_to_loop stops first */
+        // END SOLUTION
+        .cfi_endproc
+        .size   green_ctx_switch_to_loop, .-green_ctx_switch_to_loop
+
+        .globl  green_ctx_switch_from_loop
+        .type   green_ctx_switch_from_loop, @function
+        .p2align 4
+green_ctx_switch_from_loop:
+        .cfi_startproc
+        // BEGIN SOLUTION
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        subq    $8, %rsp
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        ldmxcsr (%rsp)
+        fldcw   4(%rsp)
+        jmp     .Lrestore
+        // STUB: ud2    /* never reached in a starter tree: context_switch_from_loop stops first */
+        // END SOLUTION
+        .cfi_endproc
+        .size   green_ctx_switch_from_loop, .-green_ctx_switch_from_loop
+
 /* green_ctx_trampoline: where a new context starts. context_make leaves entry in
  * r12 and its argument in r13, and rsp 16-byte aligned here, so the call below
  * enters entry with (rsp + 8) % 16 == 0 as the ABI requires. The CFI marks the

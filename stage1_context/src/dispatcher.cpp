@@ -1,6 +1,7 @@
 // The dispatcher (design: include/green/detail/dispatcher.hpp). The two
-// switch sites are Dispatcher::run (loop -> task) and switch_to_loop (task ->
-// loop); a task's context_switch may return on another thread.
+// switch sites are Dispatcher::run (loop -> task, inline in the header, with
+// start and finish here) and switch_to_loop (task -> loop); a
+// task's context_switch may return on another thread.
 #include <green/detail/debug.hpp>
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/sanitizers.hpp>
@@ -71,6 +72,7 @@ void Dispatcher::enter() {
   outer.err = *errno_ptr;
   outer.eh = *eh_globals;
   outer.nesting = preempt_count();
+  asm volatile("stmxcsr %0; fnstcw %1" : "=m"(outer_mxcsr), "=m"(outer_x87));
   *eh_globals = EhGlobals{};
   set_preempt_count(outer.nesting + 1);
 #if GREEN_TSAN
@@ -84,6 +86,7 @@ void Dispatcher::leave() noexcept {
   set_this_dispatcher(nullptr);
   *eh_globals = outer.eh;
   *errno_ptr = outer.err;
+  asm volatile("ldmxcsr %0; fldcw %1" : : "m"(outer_mxcsr), "m"(outer_x87));
   set_preempt_count(outer.nesting);
   restore_signal_stack();
 }
@@ -113,7 +116,7 @@ static void check_stack(Task* t, bool exiting) {
   if (!sp_ok || !stack_intact(t->extra().stack)) report_stack_overflow(t->extra().id, t->extra().name.c_str());
 }
 
-void Dispatcher::run(Task* t) {
+bool Dispatcher::start(Task* t) {
   GREEN_CHECK(this_dispatcher() == this && !current, "run() off this dispatcher's loop");
   GREEN_CHECK(t->state() == TaskState::Ready, "run() of a task that is not Ready");
   current = t;
@@ -123,9 +126,14 @@ void Dispatcher::run(Task* t) {
     // No memory for a stack: the task ends with std::bad_alloc, never run.
     t->extra().destroy(t->extra().callable);
     after = After::Exit;
-  } else {
-    fibers_leave(this, t, &loop_fake_stack, false);
-    context_switch(loop, t->ctx);
+    return false;
+  }
+  fibers_leave(this, t, &loop_fake_stack, false);
+  return true;  // run() switches to t
+}
+
+void Dispatcher::finish(Task* t, bool ran) {
+  if (ran) {
     fibers_arrive(this, loop_fake_stack, true);
     check_stack(t, after == After::Exit);
   }
@@ -165,32 +173,35 @@ void Dispatcher::run(Task* t) {
 
 // ---- The task side ----------------------------------------------------------
 
-// Records what the loop should do and switches to it. When this returns the
-// task runs again, maybe on another thread: re-read the dispatcher. The
-// task's TaskOwned waits here, on its stack; the loop gets none.
-static void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
-  TaskOwned mine;
-  mine.nesting = preempt_count();            // read first: a tick in between resumes us
+// The two halves of switch_to_loop (dispatcher.hpp). The task's TaskOwned
+// waits in its SwitchOut, on its stack; the loop gets none.
+void leave_task(SwitchOut& s, After what, ParkFn fn, void* arg) noexcept {
+  s.mine.nesting = preempt_count();          // read first: a tick in between resumes us
   preempt_disable();                         // with the same; the loop runs at nesting + 1
   Dispatcher* d = this_dispatcher();
   GREEN_CHECK(d && d->current, "a switch to the loop from outside a task");
-  mine.err = *d->errno_ptr;
-  mine.eh = *d->eh_globals;
-  const bool in_eh = mine.eh.caught || mine.eh.uncaught;  // rare: inside a catch block or a throw
-  if (in_eh) *d->eh_globals = EhGlobals{};   // the loop, and the thread's next task, have none
-  Task* self = d->current;
+  s.mine.err = *d->errno_ptr;
+  s.mine.eh = *d->eh_globals;
+  s.in_eh = s.mine.eh.caught || s.mine.eh.uncaught;  // rare: inside a catch block or a throw
+  if (s.in_eh) *d->eh_globals = EhGlobals{}; // the loop, and the thread's next task, have none
+  s.self = d->current;
+  s.loop = &d->loop;
   d->after = what;
   d->park_fn = fn;
   d->park_arg = arg;
-  void* fake_stack = nullptr;
-  fibers_leave(d, nullptr, &fake_stack, what == After::Exit);
-  context_switch(self->ctx, d->loop);
-  d = this_dispatcher();                     // maybe another thread's now
-  fibers_arrive(d, fake_stack, false);
-  *d->errno_ptr = mine.err;
-  if (in_eh) *d->eh_globals = mine.eh;       // else the thread's is empty already (invariant above)
+  s.fake_stack = nullptr;
+  fibers_leave(d, nullptr, &s.fake_stack, what == After::Exit);
+}
+
+// When this runs the task runs again, maybe on another thread: re-read the
+// dispatcher.
+void resume_task(SwitchOut& s) noexcept {
+  Dispatcher* d = this_dispatcher();
+  fibers_arrive(d, s.fake_stack, false);
+  *d->errno_ptr = s.mine.err;
+  if (s.in_eh) *d->eh_globals = s.mine.eh;   // else the thread's is empty already (invariant above)
   set_preempt_pending(0);                    // a tick during the loop owes us nothing
-  set_preempt_count(mine.nesting);           // one store: preemptible again if 0
+  set_preempt_count(s.mine.nesting);         // one store: preemptible again if 0
 }
 
 void yield_current() { switch_to_loop(After::Yield); }

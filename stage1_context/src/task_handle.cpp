@@ -74,10 +74,7 @@ static Task& self_or_throw(const char* what) {
   return *t;
 }
 
-void yield() {
-  if (current_task()) detail::yield_current();
-  else std::this_thread::yield();
-}
+void yield_thread() { std::this_thread::yield(); }
 
 TaskId id() noexcept {
   Task* t = current_task();

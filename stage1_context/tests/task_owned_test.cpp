@@ -10,11 +10,39 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cfenv>
 #include <exception>
 #include <stdexcept>
 #include <string>
 
 namespace {
+
+// The loop keeps no control words of its own (context_x86_64.S): it runs
+// with those of the last task that switched to it. Its thread gets its own
+// back when run() returns, and each task keeps its own across switches.
+TEST(TaskOwned, RoundingModesStayWithTheirTasksAndTheThread) {
+  std::fesetround(FE_DOWNWARD);
+  green::LocalScheduler s;
+  int seen_up = -1, seen_new = -1, seen_after = -1;
+  s.spawn([&] {
+    std::fesetround(FE_UPWARD);
+    green::this_task::yield();
+    seen_up = std::fegetround();  // after the other task ran in between
+  });
+  s.spawn([&] {
+    seen_new = std::fegetround();
+    green::this_task::yield();
+    seen_after = std::fegetround();
+    std::fesetround(FE_TOWARDZERO);  // and ends with it set
+  });
+  s.run();
+  const int thread_mode = std::fegetround();
+  std::fesetround(FE_TONEAREST);
+  EXPECT_EQ(thread_mode, FE_DOWNWARD) << "run() returned with a task's rounding mode, not the thread's";
+  EXPECT_EQ(seen_up, FE_UPWARD) << "a task lost its rounding mode across a yield";
+  EXPECT_EQ(seen_new, FE_TONEAREST) << "a new task must start with the ABI's default (to nearest)";
+  EXPECT_EQ(seen_after, FE_TONEAREST) << "another task's rounding mode leaked into this one";
+}
 
 TEST(TaskOwned, SchedulerRunInsideACatchBlockKeepsTheCatchBlocksException) {
   try {

@@ -8,6 +8,7 @@ namespace green::detail {
 void attach_event_sources(RuntimeImpl&) {}
 bool poll_events(Worker&, bool) { return false; }
 bool steal_events(Worker&) { return false; }
+bool events_waiting_sc(Worker&) { return false; }
 
 bool idle_wait(Worker& w) noexcept {
   wait_until_picked(w);

@@ -18,6 +18,9 @@ std::shared_ptr<void> make_job_source(RuntimeImpl& rt);
 // On w's loop, like poll_events: true if it made a task Ready. Only an idle
 // worker (about to sleep) takes jobs.
 bool job_poll(Worker& w, bool idle);
+// After w counted itself parked: is a job waiting in any worker's deque?
+// seq_cst loads (event_source.hpp's events_waiting_sc).
+bool jobs_waiting_sc(Worker& w);
 // What make_job_source made, for the job source's own use.
 void* job_source_of(RuntimeImpl& rt) noexcept;
 

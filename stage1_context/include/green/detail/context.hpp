@@ -50,6 +50,26 @@ inline void context_switch(Context& from, Context& to) noexcept {
 }
 inline void* context_sp(const Context& ctx) noexcept { return ctx.sp; }
 }  // namespace asm_backend
+extern "C" void green_ctx_switch_to_loop(void** save_sp, void* load_sp) noexcept;
+extern "C" void green_ctx_switch_from_loop(void** save_sp, void* load_sp) noexcept;
+namespace asm_backend {
+// The scheduler's own two switches (a task to its loop, the loop to a task),
+// which move the control words one way only (context_x86_64.S says why).
+inline void context_switch_to_loop(Context& from, Context& loop) noexcept {
+  // BEGIN SOLUTION
+  green_ctx_switch_to_loop(&from.sp, loop.sp);
+  // STUB: (void)from, (void)loop;
+  // STUB: unimplemented("stage 1: green_ctx_switch_to_loop (context_x86_64.S) and context_switch_to_loop are yours to write");
+  // END SOLUTION
+}
+inline void context_switch_from_loop(Context& loop, Context& to) noexcept {
+  // BEGIN SOLUTION
+  green_ctx_switch_from_loop(&loop.sp, to.sp);
+  // STUB: (void)loop, (void)to;
+  // STUB: unimplemented("stage 1: green_ctx_switch_from_loop (context_x86_64.S) and context_switch_from_loop are yours to write");
+  // END SOLUTION
+}
+}  // namespace asm_backend
 
 namespace ucontext_backend {
 // glibc's getcontext/makecontext/swapcontext. swapcontext saves and restores the
@@ -61,6 +81,8 @@ struct Context {
 };
 void context_make(Context& ctx, void* lo, void* hi, EntryFn entry, void* arg) noexcept;
 void context_switch(Context& from, Context& to) noexcept;
+inline void context_switch_to_loop(Context& from, Context& loop) noexcept { context_switch(from, loop); }
+inline void context_switch_from_loop(Context& loop, Context& to) noexcept { context_switch(loop, to); }
 inline void* context_sp(const Context& ctx) noexcept { return reinterpret_cast<void*>(ctx.uc.uc_mcontext.gregs[REG_RSP]); }
 }  // namespace ucontext_backend
 

@@ -44,6 +44,11 @@ struct Dispatcher {
   int* errno_ptr = nullptr;
   EhGlobals* eh_globals = nullptr;
   TaskOwned outer;              // the thread's own, from enter() to leave()
+  // The thread's MXCSR and x87 control word, from enter() to leave(): the
+  // loop keeps no control words of its own (context_x86_64.S), so it runs
+  // with those of the last task that switched to it.
+  std::uint32_t outer_mxcsr = 0;
+  std::uint16_t outer_x87 = 0;
 
   explicit Dispatcher(Scheduler* s) : sched(s) {}
   // Makes this the calling thread's dispatcher; leave() undoes it. The loop
@@ -51,7 +56,19 @@ struct Dispatcher {
   void enter();
   void leave() noexcept;
   // Loop side: runs t until it switches back, then applies its After.
-  void run(Task* t);
+  // Inline, so that the switch is called from the loop's own frame: when
+  // the task switches back, the loop carries on without a return. (A return
+  // right after a switch is predicted from the other context's calls, and
+  // mispredicted: ~5 ns a switch here, HANDOUT 2.5's hint on returns.)
+  [[gnu::always_inline]] void run(Task* t) {
+    bool ran = start(t);
+    if (ran) context_switch_from_loop(loop, t->ctx);
+    finish(t, ran);
+  }
+
+ private:
+  bool start(Task* t);            // false: t ends at once (no memory for its stack)
+  void finish(Task* t, bool ran); // after the switch back, if t ran: applies t's After
 };
 
 // The calling thread's dispatcher and running task (nullptr on a loop or a
@@ -76,6 +93,28 @@ GREEN_FS_POINTER(Dispatcher, this_dispatcher, set_this_dispatcher, green_this_di
 int* errno_location() noexcept;
 
 // Task side. Each returns (except exit) when the task runs again.
+//
+// switch_to_loop records what the loop should do (what, and for a park fn
+// and arg) and switches to it. Inline, like Dispatcher::run and for the same
+// reason: called from a task's own function (this_task::yield), the switch
+// back lands in that function, with no return to mispredict. Its two halves
+// are out of line (dispatcher.cpp); what the task keeps while switched out
+// waits in a SwitchOut on its stack.
+struct SwitchOut {
+  TaskOwned mine;
+  bool in_eh;          // mine.eh is not empty (inside a catch block or a throw)
+  void* fake_stack;    // ASan's, for this stack
+  Task* self;
+  Context* loop;
+};
+void leave_task(SwitchOut& s, After what, ParkFn fn, void* arg) noexcept;
+void resume_task(SwitchOut& s) noexcept;
+[[gnu::always_inline]] inline void switch_to_loop(After what, ParkFn fn = nullptr, void* arg = nullptr) {
+  SwitchOut s;
+  leave_task(s, what, fn, arg);
+  context_switch_to_loop(s.self->ctx, *s.loop);
+  resume_task(s);
+}
 void yield_current();
 void park_current(ParkFn fn, void* arg);   // fn(self, arg), if fn, runs once self is switched out
                                            // and parked

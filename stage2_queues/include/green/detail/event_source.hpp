@@ -23,6 +23,11 @@ bool poll_events(Worker& w, bool idle);
 // looks at besides the task queues (phase 6: the other workers' job deques).
 // Cheap and without system calls; true if it made a task Ready on w.
 bool steal_events(Worker& w);
+// w has just counted itself parked (nparked_, seq_cst): does a source hold
+// work a worker could take (phase 6: a job in any worker's deque)? seq_cst
+// loads: the other half of the Dekker pair with a producer that publishes
+// and then reads nparked_, as park()'s look at the task queues.
+bool events_waiting_sc(Worker& w);
 // w is on the idle list: sleep until a waker picks it (w.wake != 0: return
 // true) or, if a source wants that, until its next event is due (false).
 bool idle_wait(Worker& w) noexcept;

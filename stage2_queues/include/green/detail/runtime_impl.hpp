@@ -163,7 +163,7 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
     // (Stand-alone fences would do, but ThreadSanitizer does not model them.)
     nparked_.fetch_add(1, std::memory_order_seq_cst);
   }
-  if (has_work() || stopping_.load(std::memory_order_seq_cst)) {
+  if (has_work() || events_waiting_sc(w) || stopping_.load(std::memory_order_seq_cst)) {
     if (remove_from_idle(w)) return;
     // A waker already took us off the list: its wake is on the way; consume it.
   }
