@@ -150,6 +150,8 @@ SWITCH_WORKLOADS = (
 RUNTIME_WORKLOADS = (
     *(Workload(f"spawn+join N={n:,} (ns/task)", f"BM_SpawnJoin/{n}", "ns_per_task", f"spawn_join n={n}")
       for n in (1_000, 10_000, 100_000, 1_000_000)),
+    Workload("spawn alone, 100,000 empty tasks, no join timed (ns/spawn)", "BM_Spawn", "ns_per_spawn",
+             "spawn n=100000"),
     Workload("fib(32) fine, 1 worker (s)", "BM_FibFine/1", "seconds", "fib_fine workers=1"),
     Workload("fib(32) fine, 2 workers (s)", "BM_FibFine/2", "seconds", "fib_fine workers=2"),
     Workload("yield, 1 worker (ns/yield)", "BM_YieldRuntime/1", "ns_per_yield", "yield workers=1"),
@@ -175,6 +177,9 @@ SYNC_WORKLOADS = (
     *(Workload(f"channel ping-pong, {'unbuffered' if c == 0 else f'capacity {c}'}, {_workers(w)} "
                "(ns/hand-off)", f"BM_ChannelPingPong/cap:{c}/workers:{w}", "ns_per_handoff",
                f"pingpong_chan cap={c} workers={w}") for c in (0, 1) for w in (1, 2)),
+    *(Workload(f"channel ping-pong, unbuffered, {_workers(w)}: {q} over batches of 64 round trips "
+               "(ns/hand-off)", f"BM_ChannelPingPong/cap:0/workers:{w}", f"{q}_ns",
+               f"pingpong_chan_{q} cap=0 workers={w}") for q in ("p50", "p99") for w in (1, 2)),
     *(Workload(f"thread-ring 503 x 10M, {_workers(w)} ({unit})", f"BM_ThreadRing/workers:{w}", counter,
                f"{bench} workers={w}")
       for bench, counter, unit in (("threadring", "ns_per_pass", "ns/pass"), ("threadring_s", "s", "s"))

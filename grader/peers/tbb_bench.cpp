@@ -6,6 +6,7 @@
 // thread per CPU).
 //   runtime group
 //     spawn_join n=N         one task_group: N empty run()s, wait (ns per task)
+//     spawn n=100000         the same, the run()s alone timed, median of 7 (ns per run)
 //     fib_fine workers=W     fib(32), a task_group per call with n >= 2 (s)
 //   tasks group
 //     group_fib workers=W    fib(32) again, as BM_GroupFib (s)
@@ -84,6 +85,21 @@ double spawn_join(long n) {
   return since_ns(t0) / static_cast<double>(n);
 }
 
+// Run n empty tasks: ns per run(), the loop alone (the wait comes after,
+// untimed); median of 7 rounds.
+double spawn_only(long n) {
+  std::vector<double> rounds;
+  for (int r = 0; r < 7; ++r) {
+    tbb::task_group g;
+    auto t0 = Clock::now();
+    for (long i = 0; i < n; ++i) g.run([] {});
+    rounds.push_back(since_ns(t0) / static_cast<double>(n));
+    g.wait();
+  }
+  std::sort(rounds.begin(), rounds.end());
+  return rounds[3];
+}
+
 // Every call with n >= 2 runs both children as tasks (as BM_FibFine and BM_GroupFib).
 long fib(int n) {
   if (n < 2) return n;
@@ -111,6 +127,7 @@ void runtime_group() {
     for (int i = 0; i < 3; ++i) ns = spawn_join(n);  // three rounds, the last reported (as BM_SpawnJoin)
     std::printf("peer=tbb bench=spawn_join n=%ld value=%.2f unit=ns\n", n, ns);
   }
+  std::printf("peer=tbb bench=spawn n=100000 value=%.2f unit=ns\n", spawn_only(100'000));
   for (int workers : {1, 2})
     std::printf("peer=tbb bench=fib_fine workers=%d value=%.4f unit=s\n", workers, fib32_s(workers));
 }

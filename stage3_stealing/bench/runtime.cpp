@@ -1,5 +1,8 @@
 // Stage 3 benchmarks: the M:N runtime on fine-grained work.
 //   BM_SpawnJoin/N        spawn N empty tasks from a task, then join them all (ns per task)
+//   BM_Spawn              spawn 100,000 empty tasks from a task: ns per spawn, the
+//                         spawn loop alone (their run and join come after, untimed);
+//                         median of 7 rounds
 //   BM_FibFine/W          fib(32), every call with n >= 2 spawns both children (7,049,154 tasks), W workers
 //   BM_FibCutoff/W        the same with a serial cutoff below n = 20
 //   BM_FibScaling         BM_FibFine on 1 worker then 2, paired: the speedup (the grader's check)
@@ -53,6 +56,30 @@ void BM_SpawnJoin(benchmark::State& state) {
 // caches' size, they come from the per-worker caches. The counter reports
 // the last of 3 iterations.
 BENCHMARK(BM_SpawnJoin)->Arg(1000)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// What a spawn costs its caller: a task block from the worker's cache, a
+// push on its deque (the next slot's previous task moves to the deque).
+void BM_Spawn(benchmark::State& state) {
+  const long n = 100'000;
+  green::Runtime rt;
+  std::vector<green::TaskHandle> hs;
+  hs.reserve(static_cast<std::size_t>(n));
+  for (auto _ : state) {
+    std::vector<double> rounds;
+    for (int r = 0; r < 7; ++r)
+      rounds.push_back(rt.run([&] {
+        auto t0 = Clock::now();
+        for (long i = 0; i < n; ++i) hs.push_back(green::spawn([] {}, {.small_stack = true}));
+        double ns = since_ns(t0) / static_cast<double>(n);
+        for (auto& h : hs) h.join();
+        hs.clear();
+        return ns;
+      }));
+    std::sort(rounds.begin(), rounds.end());
+    state.counters["ns_per_spawn"] = rounds[3];
+  }
+}
+BENCHMARK(BM_Spawn)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 long serial_fib(int n) { return n < 2 ? n : serial_fib(n - 1) + serial_fib(n - 2); }
 

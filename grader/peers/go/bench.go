@@ -66,6 +66,24 @@ func spawnJoin(n int) float64 {
 	return float64(time.Since(t0).Nanoseconds()) / float64(n)
 }
 
+// spawnOnly starts n empty goroutines: ns per go statement, the loop alone
+// (their run and the wait come after, untimed); median of 7 rounds.
+func spawnOnly(n int) float64 {
+	rounds := make([]float64, 0, 7)
+	for r := 0; r < 7; r++ {
+		var wg sync.WaitGroup
+		wg.Add(n)
+		t0 := time.Now()
+		for i := 0; i < n; i++ {
+			go func() { wg.Done() }()
+		}
+		rounds = append(rounds, nsPer(t0, n))
+		wg.Wait()
+	}
+	sort.Float64s(rounds)
+	return rounds[3]
+}
+
 // fib spawns both children as goroutines for every n >= 2 (as BM_FibFine).
 func fib(n int) int {
 	if n < 2 {
@@ -197,20 +215,32 @@ func pingPongCond(n int) float64 {
 	return nsPer(t0, 2*n)
 }
 
-func pingPongChan(n int) float64 {
+// pingPongChan also returns the p50 and p99 over batches of 64 round trips
+// (one clock read per batch), ns per hand-off, as green's BM_ChannelPingPong.
+func pingPongChan(n int) (float64, float64, float64) {
+	const batch = 64
 	ping, pong := make(chan int), make(chan int)
+	batches := make([]float64, 0, n/batch+1)
 	t0 := time.Now()
 	go func() {
 		for v := range ping {
 			pong <- v
 		}
 	}()
+	b0 := t0
 	for i := 0; i < n; i++ {
 		ping <- i
 		<-pong
+		if i%batch == batch-1 {
+			b1 := time.Now()
+			batches = append(batches, float64(b1.Sub(b0).Nanoseconds())/(2*batch))
+			b0 = b1
+		}
 	}
 	close(ping)
-	return nsPer(t0, 2*n)
+	mean := nsPer(t0, 2*n)
+	sort.Float64s(batches)
+	return mean, batches[len(batches)/2], batches[len(batches)*99/100]
 }
 
 // threadRing returns the seconds from the first send to the answer.
@@ -310,7 +340,10 @@ func syncGroup() {
 	for _, w := range []int{1, 2} {
 		runtime.GOMAXPROCS(w)
 		fmt.Printf("peer=go bench=pingpong_cv workers=%d value=%.2f unit=ns\n", w, pingPongCond(scaled(1000000)))
-		fmt.Printf("peer=go bench=pingpong_chan cap=0 workers=%d value=%.2f unit=ns\n", w, pingPongChan(scaled(1000000)))
+		mean, c50, c99 := pingPongChan(scaled(1000000))
+		fmt.Printf("peer=go bench=pingpong_chan cap=0 workers=%d value=%.2f unit=ns\n", w, mean)
+		fmt.Printf("peer=go bench=pingpong_chan_p50 cap=0 workers=%d value=%.2f unit=ns\n", w, c50)
+		fmt.Printf("peer=go bench=pingpong_chan_p99 cap=0 workers=%d value=%.2f unit=ns\n", w, c99)
 		passes := scaled(10000000)
 		s := threadRing(passes)
 		fmt.Printf("peer=go bench=threadring_s workers=%d value=%.4f unit=s\n", w, s)
@@ -348,6 +381,7 @@ func runtimeGroup() {
 		}
 		fmt.Printf("peer=go bench=spawn_join n=%d value=%.2f unit=ns\n", n, ns)
 	}
+	fmt.Printf("peer=go bench=spawn n=100000 value=%.2f unit=ns\n", spawnOnly(100000))
 	for _, w := range []int{1, 2} {
 		runtime.GOMAXPROCS(w)
 		t0 := time.Now()
