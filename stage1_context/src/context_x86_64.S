@@ -27,12 +27,10 @@
  */
 
         .text
-        .globl  green_ctx_switch
-        .type   green_ctx_switch, @function
-        .p2align 4
-green_ctx_switch:
-        .cfi_startproc
         // BEGIN SOLUTION
+/* The frame all three switches push (and .Lrestore pops): the six
+ * callee-saved registers, then 8 bytes for the control words. */
+.macro  PUSH_FRAME
         pushq   %rbp
         .cfi_adjust_cfa_offset 8
         pushq   %rbx
@@ -47,6 +45,16 @@ green_ctx_switch:
         .cfi_adjust_cfa_offset 8
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
+.endm
+        // END SOLUTION
+
+        .globl  green_ctx_switch
+        .type   green_ctx_switch, @function
+        .p2align 4
+green_ctx_switch:
+        .cfi_startproc
+        // BEGIN SOLUTION
+        PUSH_FRAME
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
         movq    %rsp, (%rdi)            /* *save_sp = sp: the old context is complete */
@@ -105,13 +113,7 @@ green_ctx_switch:
 green_ctx_switch_to_loop:
         .cfi_startproc
         // BEGIN SOLUTION
-        pushq   %rbp
-        pushq   %rbx
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        subq    $8, %rsp
+        PUSH_FRAME
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
         movq    %rsp, (%rdi)
@@ -128,13 +130,7 @@ green_ctx_switch_to_loop:
 green_ctx_switch_from_loop:
         .cfi_startproc
         // BEGIN SOLUTION
-        pushq   %rbp
-        pushq   %rbx
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        subq    $8, %rsp
+        PUSH_FRAME
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
         ldmxcsr (%rsp)
