@@ -3,9 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
+#include <random>
 #include <set>
+#include <thread>
 #include <vector>
+
+namespace green::detail {
+std::size_t depot_blocks(std::size_t size) noexcept;  // task_block.cpp, for tests
+}
 
 namespace {
 
@@ -57,6 +64,98 @@ TEST(TaskBlock, AThousandFreedBlocksAllComeBack) {
   after.insert(again.begin(), again.end());
   EXPECT_EQ(before, after) << "the 1,000 blocks freed should serve the next 1,000 of the same class";
   for (void* p : again) delete_block(p, 250, 16);
+}
+
+// Blocks of a size class held in the process-wide depot (task_block.cpp).
+std::size_t depot_blocks_of(std::size_t size) { return green::detail::depot_blocks(size); }
+
+// Takes every block of the class out of this thread's lists and the depot
+// (earlier tests in this process leave some there), so that what comes
+// back next is known. Give them back with give_back.
+std::vector<void*> drain(std::size_t size) {
+  std::vector<void*> held;
+  for (int i = 0; i < 2 * 256; ++i) held.push_back(new_block(size, 16));  // this thread's lists
+  while (depot_blocks_of(size) > 0) held.push_back(new_block(size, 16));
+  return held;
+}
+void give_back(const std::vector<void*>& blocks, std::size_t size) {
+  for (void* p : blocks) delete_block(p, size, 16);
+}
+
+// A block goes back to the cache of the thread that frees it, usually a
+// thief, not the spawner. The depot carries full batches back: blocks one
+// thread allocated and another freed serve the first thread's next burst
+// (before the depot they went to free(), and every spawn of the next burst
+// was a malloc).
+TEST(TaskBlock, BlocksFreedOnAnotherThreadComeBackThroughTheDepot) {
+  constexpr int kN = 20'000;
+  std::vector<void*> held = drain(200);
+  std::vector<void*> made;
+  for (int i = 0; i < kN; ++i) made.push_back(new_block(200, 16));
+  std::thread([&] {
+    for (void* p : made) delete_block(p, 200, 16);
+  }).join();  // the thread's exit hands its lists to the depot as well
+  EXPECT_GE(depot_blocks_of(200), std::size_t{kN - 256})
+      << "full batches freed on a thread that exited should be in the depot";
+  std::set<void*> freed(made.begin(), made.end());
+  std::vector<void*> again;
+  int reused = 0;
+  for (int i = 0; i < kN; ++i) {
+    again.push_back(new_block(200, 16));
+    reused += freed.count(again.back()) ? 1 : 0;
+  }
+  EXPECT_GE(reused, kN - 256) << "of " << kN << " blocks freed on another thread, only " << reused
+                              << " served this thread's next " << kN << " (the depot should hand them back in batches)";
+  give_back(again, 200);
+  give_back(held, 200);
+}
+
+// The depot is bounded: a burst far past its bound gives the surplus back
+// to operator delete instead of keeping it.
+TEST(TaskBlock, TheDepotKeepsABoundedNumberOfBlocks) {
+  constexpr std::size_t kBound = (std::size_t{32} << 20) / 256;  // 32 MiB of 256-byte blocks
+  std::vector<void*> held = drain(100);
+  std::vector<void*> made;
+  for (std::size_t i = 0; i < kBound + 100'000; ++i) made.push_back(new_block(100, 16));
+  std::thread([&] {
+    for (void* p : made) delete_block(p, 100, 16);
+  }).join();
+  EXPECT_EQ(depot_blocks_of(100), kBound) << "the depot should fill to its bound (32 MiB of a class) and no further";
+  give_back(held, 100);
+  EXPECT_EQ(depot_blocks_of(100), kBound) << "a full depot should stay at its bound";
+}
+
+// Many threads allocating here and freeing there, through both classes, with
+// every block's contents checked: a block handed to two owners at once (a
+// depot or list race) shows as a mixed tag. Run under TSan and Valgrind.
+TEST(TaskBlock, ThreadsTradingBlocksNeverShareOne) {
+  constexpr int kThreads = 4, kRounds = 20'000;
+  std::vector<std::atomic<void*>> slots(64);
+  std::vector<std::thread> ts;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t) * 7919u + 1);
+      for (int r = 0; r < kRounds; ++r) {
+        std::size_t size = (rng() & 1) ? 200 : 400;
+        auto* p = static_cast<std::uint64_t*>(new_block(size, 16));
+        const std::uint64_t tag = (static_cast<std::uint64_t>(t) << 32) | static_cast<std::uint64_t>(r);
+        p[2] = size;
+        for (int i = 3; i < 16; ++i) p[i] = tag;
+        // acq_rel: the block's contents travel with it to the thread that takes it.
+        void* old = slots[rng() % slots.size()].exchange(p, std::memory_order_acq_rel);
+        if (!old) continue;
+        auto* q = static_cast<std::uint64_t*>(old);
+        for (int i = 4; i < 16; ++i)
+          if (q[i] != q[3]) errors.fetch_add(1, std::memory_order_relaxed);
+        delete_block(old, static_cast<std::size_t>(q[2]), 16);
+      }
+    });
+  for (auto& th : ts) th.join();
+  for (auto& s : slots)
+    if (void* p = s.load(std::memory_order_acquire))
+      delete_block(p, static_cast<std::size_t>(static_cast<std::uint64_t*>(p)[2]), 16);
+  EXPECT_EQ(errors.load(), 0) << "a block was written by two owners at once";
 }
 
 }  // namespace
