@@ -28,16 +28,27 @@ TEST(TaskBlock, AFreedSmallBlockIsTheNextOneHandedOut) {
   }
 }
 
-// Two classes: a block of up to 256 bytes costs 256, one of up to 512 costs
-// 512; a block from one class never serves the other.
-TEST(TaskBlock, SmallBlocksComeInTwoClasses) {
+// Four classes, 64, 128, 256 and 512 bytes: a block of up to 256 bytes (a
+// task with a small callable) costs 256, one of up to 512 costs 512, and a
+// block from one class never serves another.
+TEST(TaskBlock, SmallBlocksComeInFourClasses) {
   void* small = new_block(200, 16);
   delete_block(small, 200, 16);
   void* large = new_block(400, 16);
   EXPECT_NE(large, small) << "a 400-byte block must not reuse a 256-byte one";
   static_cast<char*>(large)[399] = 1;
+  void* tiny = new_block(64, 16);
+  EXPECT_NE(tiny, small) << "a 64-byte block must not take a 256-byte one";
+  void* medium = new_block(100, 16);
+  EXPECT_NE(medium, small) << "a 100-byte block must not take a 256-byte one";
+  static_cast<char*>(medium)[99] = 1;
   void* small2 = new_block(256, 16);
   EXPECT_EQ(small2, small) << "the 256-byte class should still hold the block freed first";
+  delete_block(tiny, 64, 16);
+  void* tiny2 = new_block(10, 16);
+  EXPECT_EQ(tiny2, tiny) << "a 10-byte block should reuse the 64-byte block just freed";
+  delete_block(tiny2, 10, 16);
+  delete_block(medium, 100, 16);
   delete_block(large, 400, 16);
   delete_block(small2, 256, 16);
 }
@@ -56,8 +67,8 @@ TEST(TaskBlock, LargeAndOverAlignedBlocksWork) {
 // their blocks, whatever their exact size within the class.
 TEST(TaskBlock, AThousandFreedBlocksAllComeBack) {
   std::vector<void*> freed;
-  for (int i = 0; i < 1000; ++i) freed.push_back(new_block(100, 16));
-  for (void* p : freed) delete_block(p, 100, 16);
+  for (int i = 0; i < 1000; ++i) freed.push_back(new_block(180, 16));
+  for (void* p : freed) delete_block(p, 180, 16);
   std::set<void*> before(freed.begin(), freed.end()), after;
   std::vector<void*> again;
   for (int i = 0; i < 1000; ++i) again.push_back(new_block(250, 16));
@@ -114,15 +125,15 @@ TEST(TaskBlock, BlocksFreedOnAnotherThreadComeBackThroughTheDepot) {
 // to operator delete instead of keeping it.
 TEST(TaskBlock, TheDepotKeepsABoundedNumberOfBlocks) {
   constexpr std::size_t kBound = (std::size_t{32} << 20) / 256;  // 32 MiB of 256-byte blocks
-  std::vector<void*> held = drain(100);
+  std::vector<void*> held = drain(180);
   std::vector<void*> made;
-  for (std::size_t i = 0; i < kBound + 100'000; ++i) made.push_back(new_block(100, 16));
+  for (std::size_t i = 0; i < kBound + 100'000; ++i) made.push_back(new_block(180, 16));
   std::thread([&] {
-    for (void* p : made) delete_block(p, 100, 16);
+    for (void* p : made) delete_block(p, 180, 16);
   }).join();
-  EXPECT_EQ(depot_blocks_of(100), kBound) << "the depot should fill to its bound (32 MiB of a class) and no further";
-  give_back(held, 100);
-  EXPECT_EQ(depot_blocks_of(100), kBound) << "a full depot should stay at its bound";
+  EXPECT_EQ(depot_blocks_of(180), kBound) << "the depot should fill to its bound (32 MiB of a class) and no further";
+  give_back(held, 180);
+  EXPECT_EQ(depot_blocks_of(180), kBound) << "a full depot should stay at its bound";
 }
 
 // Many threads allocating here and freeing there, through both classes, with
@@ -137,16 +148,17 @@ TEST(TaskBlock, ThreadsTradingBlocksNeverShareOne) {
     ts.emplace_back([&, t] {
       std::mt19937 rng(static_cast<unsigned>(t) * 7919u + 1);
       for (int r = 0; r < kRounds; ++r) {
-        std::size_t size = (rng() & 1) ? 200 : 400;
+        static constexpr std::size_t kSizes[] = {40, 100, 200, 400};
+        std::size_t size = kSizes[rng() % 4];
         auto* p = static_cast<std::uint64_t*>(new_block(size, 16));
         const std::uint64_t tag = (static_cast<std::uint64_t>(t) << 32) | static_cast<std::uint64_t>(r);
         p[2] = size;
-        for (int i = 3; i < 16; ++i) p[i] = tag;
+        for (std::size_t i = 3; i < size / 8; ++i) p[i] = tag;
         // acq_rel: the block's contents travel with it to the thread that takes it.
         void* old = slots[rng() % slots.size()].exchange(p, std::memory_order_acq_rel);
         if (!old) continue;
         auto* q = static_cast<std::uint64_t*>(old);
-        for (int i = 4; i < 16; ++i)
+        for (std::size_t i = 4; i < q[2] / 8; ++i)
           if (q[i] != q[3]) errors.fetch_add(1, std::memory_order_relaxed);
         delete_block(old, static_cast<std::size_t>(q[2]), 16);
       }

@@ -44,6 +44,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -98,6 +99,29 @@ struct Job {
 
   const CancelScope* scope = nullptr;  // ambient while it runs; set before submit
   bool counted = false;                // pushed on a job deque, and counted as live work there
+
+  // A job's memory comes from stage 4's block cache (task_block.cpp), as a
+  // task's does: a job is made on one worker and often ends on another (a
+  // thief), and the cache's depot carries the blocks back, where malloc
+  // would take each one through an arena lock. The virtual destructor makes
+  // delete pass the size of the job's own type, as new received it.
+  // PreemptOff: the cache's lists are this thread's.
+  static void* operator new(std::size_t size) {
+    PreemptOff no_preempt;
+    return new_block(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  }
+  static void* operator new(std::size_t size, std::align_val_t align) {
+    PreemptOff no_preempt;
+    return new_block(size, static_cast<std::size_t>(align));
+  }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    PreemptOff no_preempt;
+    delete_block(p, size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  }
+  static void operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
+    PreemptOff no_preempt;
+    delete_block(p, size, static_cast<std::size_t>(align));
+  }
 };
 
 // A job that runs a function object (which must not throw: it reports
