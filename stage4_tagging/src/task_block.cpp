@@ -135,6 +135,7 @@ struct BlockCache {
       if (l.spare) depot_put(k, l.spare);
       if (l.count == kBatch) depot_put(k, l.head);
       else delete_batch(l.head);
+      l = List{};  // a block freed later by another thread-exit destructor still finds a list
     }
   }
 };

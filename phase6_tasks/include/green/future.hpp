@@ -46,7 +46,7 @@ using Stored = std::conditional_t<std::is_void_v<T>, Unit, T>;
 
 // A move-only callable run once (then's, when_all's): std::function would
 // refuse a move-only function given to then.
-struct Callback {
+struct Callback : BlockAllocated {
   virtual ~Callback() = default;
   virtual void operator()() noexcept = 0;
 };
@@ -57,7 +57,13 @@ std::unique_ptr<Callback> make_callback(G g) {
     void operator()() noexcept override { g(); }
     G g;
   };
-  return std::make_unique<Of>(std::move(g));
+  return std::unique_ptr<Callback>(new Of(std::move(g)));
+}
+
+// A shared state from the block cache (job.hpp's BlockAllocator).
+template <class S, class... A>
+std::shared_ptr<S> make_state(A&&... a) {
+  return std::allocate_shared<S>(BlockAllocator<S>{}, std::forward<A>(a)...);
 }
 
 class FutureStateBase {
@@ -221,7 +227,7 @@ Future<T> make_future(std::shared_ptr<FutureState<T>> s) {
 template <class T>
 class PromiseBase {
  public:
-  PromiseBase() : state_(std::make_shared<FutureState<T>>()) {}
+  PromiseBase() : state_(make_state<FutureState<T>>()) {}
   PromiseBase(PromiseBase&&) noexcept = default;
   PromiseBase& operator=(PromiseBase&& o) noexcept {
     if (this != &o) {
@@ -288,7 +294,7 @@ auto async(F&& f, SpawnOptions opts = {}) {
   using R = std::invoke_result_t<Fn&>;
   detail::validate(opts);
   detail::Scheduler& s = detail::scheduler_for("green::async");
-  auto st = std::make_shared<detail::FutureState<R>>();
+  auto st = detail::make_state<detail::FutureState<R>>();
   // The job keeps the state alive until it has run, and lets go of it then
   // (the state holds the job: no cycle once it ran).
   detail::Job* j = detail::make_fn_job([st, fn = Fn(std::forward<F>(f))]() mutable noexcept {
@@ -308,7 +314,7 @@ auto Future<T>::then(F&& f) {
                                         std::invoke_result<Fn&, detail::Stored<T>&&>>::type;
   check();
   auto in = std::move(state_);
-  auto out = std::make_shared<detail::FutureState<R>>();
+  auto out = detail::make_state<detail::FutureState<R>>();
   detail::Scheduler* s = detail::scheduler_here();
   detail::FutureState<T>* from = in.get();
   // Held by `in` until it runs (then dropped): in -> callback -> in is a
@@ -362,12 +368,12 @@ template <class T, class Out, class Done>
 Future<Out> gather(std::vector<Future<T>> fs, Done done) {
   struct All {
     std::vector<std::shared_ptr<FutureState<T>>> in;
-    std::shared_ptr<FutureState<Out>> out = std::make_shared<FutureState<Out>>();
+    std::shared_ptr<FutureState<Out>> out = make_state<FutureState<Out>>();
     std::atomic<std::size_t> left{0};
     Done done;
     explicit All(Done d) : done(std::move(d)) {}
   };
-  auto all = std::make_shared<All>(std::move(done));
+  auto all = make_state<All>(std::move(done));
   for (auto& f : fs) all->in.push_back(state_of(f));
   all->out->set_inputs({all->in.begin(), all->in.end()});
   Future<Out> result = make_future(all->out);
@@ -413,10 +419,10 @@ Future<std::pair<std::size_t, T>> when_any(std::vector<Future<T>> fs) {
   detail::require_inputs(fs.size(), "green::when_any");
   struct Any {
     std::shared_ptr<detail::FutureState<std::pair<std::size_t, T>>> out =
-        std::make_shared<detail::FutureState<std::pair<std::size_t, T>>>();
+        detail::make_state<detail::FutureState<std::pair<std::size_t, T>>>();
     std::atomic<bool> won{false};
   };
-  auto any = std::make_shared<Any>();
+  auto any = detail::make_state<Any>();
   std::vector<std::shared_ptr<detail::FutureState<T>>> in;
   for (auto& f : fs) in.push_back(detail::state_of(f));
   any->out->set_inputs({in.begin(), in.end()});

@@ -50,6 +50,49 @@
 
 namespace green::detail {
 
+// Phase 6's small objects (jobs, and futures' states and callbacks) come
+// from stage 4's block cache (task_block.cpp), as tasks do, not from malloc:
+// such an object is often made on one worker and freed on another (a thief
+// ran its job), and the cache's depot carries the blocks back where malloc
+// would take each one through an arena lock. PreemptOff: the cache's lists
+// are this thread's.
+inline void* small_new(std::size_t size, std::size_t align) {
+  PreemptOff no_preempt;
+  return new_block(size, align);
+}
+inline void small_delete(void* p, std::size_t size, std::size_t align) noexcept {
+  PreemptOff no_preempt;
+  delete_block(p, size, align);
+}
+
+// A base whose derived classes are allocated by small_new. With a virtual
+// destructor, delete passes the size of the object's own type, as new got.
+struct BlockAllocated {
+  static void* operator new(std::size_t size) { return small_new(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__); }
+  static void* operator new(std::size_t size, std::align_val_t a) { return small_new(size, static_cast<std::size_t>(a)); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    small_delete(p, size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  }
+  static void operator delete(void* p, std::size_t size, std::align_val_t a) noexcept {
+    small_delete(p, size, static_cast<std::size_t>(a));
+  }
+};
+
+// The same for std::allocate_shared (a future's state and its control block).
+template <class T>
+struct BlockAllocator {
+  using value_type = T;
+  static constexpr std::size_t kAlign =
+      alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? alignof(T) : __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+  BlockAllocator() = default;
+  template <class U>
+  BlockAllocator(const BlockAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(small_new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t n) noexcept { small_delete(p, n * sizeof(T), kAlign); }
+  template <class U>
+  bool operator==(const BlockAllocator<U>&) const noexcept { return true; }
+};
+
 // Cancellation flags, one per TaskGroup, each with its parent's. A scope is
 // canceled when it or an ancestor is. Walking the ancestors on every check
 // would cost a fork-join recursion its depth per job (fib(32): 32 scopes),
@@ -88,7 +131,7 @@ class CancelScope {
   mutable std::atomic<std::uint64_t> clean_{~std::uint64_t{0}};  // g_cancels when the ancestors were last found clear
 };
 
-struct Job {
+struct Job : BlockAllocated {
   Job() = default;
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
@@ -100,28 +143,6 @@ struct Job {
   const CancelScope* scope = nullptr;  // ambient while it runs; set before submit
   bool counted = false;                // pushed on a job deque, and counted as live work there
 
-  // A job's memory comes from stage 4's block cache (task_block.cpp), as a
-  // task's does: a job is made on one worker and often ends on another (a
-  // thief), and the cache's depot carries the blocks back, where malloc
-  // would take each one through an arena lock. The virtual destructor makes
-  // delete pass the size of the job's own type, as new received it.
-  // PreemptOff: the cache's lists are this thread's.
-  static void* operator new(std::size_t size) {
-    PreemptOff no_preempt;
-    return new_block(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-  }
-  static void* operator new(std::size_t size, std::align_val_t align) {
-    PreemptOff no_preempt;
-    return new_block(size, static_cast<std::size_t>(align));
-  }
-  static void operator delete(void* p, std::size_t size) noexcept {
-    PreemptOff no_preempt;
-    delete_block(p, size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-  }
-  static void operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
-    PreemptOff no_preempt;
-    delete_block(p, size, static_cast<std::size_t>(align));
-  }
 };
 
 // A job that runs a function object (which must not throw: it reports
