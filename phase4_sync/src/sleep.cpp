@@ -29,6 +29,7 @@ void sleep_until_steady_ns(std::int64_t deadline) {
     // park, and the timer may fire first (the woken bit keeps it).
     PreemptOff no_preempt;
     st.task = current_task();
+    Waiting waiting(st.task, "sleep", 0);
     arm_timer(*current_worker(), &st);
     park_current(nullptr, nullptr);
   }

@@ -132,6 +132,7 @@ bool sleep_queued(Waiter& me, SpinLock& guard, WaitList& list, std::int64_t dead
       me.blocked.on = &list;
       note_blocked(*w, me.blocked);  // for the deadlock report, should it come to that
     }
+    Waiting waiting(me.task, list.what, reinterpret_cast<std::intptr_t>(list.owner));
     guard.unlock();
     if (then) then(arg);
     park_current(nullptr, nullptr);  // until claimed and unparked, or timed out

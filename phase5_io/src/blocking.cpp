@@ -110,6 +110,7 @@ int blocking_in_flight() noexcept { return in_flight.load(std::memory_order_rela
 void run_blocking(BlockingJob& job) {
   job.task = current_task();
   in_flight.fetch_add(1, std::memory_order_relaxed);  // a hint (see in_flight)
+  Waiting waiting(job.task, "blocking call", 0);
   park_current(submit, &job);
 }
 

@@ -234,6 +234,7 @@ auto call(int fd, int dir, Op op, std::size_t want = 0) -> decltype(op()) {
     }
     wait_first = false;
     if (!turn) turn = std::unique_lock<Mutex>(s->turn[dir]);
+    Waiting waiting(current_task(), dir == kRead ? "io read" : "io write", fd);
     if (int w = wait_edge(*s, dir, in.seq, kNever)) {
       set_task_errno(w);
       return -1;
@@ -278,6 +279,7 @@ bool wait_ready(int fd, int dir, std::chrono::milliseconds timeout) {
   }
   if (ms == 0) return false;
   std::lock_guard turn(s->turn[dir]);
+  Waiting waiting(current_task(), dir == kRead ? "io readable" : "io writable", fd);
   return wait_edge(*s, dir, in.seq, deadline) != ETIMEDOUT;
 }
 

@@ -25,6 +25,7 @@ void Event::wait() {
     if (!word_.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self), std::memory_order_acq_rel,
                                        std::memory_order_acquire))
       return;
+    Waiting waiting(self, "task group or future", 0);
     park_current(nullptr, nullptr);
     // set() made us Ready; its exchange's release pairs with the park's
     // acquire (task_word.hpp), so we see what it published.

@@ -83,6 +83,10 @@ namespace ucontext_backend {
 void context_make(Context& ctx, void* lo, void* hi, EntryFn entry, void* arg) noexcept {
   // BEGIN SOLUTION
   getcontext(&ctx.uc);
+  // getcontext saved the creator's control words; a task starts with the
+  // ABI's (round to nearest, every exception masked), as the asm backend's do.
+  ctx.uc.uc_mcontext.fpregs->mxcsr = 0x1f80;
+  ctx.uc.uc_mcontext.fpregs->cwd = 0x037f;
   ctx.uc.uc_stack.ss_sp = lo;
   ctx.uc.uc_stack.ss_size = static_cast<std::size_t>(static_cast<char*>(hi) - static_cast<char*>(lo));
   ctx.uc.uc_link = nullptr;

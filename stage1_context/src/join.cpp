@@ -9,6 +9,7 @@ void wait_until_done(Task* self, Task* t) {
   if (t->state() == TaskState::Done) return;
   if (!self) return t->extra().sched->wait_from_thread(t);
   t->extra().join.joiner = self;
+  Waiting waiting(self, "join", static_cast<std::int64_t>(t->extra().id));
   park_current(nullptr, nullptr);
 }
 

@@ -6,6 +6,7 @@
 #include <green/detail/task.hpp>
 
 #include <cstdio>
+#include <time.h>
 
 namespace green::detail {
 
@@ -91,9 +92,18 @@ void free_task(Task* t) noexcept {
   if (x.exception) report_lost_exception(x);
   if (x.stack) stack_release(x.stack);
   std::size_t size = x.block_size, align = x.block_align;
+  x.live = 0;  // no longer a task, for whoever walks the blocks
   x.~TaskExtra();
   t->~Task();
   delete_block(t, size, align);
+}
+
+Waiting::Waiting(Task* self, const char* what, std::int64_t arg) noexcept : self_(self), info_{what, arg, 0} {
+  if (!self) return;
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);  // a few ns: read at every park
+  info_.since = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
+  self->extra().waiting = &info_;
 }
 
 void release_task(Task* t) noexcept {

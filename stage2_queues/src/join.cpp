@@ -39,6 +39,7 @@ void wait_until_done(Task* self, Task* t) {
   js.lock.unlock();
   if (done) return;  // the common case for short tasks: no switch at all
   if (!self) return t->extra().sched->wait_from_thread(t);
+  Waiting waiting(self, "join", static_cast<std::int64_t>(t->extra().id));
   park_current(&register_joiner, t);
   // STUB: (void)self, (void)t;
   // STUB: unimplemented("stage 2: wait_until_done (join.cpp) is yours to write");

@@ -35,6 +35,7 @@ void wait_until_done(Task* self, Task* t) {
     if (cur.tag() != kJoinDone) second_joiner();  // another joiner came first
     return;                                       // it ended meanwhile
   }
+  Waiting waiting(self, "join", static_cast<std::int64_t>(t->extra().id));
   park_current(nullptr, nullptr);
   // STUB: (void)self, (void)t;
   // STUB: unimplemented("stage 4: wait_until_done (join.cpp) is yours to write");

@@ -1,4 +1,5 @@
 // The task-block cache (task_block.cpp): small blocks recycled per thread.
+#include <green/detail/block_registry.hpp>
 #include <green/detail/task.hpp>
 
 #include <gtest/gtest.h>
@@ -9,10 +10,6 @@
 #include <set>
 #include <thread>
 #include <vector>
-
-namespace green::detail {
-std::size_t depot_blocks(std::size_t size) noexcept;  // task_block.cpp, for tests
-}
 
 namespace {
 
@@ -121,19 +118,71 @@ TEST(TaskBlock, BlocksFreedOnAnotherThreadComeBackThroughTheDepot) {
   give_back(held, 200);
 }
 
-// The depot is bounded: a burst far past its bound gives the surplus back
-// to operator delete instead of keeping it.
-TEST(TaskBlock, TheDepotKeepsABoundedNumberOfBlocks) {
-  constexpr std::size_t kBound = (std::size_t{32} << 20) / 256;  // 32 MiB of 256-byte blocks
+// A thread that exits gives its lists to the depot, a partial one too:
+// nothing it held is lost (chunks are never freed, so a lost block would be
+// memory no one could use again).
+TEST(TaskBlock, AnExitingThreadsListsGoToTheDepot) {
   std::vector<void*> held = drain(180);
   std::vector<void*> made;
-  for (std::size_t i = 0; i < kBound + 100'000; ++i) made.push_back(new_block(180, 16));
+  for (int i = 0; i < 300; ++i) made.push_back(new_block(180, 16));
   std::thread([&] {
-    for (void* p : made) delete_block(p, 180, 16);
+    for (void* p : made) delete_block(p, 180, 16);  // a full batch (the spare) and 44
   }).join();
-  EXPECT_EQ(depot_blocks_of(180), kBound) << "the depot should fill to its bound (32 MiB of a class) and no further";
+  EXPECT_EQ(depot_blocks_of(180), 300u) << "the exiting thread's spare batch and its partial list should be in the depot";
   give_back(held, 180);
-  EXPECT_EQ(depot_blocks_of(180), kBound) << "a full depot should stay at its bound";
+}
+
+// Small blocks are carved from chunks that are never freed: a second burst
+// of the same size reuses the first's chunks instead of making more.
+std::size_t blocks_that_exist() {
+  std::size_t n = 0;
+  for_each_block([](void*, std::size_t, void* arg) { ++*static_cast<std::size_t*>(arg); }, &n);
+  return n;
+}
+TEST(TaskBlock, ASecondBurstReusesTheFirstOnesChunks) {
+  std::vector<void*> made;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 50'000; ++i) made.push_back(new_block(180, 16));
+    std::thread([&] {
+      for (void* p : made) delete_block(p, 180, 16);
+    }).join();
+    made.clear();
+    static std::size_t after_first = 0;
+    if (round == 0) after_first = blocks_that_exist();
+    else EXPECT_EQ(blocks_that_exist(), after_first) << "round " << round << " made new chunks";
+  }
+}
+
+// The registry finds every block handed out, small, large and over-aligned,
+// with its size (what dump_tasks and the gdb extension walk).
+TEST(TaskBlock, TheRegistryFindsEveryBlock) {
+  struct Want {
+    void* p;
+    std::size_t size;
+    bool found = false;
+  };
+  std::vector<Want> want;
+  for (std::size_t size : {40u, 100u, 200u, 400u, 2'000u, 100'000u}) want.push_back({new_block(size, 16), size});
+  want.push_back({new_block(300, 128), 300});
+  for_each_block(
+      [](void* b, std::size_t size, void* arg) {
+        for (Want& w : *static_cast<std::vector<Want>*>(arg))
+          if (w.p == b) w.found = size >= w.size;
+      },
+      &want);
+  for (const Want& w : want) EXPECT_TRUE(w.found) << "a block of " << w.size << " bytes was not found (or with a smaller size)";
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(want.back().p) % 128, 0u) << "an over-aligned large block needs its alignment";
+  for (Want& w : want) {
+    delete_block(w.p, w.size, &w == &want.back() ? 128 : 16);
+    w.found = false;
+  }
+  for_each_block(
+      [](void* b, std::size_t size, void* arg) {
+        for (Want& w : *static_cast<std::vector<Want>*>(arg))
+          if (w.p == b && size > 512) w.found = true;
+      },
+      &want);
+  for (const Want& w : want) EXPECT_FALSE(w.found) << "a freed large block of " << w.size << " bytes is still listed";
 }
 
 // Many threads allocating here and freeing there, through both classes, with

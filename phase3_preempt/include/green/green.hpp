@@ -1,5 +1,6 @@
 // green: the public API as of phase 3 (the M:N runtime, preemptive).
 #pragma once
+#include <green/dump.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/no_preempt.hpp>
 #include <green/options.hpp>

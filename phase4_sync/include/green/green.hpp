@@ -3,6 +3,7 @@
 #include <green/barrier.hpp>
 #include <green/channel.hpp>
 #include <green/condvar.hpp>
+#include <green/dump.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/mutex.hpp>
 #include <green/no_preempt.hpp>

@@ -31,6 +31,17 @@ struct Context {
   void* sp = nullptr;  // valid only while this context is not running
 };
 inline constexpr std::size_t kSavedFrameBytes = 8 * 8;  // control words + 6 registers + return address
+// The same frame as a struct, for whoever reads a switched-out context from
+// outside: the task dump (stage 4's dump.cpp) and the gdb extension
+// (gdb/green.py), which must agree with context_x86_64.S's PUSH_FRAME.
+struct SavedFrame {
+  std::uint32_t mxcsr;
+  std::uint16_t x87_cw;
+  std::uint16_t pad;
+  std::uint64_t r15, r14, r13, r12, rbx, rbp;
+  void* ret;  // where the switched-out code resumes
+};
+static_assert(sizeof(SavedFrame) == kSavedFrameBytes, "SavedFrame must match PUSH_FRAME");
 void context_make(Context& ctx, void* lo, void* hi, EntryFn entry, void* arg) noexcept;
 }  // namespace asm_backend
 

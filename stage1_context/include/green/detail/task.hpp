@@ -32,6 +32,7 @@ namespace green::detail {
 
 class Scheduler;
 struct TaskExtra;
+struct WaitInfo;
 struct TaskLocals;  // stage 2 (task_local.cpp)
 
 // Invariants: ctx is valid exactly when the task is not Running; next
@@ -62,19 +63,53 @@ struct alignas(16) TaskExtra {
   // task. fetch_sub acq_rel: release publishes this side's last writes, the
   // last one's acquire sees the other side's before freeing.
   std::atomic<int> refs{2};
+  std::uint32_t live = 0;              // kTaskLive from allocate_task to free_task (below)
   JoinState join;                      // who waits for the end (join.cpp)
   std::exception_ptr exception;        // what the function threw, for join()
   std::string name;
   TaskLocals* locals = nullptr;        // stage 2: at_exit handlers, TaskLocal values; the
                                        // task's own, made at its first use, gone at its end
+  const WaitInfo* waiting = nullptr;   // what it is parked on, while it is (Waiting, below)
 #if GREEN_TSAN
   void* tsan_fiber = nullptr;
 #endif
 };
 
+// A task's block, seen from outside (stage 4's dump_tasks and gdb walk every
+// block): `live` says whether a block holds a task. Set as the block becomes
+// a task and cleared as it stops being one; no other kind of block writes
+// this value at this offset.
+inline constexpr std::uint32_t kTaskLive = 0x6b736174;  // "task"
+
+// What a parked task waits for: `what` names it ("join", "mutex", "io
+// read"...), `arg` says which one (a task id, an fd, an address), `since` is
+// CLOCK_MONOTONIC_COARSE in ns when the wait began. Lives on the waiting
+// task's stack; the Waiting guard points the task at it for the wait.
+struct WaitInfo {
+  const char* what;
+  std::int64_t arg;
+  std::uint64_t since;
+};
+
 // The cold half sits right after the TCB in the task's block.
 static_assert(sizeof(Task) % alignof(TaskExtra) == 0);
 inline TaskExtra& Task::extra() noexcept { return *reinterpret_cast<TaskExtra*>(this + 1); }
+
+// Points the task self at a WaitInfo while it waits (a park, from just
+// before to just after). self may be nullptr (a plain thread): nothing then.
+class Waiting {
+ public:
+  Waiting(Task* self, const char* what, std::int64_t arg) noexcept;
+  ~Waiting() {
+    if (self_) self_->extra().waiting = nullptr;
+  }
+  Waiting(const Waiting&) = delete;
+  Waiting& operator=(const Waiting&) = delete;
+
+ private:
+  Task* self_;
+  WaitInfo info_;
+};
 
 // ---- A task's life (task.cpp) ----------------------------------------------
 TaskId next_task_id() noexcept;
@@ -104,6 +139,7 @@ Task* make_task(Scheduler& s, F&& f, const SpawnOptions& opts) {
   validate(opts);
   void* where;
   Task* t = allocate_task(s, opts, sizeof(Fn), alignof(Fn), &where);
+  t->extra().live = kTaskLive;
   try {
     ::new (where) Fn(std::forward<F>(f));
   } catch (...) {

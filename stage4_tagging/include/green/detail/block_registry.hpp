@@ -1,0 +1,49 @@
+// Every block the task-block cache has made, for whoever must find every
+// task: green::dump_tasks and the gdb extension (task_block.cpp).
+//
+// Small blocks live in chunks that are never freed, on a push-only list;
+// large ones carry a LargeBlock header on a locked list. Both heads have C
+// names (green_block_chunks, green_large_blocks) so that a debugger reading
+// a core dump finds them by symbol; the layouts below are what it reads.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace green::detail {
+
+// A chunk: this header, then `blocks` blocks of `block_size` bytes.
+struct alignas(64) Chunk {
+  Chunk* next;               // the chunk made before this one; fixed once published
+  std::uint32_t block_size;  // 64, 128, 256 or 512
+  std::uint32_t blocks;
+  std::byte* first_block() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
+};
+static_assert(sizeof(Chunk) == 64, "gdb/green.py reads a chunk's blocks at +64");
+
+// Right below a large block.
+struct LargeBlock {
+  LargeBlock* prev;
+  LargeBlock* next;
+  std::size_t size;  // the block's, not counting this header
+  std::size_t pad;
+};
+static_assert(sizeof(LargeBlock) == 32, "gdb/green.py reads a large block at +32");
+
+// Calls fn(block, size, arg) for every block that exists, free or in use,
+// of every class (a block's size is its class's, or a large block's own).
+// Blocks may be handed out and freed meanwhile: fn reads them as a debugger
+// would. try_only (a signal handler): skips the large blocks, and returns
+// false, if their lock is held; else true.
+using BlockFn = void (*)(void* block, std::size_t size, void* arg);
+bool for_each_block(BlockFn fn, void* arg, bool try_only = false) noexcept;
+
+// Blocks of size's class now in the depot (0 for a size with no class). For tests.
+std::size_t depot_blocks(std::size_t size) noexcept;
+
+}  // namespace green::detail
+
+extern "C" {
+extern std::atomic<green::detail::Chunk*> green_block_chunks;
+extern green::detail::LargeBlock* green_large_blocks;
+}
