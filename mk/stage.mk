@@ -128,6 +128,7 @@ $(BUILD)/green.pc: $(GREEN_ROOT)/mk/stage.mk $(GREEN_ROOT)/mk/config.mk
 #                                      which a shared object cannot do
 #   lib/pkgconfig/green.pc             pkg-config --cflags --libs green
 #   lib/cmake/green/greenConfig*.cmake find_package(green) -> green::green
+#   share/green/gdb/green.py           the gdb extension (from stage 4 on)
 # Both describe the prefix relative to themselves, so the tree can move.
 # grader/test_install.py builds a program against it both ways.
 STRIP_MARKERS := $(firstword $(wildcard /usr/bin/python3) python3) $(GREEN_ROOT)/mk/starter.py strip
@@ -137,6 +138,8 @@ install: $(BUILD)/libgreen.a
 	  dest="$(PREFIX)/$${f#*/}"; mkdir -p "$$(dirname "$$dest")"; \
 	  $(STRIP_MARKERS) $(GREEN_ROOT)/$$f > "$$dest"; done
 	@install -D -m 644 $(BUILD)/libgreen.a $(PREFIX)/lib/libgreen.a
+	@set -e; for f in $(call overlay,gdb); do \
+	  install -D -m 644 $(GREEN_ROOT)/$$f "$(PREFIX)/share/green/$${f#*/}"; done
 	@mkdir -p $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/green
 	@printf '%s\n' \
 	  'prefix=$${pcfiledir}/../..' \

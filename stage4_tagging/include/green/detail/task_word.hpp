@@ -77,6 +77,11 @@ class TaskWord {
   constexpr explicit TaskWord(std::uint32_t bits) : bits_(bits) {}
   std::uint32_t bits_ = 0;
 };
+// The debugger reads the word with these (gdb/green.py), and a task's state
+// as TaskState's values.
+static_assert(TaskWord::kStateMask == 0x3 && TaskWord::kPriorityShift == 3 && TaskWord::kPriorityBits == 4,
+              "gdb/green.py decodes the task word with these");
+static_assert(sizeof(TaskWord) == 4, "gdb/green.py reads the task word as 4 bytes");
 
 static_assert(sizeof(TaskWord) == 4);
 
