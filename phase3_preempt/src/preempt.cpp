@@ -189,6 +189,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
     auto* fp = reinterpret_cast<char*>(uc->uc_mcontext.fpregs);
     if (fp >= frame && fp < ps.alt_hi) moved->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(fp + delta);
     c.preemptions.fetch_add(1, std::memory_order_relaxed);
+    w.preemptions.inc();  // ticks do not nest: this thread's only writer of it
 #if GREEN_ASAN
     __asan_handle_no_return();  // we leave the signal stack for good: unpoison it
 #endif
@@ -199,6 +200,7 @@ void chain(int sig, siginfo_t* si, void* uc) {
   auto* here = static_cast<std::byte*>(__builtin_frame_address(0));
   if (here <= lo + kSwitchRoom || here > hi) return refuse();
   c.preemptions.fetch_add(1, std::memory_order_relaxed);
+  w.preemptions.inc();
   green_preempt_switch(uc, task_errno);
   set_preempt_count(0);
   // STUB: (void)ps, (void)si, (void)uc, (void)task_errno;

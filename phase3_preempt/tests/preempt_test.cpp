@@ -70,6 +70,35 @@ TEST(Preempt, SpinningTaskDoesNotStarveAnotherWithinThreeSlices) {
   }
 }
 
+// Runtime::stats() counts the runtime's own preemptions: each time the
+// spinner above lost the worker to the waiting task is one.
+TEST(Preempt, StatsCountThePreemptionsOfThisRuntime) {
+  green::Runtime rt({.workers = 1, .time_slice = 1ms});
+  std::atomic<bool> stop{false};
+  std::atomic<unsigned long> laps{0};
+  rt.run([&] {
+    auto spinner = green::spawn([&] {
+      auto give_up = Clock::now() + 20s;
+      for (unsigned long i = 1; !stop.load(std::memory_order_relaxed); ++i) {
+        laps.store(i, std::memory_order_relaxed);
+        if (i % 65536 == 0 && Clock::now() > give_up) return;
+      }
+    });
+    // One worker: main runs again only when a tick takes it from the
+    // spinner, so each round below is at least one preemption.
+    for (int round = 0; round < 5; ++round) {
+      unsigned long seen = laps.load(std::memory_order_relaxed);
+      while (laps.load(std::memory_order_relaxed) == seen) green::this_task::yield();
+    }
+    stop.store(true);
+    spinner.join();
+  });
+  green::RuntimeStats s = rt.stats();
+  EXPECT_GE(s.preemptions, 5u) << "main ran again 5 times while the spinner never yielded";
+  green::Runtime other({.workers = 1});
+  EXPECT_EQ(other.stats().preemptions, 0u) << "another runtime's preemptions are not its own";
+}
+
 }  // namespace
 
 namespace {

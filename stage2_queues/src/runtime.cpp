@@ -3,6 +3,7 @@
 // detail/runtime_impl.hpp; the scheduling policy in worker_loop.cpp.
 #include <green/detail/unimplemented.hpp>
 #include <green/detail/runtime_impl.hpp>
+#include <green/detail/task_census.hpp>
 
 #include <green/detail/futex.hpp>
 
@@ -120,6 +121,7 @@ RuntimeImpl::~RuntimeImpl() {
   // A thread that made our last task Ready may still be waking a worker.
   while (outside_pushes_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   stop_workers();
+  forget_tasks(*this);  // any it abandoned (phase 4's deadlock) are no longer anyone's
 }
 
 // ---- Parking --------------------------------------------------------------
@@ -239,8 +241,11 @@ RuntimeStats RuntimeImpl::stats() const noexcept {
     s.switches += w->switches.read();
     s.steals += w->steals.read();
     s.parks += w->parks.read();
+    s.wakeups += w->wakeups.read();
     s.global_pushes += w->global_pushes.read();
+    s.preemptions += w->preemptions.read();
   }
+  count_tasks(*this, s);
   return s;
 }
 

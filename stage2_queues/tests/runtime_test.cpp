@@ -125,6 +125,22 @@ TEST(Runtime, StatsCountEveryTaskThatEnded) {
   EXPECT_EQ(s.completed, s.spawned) << "a quiet runtime has completed every task it spawned";
 }
 
+// A worker that ran dry sleeps (parks) and is woken by whoever brings work:
+// with one worker, each run() from a plain thread, made once the worker is
+// asleep again, wakes it once.
+TEST(Runtime, StatsCountParksAndWakeUps) {
+  Runtime rt({.workers = 1});
+  for (unsigned i = 0; i < 5; ++i) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (rt.stats().parks < i + 1 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // asleep (again)
+    rt.run([] {});
+  }
+  green::RuntimeStats s = rt.stats();
+  EXPECT_EQ(s.wakeups, 5u) << "each of the 5 runs woke the sleeping worker; parks " << s.parks;
+  EXPECT_LE(s.wakeups, s.parks) << "a worker is woken at most once per sleep";
+}
+
 TEST(Runtime, SpawnInATaskGoesToTheLocalQueue) {
   Runtime rt({.workers = 1});
   rt.run([] {

@@ -79,11 +79,6 @@ const char* state_name(TaskState s) {
   return "?";
 }
 
-// The dump reads tasks while their workers change them, as a debugger does,
-// and says so: a task's fields may be torn or stale, never unsafe to read
-// (blocks are never unmapped), so TSan is told not to report these reads.
-#define GREEN_RACY_READER __attribute__((no_sanitize_thread))
-
 // Where a switched-out task resumes: the return address its switch saved
 // (the last word of the saved frame, context.hpp).
 GREEN_RACY_READER void* resume_pc(const Task& t) {
@@ -149,13 +144,8 @@ GREEN_RACY_READER void print_task(Walk& w, Task& t) {
 unsigned dump(int fd, bool symbols) {
   Out out(fd);
   Walk w{&out, symbols, coarse_now_ns()};
-  bool whole = detail::for_each_block(
-      [](void* block, std::size_t size, void* arg) GREEN_RACY_READER {
-        if (size < sizeof(Task) + sizeof(TaskExtra)) return;
-        auto* t = static_cast<Task*>(block);
-        if (t->extra().live == detail::kTaskLive) print_task(*static_cast<Walk*>(arg), *t);
-      },
-      &w, !symbols);
+  bool whole = detail::for_each_task([](Task* t, void* arg) GREEN_RACY_READER { print_task(*static_cast<Walk*>(arg), *t); },
+                                     &w, !symbols);
   out.str("green: ").num(w.count).str(w.count == 1 ? " task" : " tasks");
   if (!whole) out.str(" (tasks with large blocks skipped: their list was busy)");
   out.str("\n");

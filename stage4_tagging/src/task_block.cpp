@@ -202,6 +202,21 @@ bool for_each_block(BlockFn fn, void* arg, bool try_only) noexcept {
 // STUB: bool for_each_block(BlockFn, void*, bool) noexcept { return true; }
 // END SOLUTION
 
+bool for_each_task(TaskFn fn, void* arg, bool try_only) noexcept {
+  struct Filter {
+    TaskFn fn;
+    void* arg;
+  } f{fn, arg};
+  return for_each_block(
+      [](void* block, std::size_t size, void* a) GREEN_RACY_READER {
+        if (size < sizeof(Task) + sizeof(TaskExtra)) return;
+        auto* t = static_cast<Task*>(block);
+        auto* f = static_cast<Filter*>(a);
+        if (t->extra().live == kTaskLive) f->fn(t, f->arg);
+      },
+      &f, try_only);
+}
+
 // The small class of a block, or -1 if it is not small.
 [[maybe_unused]] static int block_class(std::size_t size, std::size_t align) {
   if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) return -1;

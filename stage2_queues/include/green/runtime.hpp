@@ -1,6 +1,7 @@
 // Runtime: the M:N scheduler. M worker threads run any number of tasks.
 #pragma once
 #include <green/detail/task.hpp>
+#include <green/runtime_stats.hpp>
 #include <green/spawn.hpp>
 
 #include <chrono>
@@ -33,16 +34,6 @@ struct RuntimeOptions {
 // The shortest time slice; shorter ones (but 0) are refused: a tick costs a
 // few microseconds, so a shorter slice would be a storm of signals.
 inline constexpr std::chrono::microseconds kMinTimeSlice{50};
-
-// Counters summed over the workers; each is exact once the runtime is quiet.
-struct RuntimeStats {
-  std::uint64_t spawned = 0;   // tasks created
-  std::uint64_t completed = 0; // tasks that ended (equal to spawned once the runtime is quiet)
-  std::uint64_t switches = 0;  // times a worker switched into a task
-  std::uint64_t steals = 0;    // tasks taken from another worker's queue
-  std::uint64_t parks = 0;     // times a worker went to sleep for lack of work
-  std::uint64_t global_pushes = 0;  // tasks that went through the global queue
-};
 
 namespace detail { class RuntimeImpl; }
 

@@ -58,7 +58,7 @@ struct alignas(64) Worker : Dispatcher {
   // Futex word: 0 while parked, 1 once a waker has picked it (idle_wake);
   // an event source may set other values to wake it without picking it.
   alignas(64) std::atomic<std::uint32_t> wake{0};
-  OwnedCounter spawned, ended, switches, parks, steals, global_pushes;
+  OwnedCounter spawned, ended, switches, parks, wakeups, steals, global_pushes, preemptions;
   std::thread thread;
 };
 
@@ -170,7 +170,12 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
   w.parks.inc();
   on_worker_sleep(w);
   // False: an event came due first, and we may still be on the idle list.
-  if (!idle_wait(w) && !remove_from_idle(w)) wait_until_picked(w);  // picked meanwhile
+  if (idle_wait(w)) {
+    w.wakeups.inc();
+  } else if (!remove_from_idle(w)) {  // picked meanwhile
+    wait_until_picked(w);
+    w.wakeups.inc();
+  }
   on_worker_wake(w);
   // STUB: (void)w, (void)has_work;
   // STUB: unimplemented("stage 2: RuntimeImpl::park (runtime_impl.hpp) is yours to write");

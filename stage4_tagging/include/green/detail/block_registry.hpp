@@ -38,6 +38,16 @@ static_assert(sizeof(LargeBlock) == 32, "gdb/green.py reads a large block at +32
 using BlockFn = void (*)(void* block, std::size_t size, void* arg);
 bool for_each_block(BlockFn fn, void* arg, bool try_only = false) noexcept;
 
+// Calls fn(t, arg) for every block that holds a task now (its TaskExtra::
+// live is kTaskLive, detail/task.hpp); try_only as for for_each_block. fn
+// reads the task while its workers may change it, as a debugger does: mark
+// it GREEN_RACY_READER, which tells TSan not to report those reads (they may
+// be stale, never unsafe: blocks are never unmapped).
+struct Task;
+using TaskFn = void (*)(Task* t, void* arg);
+bool for_each_task(TaskFn fn, void* arg, bool try_only = false) noexcept;
+#define GREEN_RACY_READER __attribute__((no_sanitize_thread))
+
 // Blocks of size's class now in the depot (0 for a size with no class). For tests.
 std::size_t depot_blocks(std::size_t size) noexcept;
 
