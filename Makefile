@@ -29,10 +29,11 @@ all:
 # Debian packages the build, tests and grader need (cmake: grader/test_install.py
 # builds a program with find_package(green); curl and wrk: the clients
 # of the examples' tests, grader/test_examples.py, and wrk of phase 5's HTTP
-# benchmark). Peers for `make bench` (golang-go, libboost-fiber-dev,
+# benchmark; python3-matplotlib: the plots of `make bench`'s report, grader/test_plots.py).
+# Peers for `make bench` (golang-go, libboost-fiber-dev,
 # libtbb-dev) are optional and not listed here; its std peer needs only g++.
 DEB_PACKAGES := g++ make python3 python3-pytest libgtest-dev libgmock-dev \
-                libbenchmark-dev valgrind gdb pkg-config cmake curl wrk
+                libbenchmark-dev valgrind gdb pkg-config cmake curl wrk python3-matplotlib
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import perf, proc, report, stages
+from . import perf, plots, proc, report, stages
 
 REPORT = stages.ROOT / "build" / "bench" / "report.md"
 # Fields of a Google Benchmark JSON entry that are not user counters.
@@ -375,26 +375,65 @@ def ratio(ours, theirs, better="lower"):
     return theirs / ours if better == "lower" else ours / theirs
 
 
+def comparison_rows(comparison, green, columns):
+    """[(row, green's figure, {peer: (its figure, ratio)})] of one comparison:
+    what its table shows and its plot draws. columns: the peers with figures
+    in it."""
+    better = {w.key: w.better for w in comparison.workloads}
+    out = []
+    for row, key in table_rows(comparison, columns):
+        ours = green.get(key)
+        theirs = {p: figures.get(key, (None,))[0] for p, figures in columns.items()}
+        out.append((row, ours, {p: (t, ratio(ours, t, better.get(key, "lower"))) for p, t in theirs.items()}))
+    return out
+
+
+def owned_columns(comparison, columns):
+    """The peers that have figures in this comparison."""
+    return {p: f for p, f in columns.items() if any(comparison.owns(k) for k in f)}
+
+
 def comparison_table(comparison, green, columns):
     """A Markdown table of green's figures ({key: value}) and the peers'
     ({peer: {key: (value, unit)}}) on one comparison's workloads."""
-    columns = {p: f for p, f in columns.items() if any(comparison.owns(k) for k in f)}
-    better = {w.key: w.better for w in comparison.workloads}
+    columns = owned_columns(comparison, columns)
 
     def cell(x):  # 1.234e+05 reads worse than 123,400
         return "—" if x is None else f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:.4g}"
 
     lines = ["| workload | green |" + "".join(f" {p} | {p} vs green |" for p in columns),
              "|---|---:|" + "---:|---:|" * len(columns)]
-    for row, key in table_rows(comparison, columns):
-        ours = green.get(key)
+    for row, ours, theirs in comparison_rows(comparison, green, columns):
         cells = [row, cell(ours)]
-        for figures in columns.values():
-            theirs = figures.get(key, (None,))[0]
-            r = ratio(ours, theirs, better.get(key, "lower"))
-            cells += [cell(theirs), "—" if r is None else f"{r:.3g}x"]
+        for figure, r in theirs.values():
+            cells += [cell(figure), "—" if r is None else f"{r:.3g}x"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def comparison_plots(comparison, green, columns, where):
+    """The section's plots (grader/plots.py) as Markdown image lines, their
+    PNGs written into where; or a line saying how to get them."""
+    if not plots.available():
+        return "(plots: apt-get install python3-matplotlib, then make bench again)"
+    columns = owned_columns(comparison, columns)
+    where.mkdir(parents=True, exist_ok=True)
+    lines = []
+    rows = [(row, {p: r for p, (_, r) in theirs.items()}) for row, _, theirs in
+            comparison_rows(comparison, green, columns)]
+    ratios = where / f"{comparison.group}-ratios.png"
+    if plots.plot_ratios(ratios, f"{comparison.title}: how far ahead green is", rows):
+        lines.append(f"![{comparison.title}: green vs peers]({ratios.name})")
+    mine = {w.key for w in comparison.workloads}
+    units = {re.sub(r"\s*\bworkers=\d+\b", "", w.key).strip(): (re.findall(r"\(([^()]*)\)$", w.row) or [""])[0]
+             for w in comparison.workloads}
+    series = plots.scaling_series({k: v for k, v in green.items() if k in mine},
+                                  {p: {k: v for k, v in f.items() if comparison.owns(k)}
+                                   for p, f in columns.items()})
+    scaling = where / f"{comparison.group}-scaling.png"
+    if plots.plot_scaling(scaling, f"{comparison.title}: over worker counts", series, units):
+        lines.append(f"![{comparison.title}: scaling]({scaling.name})")
+    return "\n\n".join(lines)
 
 
 def peers_sections(greens, env=None):
@@ -427,6 +466,9 @@ def peers_sections(greens, env=None):
                 "peer / green for times, sizes and latencies, green / peer for rates. "
                 "One run of each, on this machine.\n\n" + comparison_table(comparison, green, columns)
                 + "\n\n" + "\n".join(notes))
+        drawn = comparison_plots(comparison, green, columns, REPORT.parent)
+        if drawn:
+            text += "\n\n" + drawn
         print(f"\n== green vs peers: {comparison.title}\n\n{text}", flush=True)
         sections.append(f"## Peers: {comparison.title}\n\n" + text)
     return sections
