@@ -232,6 +232,7 @@ void setup_once() {
 // nobody can run it before. Where it goes is its scheduler's call.
 void requeue_preempted(Task* t, void*) {
   if (!t->word.unpark()) return;
+  mark_runnable(t);
   Dispatcher& d = *this_dispatcher();
   d.sched->submit_preempted(d, t);
 }

@@ -8,8 +8,10 @@
 #include <green/detail/signal_stack.hpp>
 #include <green/detail/task.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cxxabi.h>
+#include <time.h>
 
 extern "C" {
 __thread void* green_current_task = nullptr;  // see current_task() in dispatcher.hpp
@@ -116,12 +118,43 @@ static void check_stack(Task* t, bool exiting) {
   if (!sp_ok || !stack_intact(t->extra().stack)) report_stack_overflow(t->extra().id, t->extra().name.c_str());
 }
 
+// ---- The latency histogram (dispatcher.hpp) ---------------------------------
+
+static std::atomic<unsigned> g_latency_period{kLatencySamplePeriod};  // relaxed: a setting
+thread_local unsigned tl_latency_countdown = kLatencySamplePeriod;
+unsigned latency_sample_period() noexcept { return g_latency_period.load(std::memory_order_relaxed); }
+void set_latency_sample_period(unsigned n) noexcept {
+  g_latency_period.store(n ? n : 1, std::memory_order_relaxed);
+  tl_latency_countdown = 1;
+}
+
+static std::uint64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void stamp_runnable(Task* t) noexcept {
+  tl_latency_countdown = latency_sample_period();
+  t->extra().runnable_at = monotonic_ns();
+  t->word.set_sampled();
+}
+
+static void record_latency(Dispatcher& d, Task* t) noexcept {
+  std::uint64_t now = monotonic_ns(), at = t->extra().runnable_at;
+  std::uint64_t ns = now > at ? now - at : 0;
+  int b = ns ? 63 - __builtin_clzll(ns) : 0;
+  if (b >= kLatencyBuckets) b = kLatencyBuckets - 1;
+  auto& c = d.latency[b];
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // this thread's only
+}
+
 bool Dispatcher::start(Task* t) {
   GREEN_CHECK(this_dispatcher() == this && !current, "run() off this dispatcher's loop");
   GREEN_CHECK(t->state() == TaskState::Ready, "run() of a task that is not Ready");
   current = t;
   set_current_task(t);
-  t->word.start_running();
+  if (t->word.start_running()) record_latency(*this, t);
   if (!t->stack_lo && !bind_stack(t)) {
     // No memory for a stack: the task ends with std::bad_alloc, never run.
     t->extra().destroy(t->extra().callable);
@@ -142,6 +175,7 @@ void Dispatcher::finish(Task* t, bool ran) {
   switch (after) {
     case After::Yield:
       t->word.stop_running();
+      mark_runnable(t);
       sched->submit_yielded(*this, t);
       break;
     case After::Park:
@@ -149,6 +183,7 @@ void Dispatcher::finish(Task* t, bool ran) {
       if (t->word.park()) {
         if (park_fn) park_fn(t, park_arg);
       } else {
+        mark_runnable(t);
         sched->submit(t);  // woken before it finished parking
       }
       break;
@@ -214,7 +249,10 @@ void park_current(ParkFn fn, void* arg) { switch_to_loop(After::Park, fn, arg); 
 
 void unpark(Task* t) {
   PreemptOff no_preempt;  // submit() pushes to this thread's queue
-  if (t->word.unpark()) t->extra().sched->submit(t);
+  if (t->word.unpark()) {
+    mark_runnable(t);
+    t->extra().sched->submit(t);
+  }
 }
 
 // ---- The life of a task -----------------------------------------------------

@@ -232,6 +232,8 @@ void RuntimeImpl::on_task_end(Dispatcher& d, Task*) noexcept { static_cast<Worke
 
 void RuntimeImpl::wait_from_thread(Task* t) { block_thread_until_done(t); }
 
+static_assert(RuntimeStats::kLatencyBuckets == kLatencyBuckets, "RuntimeStats shows the dispatchers' histogram");
+
 RuntimeStats RuntimeImpl::stats() const noexcept {
   RuntimeStats s;
   s.spawned = external_spawned.load(std::memory_order_relaxed);  // a statistic: orders nothing
@@ -244,6 +246,7 @@ RuntimeStats RuntimeImpl::stats() const noexcept {
     s.wakeups += w->wakeups.read();
     s.global_pushes += w->global_pushes.read();
     s.preemptions += w->preemptions.read();
+    for (int b = 0; b < kLatencyBuckets; ++b) s.latency[b] += w->latency[b].load(std::memory_order_relaxed);  // a statistic
   }
   count_tasks(*this, s);
   return s;

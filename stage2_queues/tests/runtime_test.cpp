@@ -1,4 +1,5 @@
 // Runtime: the public API across workers.
+#include <green/detail/dispatcher.hpp>
 #include <green/green.hpp>
 #include <test_util.hpp>
 
@@ -139,6 +140,45 @@ TEST(Runtime, StatsCountParksAndWakeUps) {
   green::RuntimeStats s = rt.stats();
   EXPECT_EQ(s.wakeups, 5u) << "each of the 5 runs woke the sleeping worker; parks " << s.parks;
   EXPECT_LE(s.wakeups, s.parks) << "a worker is woken at most once per sleep";
+}
+
+// The runnable-to-running histogram times one wait in 64: every start of a
+// task follows one mark (spawn, unpark, yield), so the samples are the
+// switches over 64, give or take one countdown per thread that marked.
+TEST(Runtime, LatencyHistogramTimesOneWaitIn64) {
+  ASSERT_EQ(green::detail::latency_sample_period(), 64u);
+  Runtime rt({.workers = 1});
+  rt.run([] {
+    auto a = green::spawn([] {
+      for (int i = 0; i < 32'000; ++i) green::this_task::yield();
+    });
+    for (int i = 0; i < 32'000; ++i) green::this_task::yield();
+    a.join();
+  });
+  green::RuntimeStats s = rt.stats();
+  double expect = static_cast<double>(s.switches) / 64;
+  EXPECT_NEAR(static_cast<double>(s.latency_samples()), expect, 3.0) << s.switches << " switches";
+  EXPECT_LT(s.latency_quantile_ns(0.5), 1'000'000u) << "a yield's wait is far below a millisecond";
+}
+
+// A task that waits 20 ms for its worker (the running task does not yield)
+// lands in a bucket of 8 ms or more. Every wait timed (period 1).
+TEST(Runtime, LatencyHistogramShowsALongWait) {
+  green::detail::set_latency_sample_period(1);
+  Runtime rt({.workers = 1});
+  rt.run([] {
+    for (int i = 0; i < 100; ++i) green::this_task::yield();  // every thread's countdown at 1
+    auto waits = green::spawn([] {});
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+    while (std::chrono::steady_clock::now() < until) {}  // (a preemptive stage takes the worker at 10 ms)
+    waits.join();
+  });
+  green::detail::set_latency_sample_period(64);
+  green::RuntimeStats s = rt.stats();
+  std::uint64_t long_ones = 0;
+  for (int b = 23; b < green::RuntimeStats::kLatencyBuckets; ++b) long_ones += s.latency[b];
+  EXPECT_GE(long_ones, 1u) << "the spawned task waited >= 10 ms; p100 " << s.latency_quantile_ns(1.0) << " ns";
+  EXPECT_GE(s.latency_quantile_ns(1.0), std::uint64_t{1} << 24);
 }
 
 TEST(Runtime, SpawnInATaskGoesToTheLocalQueue) {

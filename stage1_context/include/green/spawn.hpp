@@ -1,6 +1,7 @@
 // Spawning: the one path every scheduler uses, and green::spawn.
 #pragma once
 #include <green/detail/unimplemented.hpp>
+#include <green/detail/dispatcher.hpp>
 #include <green/detail/task.hpp>
 #include <green/task_handle.hpp>
 
@@ -13,6 +14,7 @@ TaskHandle spawn_on(Scheduler& s, F&& f, const SpawnOptions& opts) {
   PreemptOff no_preempt;  // the block cache and the run queue it uses are this thread's
   Task* t = make_task(s, std::forward<F>(f), opts);
   s.on_task_spawned(t);
+  mark_runnable(t);
   s.submit(t);
   return TaskHandle(t);
 }

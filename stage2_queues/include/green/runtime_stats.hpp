@@ -20,6 +20,29 @@ struct RuntimeStats {
   std::uint64_t runnable = 0;  // in a queue, or not yet started
   std::uint64_t running = 0;   // on a worker
   std::uint64_t waiting = 0;   // parked
+  // How long tasks waited between becoming Ready (spawned, unparked,
+  // yielded, preempted) and starting to run, like Go's /sched/latencies: one
+  // wait in 64 is timed (detail/dispatcher.hpp). latency[i] counts waits in
+  // [2^i, 2^(i+1)) ns (bucket 0 also 0 ns; the last, everything longer).
+  static constexpr int kLatencyBuckets = 32;
+  std::uint64_t latency[kLatencyBuckets] = {};
+
+  std::uint64_t latency_samples() const noexcept {
+    std::uint64_t n = 0;
+    for (std::uint64_t c : latency) n += c;
+    return n;
+  }
+  // The upper edge (ns) of the bucket that holds quantile q (0..1) of the
+  // sampled waits: at least that many waited less. 0 with no samples.
+  std::uint64_t latency_quantile_ns(double q) const noexcept {
+    std::uint64_t n = latency_samples(), seen = 0;
+    if (n == 0) return 0;
+    for (int i = 0; i < kLatencyBuckets; ++i) {
+      seen += latency[i];
+      if (static_cast<double>(seen) >= q * static_cast<double>(n)) return std::uint64_t{2} << i;
+    }
+    return std::uint64_t{2} << (kLatencyBuckets - 1);
+  }
 };
 
 }  // namespace green

@@ -28,6 +28,27 @@ struct TaskOwned {
   int nesting = 0;  // the preempt-disable count (phase 3; detail/preempt.hpp)
 };
 
+// The runnable-to-running latency histogram (RuntimeStats::latency, Go's
+// /sched/latencies): how long a task waits between becoming Ready (spawned,
+// unparked, yielded, preempted) and starting to run. Timing every such wait
+// would cost a clock read on each side of every yield, so one in
+// latency_sample_period() of them is timed: whoever makes a task Ready calls
+// mark_runnable, which counts down a per-thread counter; at 0 it stamps the
+// task (TaskExtra::runnable_at, and the task word's sampled flag). The
+// dispatcher that starts a stamped task adds the wait to its histogram:
+// bucket i counts waits in [2^i, 2^(i+1)) ns (0 ns in bucket 0, the last
+// holds everything longer).
+inline constexpr int kLatencyBuckets = 32;
+inline constexpr unsigned kLatencySamplePeriod = 64;
+unsigned latency_sample_period() noexcept;
+void set_latency_sample_period(unsigned n) noexcept;  // for tests; 1: every one
+extern thread_local unsigned tl_latency_countdown;
+void stamp_runnable(Task* t) noexcept;  // out of line: the 1 in 64
+// Before t, Ready and owned by the caller, is queued.
+inline void mark_runnable(Task* t) noexcept {
+  if (__builtin_expect(--tl_latency_countdown == 0, 0)) stamp_runnable(t);
+}
+
 struct Dispatcher {
   Scheduler* sched = nullptr;   // whose loop this is
   Context loop;                 // the loop's saved context while a task runs
@@ -49,6 +70,9 @@ struct Dispatcher {
   // with those of the last task that switched to it.
   std::uint32_t outer_mxcsr = 0;
   std::uint16_t outer_x87 = 0;
+  // The latency histogram (above). Written by this thread only (relaxed
+  // load and store), read by stats() from anywhere.
+  std::atomic<std::uint64_t> latency[kLatencyBuckets] = {};
 
   explicit Dispatcher(Scheduler* s) : sched(s) {}
   // Makes this the calling thread's dispatcher; leave() undoes it. The loop

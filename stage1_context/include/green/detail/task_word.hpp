@@ -39,7 +39,16 @@ class TaskWordCell {
   int priority() const noexcept { return priority_; }
   bool small_stack() const noexcept { return small_; }
   void set_priority(int p) noexcept { priority_ = static_cast<std::uint8_t>(p); }  // by the task itself
-  void start_running() noexcept { state_ = TaskState::Running; }
+  // The latency sample (dispatcher.hpp's mark_runnable): set by whoever made
+  // the task Ready, before it queues it; start_running takes it off and says
+  // whether it was there.
+  void set_sampled() noexcept { sampled_ = true; }
+  bool start_running() noexcept {
+    state_ = TaskState::Running;
+    bool s = sampled_;
+    sampled_ = false;
+    return s;
+  }
   void stop_running() noexcept { state_ = TaskState::Ready; }
   void finish() noexcept { state_ = TaskState::Done; }
   // On the loop, once the task has switched out to park. True: it now waits
@@ -58,6 +67,7 @@ class TaskWordCell {
   TaskState state_ = TaskState::Ready;
   std::uint8_t priority_ = 0;
   bool small_ = false;
+  bool sampled_ = false;
 };
 static_assert(sizeof(TaskWordCell) <= 4, "the TCB has 4 bytes for it");
 

@@ -38,12 +38,13 @@ enum class TaskState : std::uint8_t {
 class TaskWord {
  public:
   static constexpr std::uint32_t kStateBits = 2, kWokenShift = 2, kPriorityShift = 3, kPriorityBits = 4,
-                                 kSmallShift = 7;
+                                 kSmallShift = 7, kSampledShift = 8;
   static constexpr std::uint32_t kStateMask = (1u << kStateBits) - 1;
   static constexpr std::uint32_t kWokenMask = 1u << kWokenShift;
   static constexpr std::uint32_t kPriorityMask = ((1u << kPriorityBits) - 1) << kPriorityShift;
   static constexpr std::uint32_t kSmallMask = 1u << kSmallShift;
-  static constexpr std::uint32_t kUsedMask = kStateMask | kWokenMask | kPriorityMask | kSmallMask;
+  static constexpr std::uint32_t kSampledMask = 1u << kSampledShift;  // see TaskWordCell::set_sampled
+  static constexpr std::uint32_t kUsedMask = kStateMask | kWokenMask | kPriorityMask | kSmallMask | kSampledMask;
 
   constexpr TaskWord() = default;
   constexpr TaskWord(TaskState s, int priority, bool small) noexcept {
@@ -61,12 +62,16 @@ class TaskWord {
   constexpr bool woken() const noexcept { return bits_ & kWokenMask; }
   constexpr int priority() const noexcept { return static_cast<int>((bits_ & kPriorityMask) >> kPriorityShift); }
   constexpr bool small_stack() const noexcept { return bits_ & kSmallMask; }
+  constexpr bool sampled() const noexcept { return bits_ & kSampledMask; }
   constexpr std::uint32_t bits() const noexcept { return bits_; }
 
   constexpr TaskWord with_state(TaskState s) const noexcept {
     return TaskWord((bits_ & ~kStateMask) | static_cast<std::uint32_t>(s));
   }
   constexpr TaskWord with_woken(bool w) const noexcept { return TaskWord((bits_ & ~kWokenMask) | (w ? kWokenMask : 0)); }
+  constexpr TaskWord with_sampled(bool s) const noexcept {
+    return TaskWord((bits_ & ~kSampledMask) | (s ? kSampledMask : 0));
+  }
   // priority must already be validated (kMinPriority..kMaxPriority).
   constexpr TaskWord with_priority(int p) const noexcept {
     return TaskWord((bits_ & ~kPriorityMask) | (static_cast<std::uint32_t>(p) << kPriorityShift));
@@ -108,9 +113,14 @@ class TaskWordCell {
   void set_priority(int p) noexcept {
     owner_update(TaskState::Running, [p](TaskWord w) { return w.with_priority(p); }, "set_priority off its task");
   }
-  void start_running() noexcept {
-    owner_update(TaskState::Ready, [](TaskWord w) { return w.with_state(TaskState::Running); },
-                 "a task was resumed twice, or while it was still running");
+  // The latency sample (dispatcher.hpp's mark_runnable): set by whoever
+  // made the task Ready and owns it until it queues it (relaxed: the queue
+  // push publishes it); start_running takes it off and says whether it was there.
+  void set_sampled() noexcept { store(load().with_sampled(true)); }
+  bool start_running() noexcept {
+    return owner_update(TaskState::Ready, [](TaskWord w) { return w.with_state(TaskState::Running).with_sampled(false); },
+                        "a task was resumed twice, or while it was still running")
+        .sampled();
   }
   void stop_running() noexcept {
     owner_update(TaskState::Running, [](TaskWord w) { return w.with_state(TaskState::Ready); }, "yield of a task not running");
@@ -163,7 +173,7 @@ class TaskWordCell {
   // The owner's transition. relaxed: see load(); what follows it (a queue
   // push, a switch) orders it for the next reader.
   template <class F>
-  void owner_update(TaskState from, F change, [[maybe_unused]] const char* misuse) noexcept {
+  TaskWord owner_update(TaskState from, F change, [[maybe_unused]] const char* misuse) noexcept {  // returns the old word
     TaskWord old = load();
     GREEN_CHECK(old.state() == from && !old.woken(), misuse);
 #if GREEN_DEBUG
@@ -174,6 +184,7 @@ class TaskWordCell {
     (void)from;
     bits_.store(change(old).bits(), std::memory_order_relaxed);
 #endif
+    return old;
   }
 
   std::atomic<std::uint32_t> bits_{0};
