@@ -47,6 +47,7 @@
 #include <green/detail/task.hpp>
 #include <green/detail/unimplemented.hpp>
 
+#include <cstring>
 #include <mutex>
 #include <new>
 
@@ -115,6 +116,9 @@ void depot_put(int k, void* b, std::size_t n) noexcept {
 void* carve(int k) {
   const std::size_t size = kBlockClass[k];
   auto* c = static_cast<Chunk*>(::operator new(sizeof(Chunk) + kBatch * size, std::align_val_t{alignof(Chunk)}));
+  // Zeroed: a walker reads every block, and a block never used yet must read
+  // as no task (TaskExtra::live 0), not as whatever malloc left there.
+  std::memset(static_cast<void*>(c), 0, sizeof(Chunk) + kBatch * size);
   c->block_size = static_cast<std::uint32_t>(size);
   c->blocks = static_cast<std::uint32_t>(kBatch);
   std::byte* first = c->first_block();
