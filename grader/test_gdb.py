@@ -7,14 +7,12 @@ green-tasks` lists them with what they wait for, and `green-task <id>` makes
 from a core dump that gdb wrote at that point. Skipped before stage 4 (the
 task-block registry the extension walks)."""
 
-import os
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from grader import stages
+from grader import outside, stages
 
 STEP = 180  # seconds: a build, or a gdb session
 
@@ -69,14 +67,11 @@ int main() {
 
 
 def env():
-    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return outside.env()
 
 
 def run(cmd, what, **kw):
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=STEP, env=kw.pop("env", env()), **kw)
-    assert done.returncode == 0, (f"{what} failed (exit {done.returncode}): {' '.join(map(str, cmd))}\n"
-                                  f"{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    return done.stdout + done.stderr
+    return outside.run(cmd, what, STEP, both=True, **kw)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,10 @@ alone)."""
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
-from grader import stages
+from grader import outside, stages
 
 STEP = 120  # seconds: a build or a run that takes a few
 
@@ -72,14 +71,11 @@ EXPECTED = "caught: thrown in a task\ntotal 10000, 100 tasks logged\n"
 
 
 def env():
-    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return outside.env()
 
 
 def run(cmd, what, **kw):
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=STEP, env=kw.pop("env", env()), **kw)
-    assert done.returncode == 0, (f"{what} failed (exit {done.returncode}): {' '.join(map(str, cmd))}\n"
-                                  f"{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    return done.stdout
+    return outside.run(cmd, what, STEP, **kw)
 
 
 @pytest.fixture(scope="module")
