@@ -74,6 +74,8 @@ TEST(Preempt, SpinningTaskDoesNotStarveAnotherWithinThreeSlices) {
 // spinner above lost the worker to the waiting task is one.
 TEST(Preempt, StatsCountThePreemptionsOfThisRuntime) {
   green::Runtime rt({.workers = 1, .time_slice = 1ms});
+  // relaxed, both: they are only watched (one worker: nothing else is
+  // published through them; join orders the end).
   std::atomic<bool> stop{false};
   std::atomic<unsigned long> laps{0};
   rt.run([&] {

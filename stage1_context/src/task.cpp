@@ -98,11 +98,15 @@ void free_task(Task* t) noexcept {
   delete_block(t, size, align);
 }
 
-Waiting::Waiting(Task* self, const char* what, std::int64_t arg) noexcept : self_(self), info_{what, arg, 0} {
-  if (!self) return;
+std::uint64_t coarse_now_ns() noexcept {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &now);  // a few ns: read at every park
-  info_.since = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+Waiting::Waiting(Task* self, const char* what, std::int64_t arg) noexcept : self_(self), info_{what, arg, 0} {
+  if (!self) return;
+  info_.since = coarse_now_ns();
   self->extra().waiting = &info_;
 }
 

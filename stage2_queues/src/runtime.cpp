@@ -120,8 +120,9 @@ RuntimeImpl::~RuntimeImpl() {
     std::this_thread::sleep_for(std::chrono::microseconds(us));
   // A thread that made our last task Ready may still be waking a worker.
   while (outside_pushes_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  const bool left_tasks = !quiescent(*this);  // abandoned (phase 4's deadlock)
   stop_workers();
-  forget_tasks(*this);  // any it abandoned (phase 4's deadlock) are no longer anyone's
+  if (left_tasks) forget_tasks(*this);  // they are no longer anyone's
 }
 
 // ---- Parking --------------------------------------------------------------

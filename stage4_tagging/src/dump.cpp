@@ -16,7 +16,6 @@
 #include <cstring>
 #include <cxxabi.h>
 #include <dlfcn.h>
-#include <time.h>
 #include <unistd.h>
 
 namespace green {
@@ -62,12 +61,6 @@ class Out {
   std::size_t len_ = 0;
   char buf_[2048];
 };
-
-std::uint64_t coarse_now_ns() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
-}
 
 const char* state_name(TaskState s) {
   switch (s) {
@@ -143,7 +136,7 @@ GREEN_RACY_READER void print_task(Walk& w, Task& t) {
 
 unsigned dump(int fd, bool symbols) {
   Out out(fd);
-  Walk w{&out, symbols, coarse_now_ns()};
+  Walk w{&out, symbols, detail::coarse_now_ns()};
   bool whole = detail::for_each_task([](Task* t, void* arg) GREEN_RACY_READER { print_task(*static_cast<Walk*>(arg), *t); },
                                      &w, !symbols);
   out.str("green: ").num(w.count).str(w.count == 1 ? " task" : " tasks");

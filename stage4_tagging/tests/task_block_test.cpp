@@ -208,13 +208,13 @@ TEST(TaskBlock, ThreadsTradingBlocksNeverShareOne) {
         if (!old) continue;
         auto* q = static_cast<std::uint64_t*>(old);
         for (std::size_t i = 4; i < q[2] / 8; ++i)
-          if (q[i] != q[3]) errors.fetch_add(1, std::memory_order_relaxed);
+          if (q[i] != q[3]) errors.fetch_add(1, std::memory_order_relaxed);  // a count; join publishes it
         delete_block(old, static_cast<std::size_t>(q[2]), 16);
       }
     });
   for (auto& th : ts) th.join();
   for (auto& s : slots)
-    if (void* p = s.load(std::memory_order_acquire))
+    if (void* p = s.load(std::memory_order_acquire))  // pairs with the exchanges' release (and join)
       delete_block(p, static_cast<std::size_t>(static_cast<std::uint64_t*>(p)[2]), 16);
   EXPECT_EQ(errors.load(), 0) << "a block was written by two owners at once";
 }

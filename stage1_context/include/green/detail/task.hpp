@@ -91,6 +91,7 @@ struct WaitInfo {
   std::int64_t arg;
   std::uint64_t since;
 };
+std::uint64_t coarse_now_ns() noexcept;  // CLOCK_MONOTONIC_COARSE in ns: WaitInfo's clock
 
 // The cold half sits right after the TCB in the task's block.
 static_assert(sizeof(Task) % alignof(TaskExtra) == 0);
