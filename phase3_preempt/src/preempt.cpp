@@ -232,7 +232,7 @@ void setup_once() {
 // nobody can run it before. Where it goes is its scheduler's call.
 void requeue_preempted(Task* t, void*) {
   if (!t->word.unpark()) return;
-  mark_runnable(t);
+  mark_runnable(t, Ready::Preempt);
   Dispatcher& d = *this_dispatcher();
   d.sched->submit_preempted(d, t);
 }

@@ -62,6 +62,7 @@ static bool fire_timers(Worker& w, bool idle) {
     for (TimerHeap& h : ts.heaps) fired += h.fire_due(now);
   else
     fired = ts.heaps[w.index].fire_due(now);
+  if (fired && tracing()) trace_span(TraceKind::Timers, fired, static_cast<std::uint64_t>(now), monotonic_ns());
   return fired > 0;
 }
 

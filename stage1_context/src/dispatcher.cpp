@@ -121,25 +121,34 @@ static void check_stack(Task* t, bool exiting) {
 // ---- The latency histogram (dispatcher.hpp) ---------------------------------
 
 static std::atomic<unsigned> g_latency_period{kLatencySamplePeriod};  // relaxed: a setting
-thread_local unsigned tl_latency_countdown = kLatencySamplePeriod;
+std::atomic<unsigned> g_stamp_every{kLatencySamplePeriod};
+thread_local unsigned tl_unstamped = 0;
 unsigned latency_sample_period() noexcept { return g_latency_period.load(std::memory_order_relaxed); }
+void refresh_stamp_every() noexcept {
+  g_stamp_every.store(tracing() ? 1 : latency_sample_period(), std::memory_order_relaxed);
+}
 void set_latency_sample_period(unsigned n) noexcept {
   g_latency_period.store(n ? n : 1, std::memory_order_relaxed);
-  tl_latency_countdown = 1;
+  refresh_stamp_every();
+  tl_unstamped = ~0u >> 1;  // this thread's next Ready task is stamped
 }
 
-static std::uint64_t monotonic_ns() noexcept {
+std::uint64_t monotonic_ns() noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-void stamp_runnable(Task* t) noexcept {
-  tl_latency_countdown = latency_sample_period();
-  t->extra().runnable_at = monotonic_ns();
+void stamp_runnable(Task* t, Ready why) noexcept {
+  tl_unstamped = 0;
+  std::uint64_t now = monotonic_ns();
+  t->extra().runnable_at = now;
   t->word.set_sampled();
+  if (tracing()) trace_ready(t, why, now);
 }
 
+// Also where a traced run begins (start, below, reaches here for every task
+// while tracing: each was stamped).
 static void record_latency(Dispatcher& d, Task* t) noexcept {
   std::uint64_t now = monotonic_ns(), at = t->extra().runnable_at;
   std::uint64_t ns = now > at ? now - at : 0;
@@ -147,6 +156,7 @@ static void record_latency(Dispatcher& d, Task* t) noexcept {
   if (b >= kLatencyBuckets) b = kLatencyBuckets - 1;
   auto& c = d.latency[b];
   c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // this thread's only
+  if (tracing()) d.run_since = now;
 }
 
 bool Dispatcher::start(Task* t) {
@@ -166,6 +176,10 @@ bool Dispatcher::start(Task* t) {
 }
 
 void Dispatcher::finish(Task* t, bool ran) {
+  if (__builtin_expect(run_since != 0, 0)) {  // traced: report before t is queued, parked or freed
+    trace_run(*this, t, run_since, monotonic_ns());
+    run_since = 0;
+  }
   if (ran) {
     fibers_arrive(this, loop_fake_stack, true);
     check_stack(t, after == After::Exit);
@@ -175,7 +189,7 @@ void Dispatcher::finish(Task* t, bool ran) {
   switch (after) {
     case After::Yield:
       t->word.stop_running();
-      mark_runnable(t);
+      mark_runnable(t, Ready::Yield);
       sched->submit_yielded(*this, t);
       break;
     case After::Park:
@@ -183,7 +197,7 @@ void Dispatcher::finish(Task* t, bool ran) {
       if (t->word.park()) {
         if (park_fn) park_fn(t, park_arg);
       } else {
-        mark_runnable(t);
+        mark_runnable(t, Ready::Wake);
         sched->submit(t);  // woken before it finished parking
       }
       break;
@@ -250,7 +264,7 @@ void park_current(ParkFn fn, void* arg) { switch_to_loop(After::Park, fn, arg); 
 void unpark(Task* t) {
   PreemptOff no_preempt;  // submit() pushes to this thread's queue
   if (t->word.unpark()) {
-    mark_runnable(t);
+    mark_runnable(t, Ready::Wake);
     t->extra().sched->submit(t);
   }
 }

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <pthread.h>
 
 namespace green {
 namespace detail {
@@ -206,6 +207,9 @@ void RuntimeImpl::spill_to_global(Worker& w, Task* t) {
 }
 
 void RuntimeImpl::worker_main(Worker& w) {
+  char name[16];
+  std::snprintf(name, sizeof name, "green-w%u", w.index);
+  pthread_setname_np(pthread_self(), name);  // what gdb, perf and the trace call this thread
   w.enter();
   on_worker_start(w);
   while (Task* t = find_work(w)) {

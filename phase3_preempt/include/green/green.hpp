@@ -1,6 +1,7 @@
 // green: the public API as of phase 3 (the M:N runtime, preemptive).
 #pragma once
 #include <green/dump.hpp>
+#include <green/trace.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/no_preempt.hpp>
 #include <green/options.hpp>

@@ -4,6 +4,7 @@
 #include <green/channel.hpp>
 #include <green/condvar.hpp>
 #include <green/dump.hpp>
+#include <green/trace.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/mutex.hpp>
 #include <green/no_preempt.hpp>

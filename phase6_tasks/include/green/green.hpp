@@ -7,6 +7,7 @@
 #include <green/future.hpp>
 #include <green/io.hpp>
 #include <green/dump.hpp>
+#include <green/trace.hpp>
 #include <green/local_scheduler.hpp>
 #include <green/mutex.hpp>
 #include <green/no_preempt.hpp>

@@ -14,7 +14,7 @@ TaskHandle spawn_on(Scheduler& s, F&& f, const SpawnOptions& opts) {
   PreemptOff no_preempt;  // the block cache and the run queue it uses are this thread's
   Task* t = make_task(s, std::forward<F>(f), opts);
   s.on_task_spawned(t);
-  mark_runnable(t);
+  mark_runnable(t, Ready::Spawn);
   s.submit(t);
   return TaskHandle(t);
 }

@@ -7,6 +7,7 @@
 #pragma once
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/task.hpp>
+#include <green/detail/trace.hpp>
 
 namespace green::detail {
 
@@ -33,20 +34,26 @@ struct TaskOwned {
 // unparked, yielded, preempted) and starting to run. Timing every such wait
 // would cost a clock read on each side of every yield, so one in
 // latency_sample_period() of them is timed: whoever makes a task Ready calls
-// mark_runnable, which counts down a per-thread counter; at 0 it stamps the
-// task (TaskExtra::runnable_at, and the task word's sampled flag). The
-// dispatcher that starts a stamped task adds the wait to its histogram:
+// mark_runnable, which counts on a per-thread counter; at the period it
+// stamps the task (TaskExtra::runnable_at, and the task word's sampled flag).
+// The dispatcher that starts a stamped task adds the wait to its histogram:
 // bucket i counts waits in [2^i, 2^(i+1)) ns (0 ns in bucket 0, the last
-// holds everything longer).
+// holds everything longer). While a scheduler trace is recorded
+// (detail/trace.hpp) every Ready task is stamped, and the stamp and the start
+// report to the trace.
 inline constexpr int kLatencyBuckets = 32;
 inline constexpr unsigned kLatencySamplePeriod = 64;
 unsigned latency_sample_period() noexcept;
 void set_latency_sample_period(unsigned n) noexcept;  // for tests; 1: every one
-extern thread_local unsigned tl_latency_countdown;
-void stamp_runnable(Task* t) noexcept;  // out of line: the 1 in 64
+// latency_sample_period(), or 1 while tracing. relaxed: a setting; a change
+// reaches each thread at its next mark_runnable.
+extern std::atomic<unsigned> g_stamp_every;
+void refresh_stamp_every() noexcept;  // after the period or tracing() changed
+extern thread_local unsigned tl_unstamped;  // Ready tasks this thread made since its last stamp
+void stamp_runnable(Task* t, Ready why) noexcept;  // out of line: the 1 in 64
 // Before t, Ready and owned by the caller, is queued.
-inline void mark_runnable(Task* t) noexcept {
-  if (__builtin_expect(--tl_latency_countdown == 0, 0)) stamp_runnable(t);
+inline void mark_runnable(Task* t, Ready why) noexcept {
+  if (__builtin_expect(++tl_unstamped >= g_stamp_every.load(std::memory_order_relaxed), 0)) stamp_runnable(t, why);
 }
 
 struct Dispatcher {
@@ -73,6 +80,8 @@ struct Dispatcher {
   // The latency histogram (above). Written by this thread only (relaxed
   // load and store), read by stats() from anywhere.
   std::atomic<std::uint64_t> latency[kLatencyBuckets] = {};
+  // While tracing: when the running task started (0: its run is not traced).
+  std::uint64_t run_since = 0;
 
   explicit Dispatcher(Scheduler* s) : sched(s) {}
   // Makes this the calling thread's dispatcher; leave() undoes it. The loop

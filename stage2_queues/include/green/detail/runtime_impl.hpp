@@ -19,6 +19,7 @@
 #include <green/detail/local_queue.hpp>
 #include <green/detail/ready_queue.hpp>
 #include <green/detail/task.hpp>
+#include <green/detail/trace.hpp>
 #include <green/detail/worker_hooks.hpp>
 #include <green/runtime.hpp>
 
@@ -169,6 +170,7 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
   }
   w.parks.inc();
   on_worker_sleep(w);
+  const std::uint64_t slept = tracing() ? monotonic_ns() : 0;  // the trace's idle span
   // False: an event came due first, and we may still be on the idle list.
   if (idle_wait(w)) {
     w.wakeups.inc();
@@ -176,6 +178,7 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
     wait_until_picked(w);
     w.wakeups.inc();
   }
+  if (slept) trace_span(TraceKind::Idle, 0, slept, monotonic_ns());
   on_worker_wake(w);
   // STUB: (void)w, (void)has_work;
   // STUB: unimplemented("stage 2: RuntimeImpl::park (runtime_impl.hpp) is yours to write");
