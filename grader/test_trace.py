@@ -162,14 +162,26 @@ def test_slices_of_a_thread_nest(trace):
             open_ends.append(ts - neg_dur)
 
 
+def is_run(e):
+    return e["ph"] == "X" and e["cat"] == "task" and "ended" in e["args"]
+
+
+def is_ready(e):
+    return e["ph"] == "X" and e["cat"] == "task" and "ready" in e["args"]
+
+
 def test_every_arrow_joins_a_ready_to_the_run_it_led_to(trace):
     events, other, _ = trace
-    ready_at = {(e["tid"], e["ts"]): e for e in events if e["ph"] == "X" and e["cat"] == "ready"}
-    run_at = {(e["tid"], e["ts"]): e for e in events if e["ph"] == "X" and e["cat"] == "task"}
+    ready_at = {(e["tid"], e["ts"]): e for e in events if is_ready(e)}
+    run_at = {(e["tid"], e["ts"]): e for e in events if is_run(e)}
     starts = {e["id"]: e for e in events if e["ph"] == "s"}
     ends = {e["id"]: e for e in events if e["ph"] == "f"}
     assert starts.keys() == ends.keys() and len(starts) == other["flows"]
-    runs = [e for e in events if e["ph"] == "X" and e["cat"] == "task"]
+    # Both ends of an arrow share its category and name (Perfetto pairs them
+    # by id, category and name) and the category of the slice they bind to
+    # (Chrome binds by category, thread and time).
+    assert all((e["cat"], e["name"]) == ("task", "ready") for e in [*starts.values(), *ends.values()])
+    runs = [e for e in events if is_run(e)]
     assert len(ends) == len(runs), "every run has the arrow of the Ready that led to it"
     for i, s in starts.items():
         f = ends[i]
@@ -185,7 +197,7 @@ def test_runs_say_what_ended_them(trace):
     events, _, stage = trace
     runs = defaultdict(list)
     for e in events:
-        if e["ph"] == "X" and e["cat"] == "task":
+        if is_run(e):
             runs[e["name"]].append(e["args"])
     ended = {name: Counter(a["ended"] for a in args) for name, args in runs.items()}
     waits = {name: {a.get("wait") for a in args} for name, args in runs.items()}
@@ -196,7 +208,7 @@ def test_runs_say_what_ended_them(trace):
     assert joined["on"] == spinner_id, f"the joiner waits on the spinner's id {spinner_id}: {joined}"
     if stage_at_least(stage, "phase3_preempt"):
         assert ended["hog"]["preempted"] >= 1, f"the hog never yields; only preemption switched it: {runs['hog']}"
-        assert any(e["ph"] == "X" and e["name"] == "preempt" for e in events)
+        assert any(is_ready(e) and e["args"]["ready"] == "preempt" for e in events)
     if stage_at_least(stage, "phase4_sync"):
         assert "sleep" in waits["holder"], runs["holder"]
         assert any(w and "Mutex" in w for w in waits["waiter"]), f"the waiter parks on the mutex: {runs['waiter']}"

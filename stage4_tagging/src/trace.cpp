@@ -18,9 +18,12 @@
 //
 // Writing. trace_stop turns tracing off, sorts every record of the trace by
 // time and writes one JSON event per record. Each run of a task is a slice
-// (ph X) on its worker's track; each Ready is a short slice on the track of
-// the thread that made it Ready, and a flow arrow (ph s, then ph f) joins it
-// to the task's next run. A run that parked without saying on what, right
+// (ph X) on its worker's track; each Ready is a slice of no length on the
+// track of the thread that made it Ready, and a flow arrow (ph s, then ph f)
+// joins it to the task's next run. The arrow's two ends have the category,
+// thread and time of the slices they bind to (Chrome binds by those), and
+// one category and name between them (Perfetto pairs ends by id, category
+// and name): so every slice of a task, and its arrows, are category "task". A run that parked without saying on what, right
 // before its task was requeued by a preemption, is labelled preempted.
 #include <green/trace.hpp>
 #include <green/detail/dispatcher.hpp>
@@ -335,8 +338,9 @@ std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
       case kReady:
         w.open('X', r.ts, tid);
         w.dur(0, 0);
-        w.name("ready", kReadyNames[r.why]);
-        std::fprintf(f, ",\"args\":{\"task\":%llu}}", static_cast<unsigned long long>(r.task));
+        w.name("task", kReadyNames[r.why]);
+        std::fprintf(f, ",\"args\":{\"task\":%llu,\"ready\":\"%s\"}}", static_cast<unsigned long long>(r.task),
+                     kReadyNames[r.why]);
         ready[r.task] = {r.ts, tid};
         break;
       case kRun: {
@@ -362,7 +366,7 @@ std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
         if (auto p = ready.find(r.task); p != ready.end()) {  // the arrow from its Ready
           ++flows;
           w.open('s', p->second.ts, p->second.tid);
-          w.name("ready", "ready");
+          w.name("task", "ready");
           std::fprintf(f, ",\"id\":%llu}", static_cast<unsigned long long>(flows));
           w.open('f', r.ts, tid);
           w.name("task", "ready");

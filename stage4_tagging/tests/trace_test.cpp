@@ -110,6 +110,7 @@ Trace read_trace(const std::string& path) {
     if (field(line, "dur", &v)) e.dur = micros_to_ns(v);
     EXPECT_TRUE(field(line, "cat", &e.cat)) << line;
     EXPECT_TRUE(field(line, "name", &e.name)) << line;
+    if (field(line, "ready", &v)) e.cat = "ready";  // a Ready slice (category "task", like runs)
     field(line, "ended", &e.ended);
     field(line, "wait", &e.wait);
     if (field(line, "task", &v)) e.task = std::stoull(v), e.has_task = true;
@@ -189,7 +190,7 @@ TEST_F(TraceTest, EveryReadyLeadsToOneRunAndEveryRunIsJoinedToItsReady) {
   for (const Event* e : t.where("X", "ready")) ++readies[e->task];
   for (const Event* e : t.where("X", "task")) ++runs[e->task];
   EXPECT_EQ(readies, runs);
-  auto starts = t.where("s", "ready"), ends = t.where("f", "task");
+  auto starts = t.where("s", "task", "ready"), ends = t.where("f", "task", "ready");
   std::size_t total_runs = t.where("X", "task").size();
   EXPECT_EQ(starts.size(), total_runs);
   EXPECT_EQ(ends.size(), total_runs);
