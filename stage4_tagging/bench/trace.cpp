@@ -1,0 +1,49 @@
+// The scheduler trace's cost (HANDOUT 11): fib on one runtime, traced or not.
+//   BM_FibTrace/N/C/T   fib(N) with a serial cutoff below C (0: every call a
+//                       task) on 2 workers; T = 1: between trace_start and
+//                       trace_stop (not timed: the file is written to /dev/null).
+// Compare T = 0 and T = 1 of the same N/C, in the same run.
+#include <green/green.hpp>
+#include <green/trace.hpp>
+
+#include <benchmark/benchmark.h>
+
+namespace {
+
+long serial_fib(int n) { return n < 2 ? n : serial_fib(n - 1) + serial_fib(n - 2); }
+
+long fib(int n, int cutoff) {
+  if (n < 2 || n < cutoff) return serial_fib(n);
+  long x = 0, y = 0;
+  green::TaskHandle hx = green::spawn([&] { x = fib(n - 1, cutoff); }, {.small_stack = true});
+  green::TaskHandle hy = green::spawn([&] { y = fib(n - 2, cutoff); }, {.small_stack = true});
+  hx.join();
+  hy.join();
+  return x + y;
+}
+
+void BM_FibTrace(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0)), cutoff = static_cast<int>(state.range(1));
+  const bool traced = state.range(2) != 0;
+  green::Runtime rt({.workers = 2});
+  for (auto _ : state) {
+    if (traced) {
+      state.PauseTiming();
+      green::trace_start("/dev/null");  // the default limit
+      state.ResumeTiming();
+    }
+    benchmark::DoNotOptimize(rt.run([&] { return fib(n, cutoff); }));
+    if (traced) {
+      state.PauseTiming();
+      green::trace_stop();
+      state.ResumeTiming();
+    }
+  }
+}
+BENCHMARK(BM_FibTrace)
+    ->Args({40, 25, 0})->Args({40, 25, 1})
+    ->Args({40, 20, 0})->Args({40, 20, 1})
+    ->Args({27, 0, 0})->Args({27, 0, 1})
+    ->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+
+}  // namespace
