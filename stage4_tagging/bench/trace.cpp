@@ -47,3 +47,5 @@ BENCHMARK(BM_FibTrace)
     ->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 }  // namespace
+
+BENCHMARK_MAIN();
