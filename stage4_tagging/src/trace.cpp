@@ -232,6 +232,11 @@ struct Item {
 // Reads what the current trace holds (under g_lock): every record, in time order.
 std::vector<Item> collect(unsigned gen, std::uint64_t* dropped) {
   std::vector<Item> all;
+  std::size_t total = 0;
+  for (Buffer* b = g_buffers; b; b = b->next)
+    if (b->gen.load(std::memory_order_relaxed) == gen)
+      for (Chunk* c = b->head; c; c = c->next.load(std::memory_order_acquire)) total += c->n.load(std::memory_order_acquire);
+  all.reserve(total + kChunkRecords);  // (a late record may come meanwhile; then it grows)
   for (Buffer* b = g_buffers; b; b = b->next) {
     if (b->gen.load(std::memory_order_relaxed) != gen) continue;
     *dropped += b->dropped.load(std::memory_order_relaxed);
@@ -258,49 +263,96 @@ std::vector<Item> collect(unsigned gen, std::uint64_t* dropped) {
   return all;
 }
 
-void put_string(std::FILE* f, const char* s, std::size_t n) {
-  std::fputc('"', f);
-  for (std::size_t i = 0; i < n && s[i]; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') std::fprintf(f, "\\%c", c);
-    else if (c < 0x20) std::fprintf(f, "\\u%04x", c);
-    else std::fputc(c, f);
+// The file's text, built in a buffer and written in large blocks (fprintf
+// per field made writing slower than recording).
+class Out {
+ public:
+  explicit Out(std::FILE* f) : f_(f) { buf_.reserve(kFlushAt + 4096); }
+  ~Out() { flush(); }
+  Out& operator<<(const char* s) {
+    buf_ += s;
+    return *this;
   }
-  std::fputc('"', f);
-}
+  Out& operator<<(char c) {
+    buf_ += c;
+    return *this;
+  }
+  Out& operator<<(std::uint64_t v) {
+    char d[20];
+    int n = 0;
+    do d[n++] = static_cast<char>('0' + v % 10); while (v /= 10);
+    while (n) buf_ += d[--n];
+    return *this;
+  }
+  Out& operator<<(std::int64_t v) {
+    if (v < 0) buf_ += '-';
+    return *this << (v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v));
+  }
+  Out& operator<<(pid_t v) { return *this << static_cast<std::int64_t>(v); }
+  // ns as µs with three decimals: what ts and dur hold.
+  void micros(std::uint64_t ns) {
+    *this << ns / 1000 << '.';
+    std::uint64_t frac = ns % 1000;
+    buf_ += static_cast<char>('0' + frac / 100);
+    buf_ += static_cast<char>('0' + frac / 10 % 10);
+    buf_ += static_cast<char>('0' + frac % 10);
+  }
+  // A JSON string of at most n bytes of s.
+  void quoted(const char* s, std::size_t n = ~std::size_t{0}) {
+    static const char hex[] = "0123456789abcdef";
+    buf_ += '"';
+    for (std::size_t i = 0; i < n && s[i]; ++i) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c == '"' || c == '\\') buf_ += '\\', buf_ += static_cast<char>(c);
+      else if (c < 0x20) buf_ += "\\u00", buf_ += hex[c >> 4], buf_ += hex[c & 15];
+      else buf_ += static_cast<char>(c);
+    }
+    buf_ += '"';
+  }
+  void end_event() {  // after each event: write out a full buffer
+    if (buf_.size() >= kFlushAt) flush();
+  }
+  void flush() {
+    std::fwrite(buf_.data(), 1, buf_.size(), f_);
+    buf_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kFlushAt = std::size_t{1} << 20;
+  std::FILE* f_;
+  std::string buf_;
+};
 
 class Writer {
  public:
-  Writer(std::FILE* f, std::uint64_t t0) : f_(f), t0_(t0), pid_(getpid()) {}
+  Writer(Out& out, std::uint64_t t0) : o_(out), t0_(t0), pid_(getpid()) {}
 
   // The part every event shares: {"ph":..,"ts":..,"pid":..,"tid":..
   void open(char ph, std::uint64_t ts, pid_t tid) {
-    std::fputs(count_++ ? ",\n{" : "\n{", f_);
-    std::uint64_t us = ts > t0_ ? ts - t0_ : 0;
-    std::fprintf(f_, "\"ph\":\"%c\",\"ts\":%llu.%03llu,\"pid\":%d,\"tid\":%d", ph,
-                 static_cast<unsigned long long>(us / 1000), static_cast<unsigned long long>(us % 1000), pid_, tid);
+    o_.end_event();
+    o_ << (count_++ ? ",\n{" : "\n{") << "\"ph\":\"" << ph << "\",\"ts\":";
+    o_.micros(ts > t0_ ? ts - t0_ : 0);
+    o_ << ",\"pid\":" << pid_ << ",\"tid\":" << tid;
   }
   void dur(std::uint64_t begin, std::uint64_t end) {
-    std::uint64_t ns = end > begin ? end - begin : 0;
-    std::fprintf(f_, ",\"dur\":%llu.%03llu", static_cast<unsigned long long>(ns / 1000),
-                 static_cast<unsigned long long>(ns % 1000));
+    o_ << ",\"dur\":";
+    o_.micros(end > begin ? end - begin : 0);
   }
   void name(const char* cat, const char* s, std::size_t n = ~std::size_t{0}) {
-    std::fprintf(f_, ",\"cat\":\"%s\",\"name\":", cat);
-    put_string(f_, s, n);
+    o_ << ",\"cat\":\"" << cat << "\",\"name\":";
+    o_.quoted(s, n);
   }
   void metadata(const char* what, pid_t tid, const char* value) {
-    std::fputs(count_++ ? ",\n{" : "\n{", f_);
-    std::fprintf(f_, "\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"name\":\"%s\",\"args\":{\"name\":", pid_, tid, what);
-    put_string(f_, value, ~std::size_t{0});
-    std::fputs("}}", f_);
+    o_ << (count_++ ? ",\n{" : "\n{") << "\"ph\":\"M\",\"pid\":" << pid_ << ",\"tid\":" << tid << ",\"name\":\""
+       << what << "\",\"args\":{\"name\":";
+    o_.quoted(value);
+    o_ << "}}";
   }
-  void close() { std::fputc('}', f_); }
-  std::FILE* file() { return f_; }
+  Out& out() { return o_; }
   std::size_t count() const { return count_; }
 
  private:
-  std::FILE* f_;
+  Out& o_;
   std::uint64_t t0_;
   pid_t pid_;
   std::size_t count_ = 0;
@@ -314,8 +366,9 @@ constexpr const char* kSpanArgs[] = {nullptr, "events", "victim", "fired"};
 std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
   std::uint64_t dropped = 0;
   std::vector<Item> all = collect(gen, &dropped);
-  Writer w(f, t0);
-  std::fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", f);
+  Out o(f);
+  Writer w(o, t0);
+  o << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[";
   w.metadata("process_name", getpid(), "green");
   for (Buffer* b = g_buffers; b; b = b->next)
     if (b->gen.load(std::memory_order_relaxed) == gen && b->thread_name[0]) w.metadata("thread_name", b->tid, b->thread_name);
@@ -327,7 +380,7 @@ std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
   std::unordered_map<std::uint64_t, Pending> ready;  // task -> its last Ready not yet run
   std::unordered_map<std::uint64_t, std::string> names;
   std::uint64_t flows = 0;
-  char label[32];
+  std::string label;
   for (const Item& it : all) {
     const Record& r = it.r;
     const pid_t tid = it.b->tid;
@@ -339,38 +392,30 @@ std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
         w.open('X', r.ts, tid);
         w.dur(0, 0);
         w.name("task", kReadyNames[r.why]);
-        std::fprintf(f, ",\"args\":{\"task\":%llu,\"ready\":\"%s\"}}", static_cast<unsigned long long>(r.task),
-                     kReadyNames[r.why]);
+        o << ",\"args\":{\"task\":" << r.task << ",\"ready\":\"" << kReadyNames[r.why] << "\"}}";
         ready[r.task] = {r.ts, tid};
         break;
       case kRun: {
         auto n = names.find(r.task);
-        if (n != names.end()) {
-          w.open('X', r.ts, tid);
-          w.dur(r.ts, r.e.end);
-          w.name("task", n->second.c_str());
-        } else {
-          std::snprintf(label, sizeof label, "task %llu", static_cast<unsigned long long>(r.task));
-          w.open('X', r.ts, tid);
-          w.dur(r.ts, r.e.end);
-          w.name("task", label);
-        }
-        std::fprintf(f, ",\"args\":{\"task\":%llu,\"ended\":\"%s\"", static_cast<unsigned long long>(r.task),
-                     kEndNames[r.why]);
+        if (n == names.end()) label = "task " + std::to_string(r.task);
+        w.open('X', r.ts, tid);
+        w.dur(r.ts, r.e.end);
+        w.name("task", n != names.end() ? n->second.c_str() : label.c_str());
+        o << ",\"args\":{\"task\":" << r.task << ",\"ended\":\"" << kEndNames[r.why] << '"';
         if (r.e.what) {
-          std::fputs(",\"wait\":", f);
-          put_string(f, r.e.what, ~std::size_t{0});
-          std::fprintf(f, ",\"on\":%lld", static_cast<long long>(r.e.arg));
+          o << ",\"wait\":";
+          o.quoted(r.e.what);
+          o << ",\"on\":" << r.e.arg;
         }
-        std::fputs("}}", f);
+        o << "}}";
         if (auto p = ready.find(r.task); p != ready.end()) {  // the arrow from its Ready
           ++flows;
           w.open('s', p->second.ts, p->second.tid);
           w.name("task", "ready");
-          std::fprintf(f, ",\"id\":%llu}", static_cast<unsigned long long>(flows));
+          o << ",\"id\":" << flows << '}';
           w.open('f', r.ts, tid);
           w.name("task", "ready");
-          std::fprintf(f, ",\"bp\":\"e\",\"id\":%llu}", static_cast<unsigned long long>(flows));
+          o << ",\"bp\":\"e\",\"id\":" << flows << '}';
           ready.erase(p);
         }
         break;
@@ -379,13 +424,13 @@ std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
         w.open('X', r.ts, tid);
         w.dur(r.ts, r.e.end);
         w.name("worker", kSpanNames[r.why]);
-        if (const char* a = kSpanArgs[r.why]) std::fprintf(f, ",\"args\":{\"%s\":%lld}", a, static_cast<long long>(r.e.arg));
-        std::fputc('}', f);
+        if (const char* a = kSpanArgs[r.why]) o << ",\"args\":{\"" << a << "\":" << r.e.arg << '}';
+        o << '}';
       }
     }
   }
-  std::fprintf(f, "\n],\"otherData\":{\"dropped\":%llu,\"flows\":%llu}}\n", static_cast<unsigned long long>(dropped),
-               static_cast<unsigned long long>(flows));
+  o << "\n],\"otherData\":{\"dropped\":" << dropped << ",\"flows\":" << flows << "}}\n";
+  o.flush();
   if (dropped)
     std::fprintf(stderr, "green: the trace kept its latest events and dropped %llu older ones (GREEN_TRACE_RECORDS)\n",
                  static_cast<unsigned long long>(dropped));
