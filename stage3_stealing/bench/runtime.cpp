@@ -18,6 +18,7 @@
 #include <green/green.hpp>
 
 #include <benchmark/benchmark.h>
+#include <fib.hpp>
 #include <ping_pong.hpp>
 
 #include <algorithm>
@@ -81,18 +82,7 @@ void BM_Spawn(benchmark::State& state) {
 }
 BENCHMARK(BM_Spawn)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
-long serial_fib(int n) { return n < 2 ? n : serial_fib(n - 1) + serial_fib(n - 2); }
-
-long fib(int n, int cutoff) {
-  if (n < cutoff) return serial_fib(n);
-  if (n < 2) return n;
-  long x = 0, y = 0;
-  green::TaskHandle hx = green::spawn([&] { x = fib(n - 1, cutoff); }, {.small_stack = true});
-  green::TaskHandle hy = green::spawn([&] { y = fib(n - 2, cutoff); }, {.small_stack = true});
-  hx.join();
-  hy.join();
-  return x + y;
-}
+using fibbench::fib;
 
 // Seconds for fib(32) on rt; negative if the answer is wrong.
 double fib_seconds(green::Runtime& rt, int cutoff) {

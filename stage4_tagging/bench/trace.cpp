@@ -7,20 +7,11 @@
 #include <green/trace.hpp>
 
 #include <benchmark/benchmark.h>
+#include <fib.hpp>
 
 namespace {
 
-long serial_fib(int n) { return n < 2 ? n : serial_fib(n - 1) + serial_fib(n - 2); }
-
-long fib(int n, int cutoff) {
-  if (n < 2 || n < cutoff) return serial_fib(n);
-  long x = 0, y = 0;
-  green::TaskHandle hx = green::spawn([&] { x = fib(n - 1, cutoff); }, {.small_stack = true});
-  green::TaskHandle hy = green::spawn([&] { y = fib(n - 2, cutoff); }, {.small_stack = true});
-  hx.join();
-  hy.join();
-  return x + y;
-}
+using fibbench::fib;
 
 void BM_FibTrace(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0)), cutoff = static_cast<int>(state.range(1));
