@@ -80,7 +80,10 @@ struct Buffer {
   std::atomic<unsigned> gen{0};  // the trace its records belong to (written under g_lock)
   Chunk* head = nullptr;         // the oldest chunk (under g_lock)
   Chunk* tail = nullptr;         // the one being written: the owner's (under g_lock when head is too)
-  std::atomic<std::uint64_t> dropped{0};  // records of its chunks taken for newer ones
+  // Records of its chunks taken for newer ones, or not written for want of a
+  // chunk. relaxed: a count; trace_stop reads it under g_lock, after every
+  // taker (under g_lock too) and after tracing stopped.
+  std::atomic<std::uint64_t> dropped{0};
   pid_t tid = 0;
   char thread_name[16] = {};
   bool orphan = false;           // its thread exited (under g_lock)
@@ -205,6 +208,7 @@ Buffer* attach() noexcept {
 void record(const Record& r) noexcept {
   Buffer* b = tl_buffer;
   // acquire: pairs with trace_start's release; the gen we compare with is the one started.
+  // relaxed: b->gen is our own buffer's, last written by our attach().
   if (!b || b->gen.load(std::memory_order_relaxed) != g_gen.load(std::memory_order_acquire))
     if (!(b = attach())) return;
   Chunk* c = b->tail;
@@ -348,7 +352,6 @@ class Writer {
     o_.quoted(value);
     o_ << "}}";
   }
-  Out& out() { return o_; }
   std::size_t count() const { return count_; }
 
  private:
