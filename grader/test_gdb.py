@@ -44,7 +44,9 @@ int main() {
   rt.run([] {
     green::TaskHandle spinner = green::spawn([] { spins_until_told(); }, {.name = "spinner"});
     green::TaskHandle joiner = green::spawn([&] { joins_the_spinner(spinner); }, {.name = "joiner"});
-    green::TaskHandle outer = green::spawn([&] { joins_the_joiner(joiner); }, {.name = "outer", .priority = 5});
+    // Above the default: priorities are strict, and main and the spinner keep
+    // both workers busy at 8 until outer has parked (at 5 it could starve).
+    green::TaskHandle outer = green::spawn([&] { joins_the_joiner(joiner); }, {.name = "outer", .priority = 9});
     // Stop for the debugger once both joiners are parked (as the dump says).
     for (;;) {
       std::FILE* f = std::tmpfile();
@@ -115,7 +117,7 @@ def check_session(out, where):
         assert name in tasks, f"{where}: info green-tasks did not list task {name!r}:\n{out}"
     spinner, joiner = tasks["spinner"][0], tasks["joiner"][0]
     assert f"[waiting: join {spinner}]" in tasks["joiner"][1], f"{where}: the joiner should wait to join {spinner}:\n{out}"
-    assert f"[waiting: join {joiner}] priority 5" in tasks["outer"][1], f"{where}: {tasks['outer'][1]}"
+    assert f"[waiting: join {joiner}] priority 9" in tasks["outer"][1], f"{where}: {tasks['outer'][1]}"
     assert re.search(r"green: \d+ tasks", out), f"{where}: no count line:\n{out}"
     bt = out[out.index("--- bt of outer"):]
     assert "joins_the_joiner" in bt, f"{where}: bt after green-task did not reach the task's own function:\n{bt}"
