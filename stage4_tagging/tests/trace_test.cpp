@@ -276,7 +276,8 @@ TEST_F(TraceTest, OverItsLimitItKeepsTheLatestAndSaysHowManyItDropped) {
   const std::string path = trace_path("limit");
   green::trace_start(path, 4096);
   green::Runtime rt({.workers = 2});
-  constexpr int kYields = 20000;  // two records each: more than the limit and two chunks per thread
+  constexpr unsigned kChunk = 5461;  // records in a chunk (trace.cpp's kChunkRecords)
+  constexpr int kYields = 40000;     // two records each: more than the limit and two chunks per thread
   rt.spawn(
         [] {
           green::spawn([] {}, {.name = "first"}).join();
@@ -289,7 +290,7 @@ TEST_F(TraceTest, OverItsLimitItKeepsTheLatestAndSaysHowManyItDropped) {
   Trace t = read_trace(path);
   EXPECT_GT(t.other("dropped"), 0u);
   auto runs = t.where("X", "task", "yielder");
-  EXPECT_LE(runs.size() * 2, 4096u + 3 * 2 * 4096u) << "the limit, or two chunks per thread (main and two workers)";
+  EXPECT_LE(runs.size() * 2, kChunk + 3 * 2 * kChunk) << "the limit (one chunk), or two chunks per thread (main and two workers)";
   EXPECT_LT(runs.size(), kYields / 2u) << "most of the yields were dropped";
   ASSERT_FALSE(runs.empty());
   EXPECT_EQ(runs.back()->ended, "exit") << "the latest events are kept";
