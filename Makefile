@@ -45,7 +45,7 @@ deps:
 	fi
 
 test: deps
-	cd $(GREEN_ROOT) && GREEN_PERF=$(PERF) $(PYTHON) -m pytest grader -q -rfE
+	cd $(GREEN_ROOT) && GREEN_PERF=$(PERF) $(PYTHON) -m pytest grader -q -rfE --durations=15
 
 grade: deps
 	$(GRADER) $(if $(STAGE),--stage $(STAGE)) $(if $(JSON),--json $(abspath $(JSON)))
