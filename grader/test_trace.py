@@ -20,6 +20,7 @@ STEP = 180  # seconds: a build, or a run
 
 PROGRAM = r"""
 #include <green/green.hpp>
+#include <green/trace.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -37,7 +38,10 @@ PROGRAM = r"""
 #define HAS_PREEMPT 1
 #endif
 
-int main() {
+int main(int argc, char** argv) {
+  // A window of its own (argv[1]): under GREEN_TRACE, which traces the whole
+  // run, it must be ignored, not cut that trace short or throw.
+  if (argc > 1) green::trace_start(argv[1]);
   green::Runtime rt({.workers = 2});
   rt.run([] {
     std::atomic<bool> go{false};
@@ -97,6 +101,9 @@ int main() {
     for (auto& h : hogs) h.join();
 #endif
   });
+  if (argc > 1 && green::trace_stop() != 0) return 3;  // 0: it wrote nothing
+  green::Runtime after({.workers = 1});
+  after.run([] { green::spawn([] {}, {.name = "after-the-window"}).join(); });
 }
 """
 
@@ -115,11 +122,12 @@ def trace(tmp_path_factory):
     e = {**outside.env(), "PKG_CONFIG_PATH": str(prefix / "lib" / "pkgconfig")}
     flags = outside.run(["pkg-config", "--cflags", "--libs", "green"], "pkg-config green", STEP, env=e).split()
     outside.run(["g++", "-O1", str(out / "prog.cpp"), *flags, "-o", str(out / "prog")], "building the program", STEP)
-    path = out / "trace.json"
-    outside.run([str(out / "prog")], "the traced program", STEP, env={**outside.env(), "GREEN_TRACE": str(path)})
+    path, window = out / "trace.json", out / "window.json"
+    said = outside.run([str(out / "prog"), str(window)], "the traced program", STEP, both=True,
+                       env={**outside.env(), "GREEN_TRACE": str(path)})
     assert path.is_file(), "GREEN_TRACE=<file> wrote no file"
     data = json.loads(path.read_text())  # fails here if it is not JSON
-    return data["traceEvents"], data["otherData"], present[-1]
+    return data["traceEvents"], data["otherData"], present[-1], said, window
 
 
 def stage_at_least(stage, name):
@@ -128,7 +136,7 @@ def stage_at_least(stage, name):
 
 
 def test_every_event_has_the_fields_a_viewer_needs(trace):
-    events, other, _ = trace
+    events, other, *_ = trace
     assert other["dropped"] == 0
     for e in events:
         assert {"ph", "pid", "tid", "name"} <= e.keys(), e
@@ -146,7 +154,7 @@ def test_every_event_has_the_fields_a_viewer_needs(trace):
 
 
 def test_slices_of_a_thread_nest(trace):
-    events, _, _ = trace
+    events, *_ = trace
     by_tid = defaultdict(list)
     for e in events:
         if e["ph"] == "X":
@@ -171,7 +179,7 @@ def is_ready(e):
 
 
 def test_every_arrow_joins_a_ready_to_the_run_it_led_to(trace):
-    events, other, _ = trace
+    events, other, *_ = trace
     ready_at = {(e["tid"], e["ts"]): e for e in events if is_ready(e)}
     run_at = {(e["tid"], e["ts"]): e for e in events if is_run(e)}
     starts = {e["id"]: e for e in events if e["ph"] == "s"}
@@ -194,7 +202,7 @@ def test_every_arrow_joins_a_ready_to_the_run_it_led_to(trace):
 
 
 def test_runs_say_what_ended_them(trace):
-    events, _, stage = trace
+    events, _, stage, *_ = trace
     runs = defaultdict(list)
     for e in events:
         if is_run(e):
@@ -217,3 +225,11 @@ def test_runs_say_what_ended_them(trace):
         assert "io read" in waits["reader"], runs["reader"]
     workers = {e["name"] for e in events if e["ph"] == "X" and e["cat"] == "worker"}
     assert "idle" in workers, workers
+
+
+def test_the_programs_own_window_is_ignored_under_green_trace(trace):
+    events, _, _, said, window = trace
+    assert "GREEN_TRACE traces the whole run" in said, f"the ignored trace_start was not reported:\n{said}"
+    assert not window.exists(), "trace_start under GREEN_TRACE opened the program's own file"
+    names = {e["name"] for e in events if is_run(e)}
+    assert "after-the-window" in names, "the program's trace_stop cut GREEN_TRACE's trace short"

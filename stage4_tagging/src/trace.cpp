@@ -466,10 +466,35 @@ std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
   return w.count();
 }
 
-// GREEN_TRACE: from the start of the program to its exit.
+// Stops the trace and writes its file (under g_lock); trace_stop's work.
+std::size_t stop_and_write() {
+  if (!tracing()) return 0;
+  g_tracing.store(false, std::memory_order_relaxed);
+  refresh_stamp_every();
+  std::FILE* f = g_file;
+  g_file = nullptr;
+  std::size_t n = write_trace(f, g_t0, g_gen.load(std::memory_order_relaxed));
+  bool failed = std::ferror(f) != 0;
+  failed |= std::fclose(f) != 0;
+  if (failed) throw std::system_error(errno ? errno : EIO, std::generic_category(), "green::trace_stop: writing the trace");
+  return n;
+}
+
+// GREEN_TRACE: from the start of the program to its exit. Meanwhile the
+// program's own trace_start and trace_stop (a window it traces) do nothing:
+// the whole run is traced already, and a window would cut it short.
+bool g_whole_run = false;  // under g_lock
+void ignored(const char* call) {  // under g_lock
+  static bool said = false;
+  if (!said) std::fprintf(stderr, "green: GREEN_TRACE traces the whole run: %s and its pair are ignored\n", call);
+  said = true;
+}
+
 void stop_at_exit() {
   try {
-    trace_stop();
+    std::lock_guard lk(g_lock);
+    g_whole_run = false;
+    stop_and_write();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "green: GREEN_TRACE: %s\n", e.what());
   }
@@ -482,6 +507,8 @@ void stop_at_exit() {
   if (const char* l = std::getenv("GREEN_TRACE_RECORDS")) limit = std::strtoull(l, nullptr, 10);
   try {
     trace_start(path, limit);
+    std::lock_guard lk(g_lock);
+    g_whole_run = true;
     std::atexit(stop_at_exit);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "green: GREEN_TRACE: %s; no trace\n", e.what());
@@ -538,6 +565,7 @@ using namespace detail;
 
 void trace_start(const std::string& path, std::size_t max_records) {
   std::lock_guard lk(g_lock);
+  if (g_whole_run) return ignored("green::trace_start");
   if (tracing()) throw std::logic_error("green::trace_start: a trace is already being recorded");
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) throw std::system_error(errno, std::generic_category(), "green::trace_start: cannot open " + path);
@@ -555,16 +583,8 @@ void trace_start(const std::string& path, std::size_t max_records) {
 
 std::size_t trace_stop() {
   std::lock_guard lk(g_lock);
-  if (!tracing()) return 0;
-  g_tracing.store(false, std::memory_order_relaxed);
-  refresh_stamp_every();
-  std::FILE* f = g_file;
-  g_file = nullptr;
-  std::size_t n = write_trace(f, g_t0, g_gen.load(std::memory_order_relaxed));
-  bool failed = std::ferror(f) != 0;
-  failed |= std::fclose(f) != 0;
-  if (failed) throw std::system_error(errno ? errno : EIO, std::generic_category(), "green::trace_stop: writing the trace");
-  return n;
+  if (g_whole_run) return ignored("green::trace_stop"), 0;
+  return stop_and_write();
 }
 
 }  // namespace green
