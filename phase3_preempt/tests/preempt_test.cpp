@@ -204,7 +204,15 @@ TEST(Preempt, ZeroTimeSliceMeansCooperative) {
 TEST(Preempt, IdleWorkersTakeNoTicks) {
   green::Runtime rt({.workers = 2, .time_slice = 100us});
   rt.run([] {});
-  std::this_thread::sleep_for(20ms);  // let both workers go to sleep
+  // Let both workers go to sleep: a worker may look for work a while first
+  // (a thief's rounds of sched_yield, long on a busy machine). Quiet means a
+  // 20 ms window (200 slices) with at most one tick; a runtime that never
+  // gets there fails below all the same.
+  for (auto give_up = Clock::now() + 5s; Clock::now() < give_up;) {
+    std::uint64_t before = ticks();
+    std::this_thread::sleep_for(20ms);
+    if (ticks() - before <= 1) break;
+  }
   std::uint64_t t0 = ticks();
   std::this_thread::sleep_for(50ms);  // 500 slices
   EXPECT_LE(ticks() - t0, 4u) << "idle workers kept taking timer signals";
