@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -195,6 +196,7 @@ TEST(OsLocks, CountFollowsWhatIsHeld) {
 // slice or two, not at the holder's next yield).
 TEST(OsLocks, HolderIsNotPreemptedAndPaysAtTheUnlock) {
   green::Runtime rt({.workers = 1, .time_slice = 1ms});
+  auto best = std::chrono::microseconds::max();
   for (int trial = 0; trial < 5; ++trial) {
     std::mutex m;
     std::atomic<bool> other_ran{false}, ran_while_held{false};
@@ -221,10 +223,15 @@ TEST(OsLocks, HolderIsNotPreemptedAndPaysAtTheUnlock) {
     EXPECT_FALSE(ran_while_held.load()) << "the holder of a std::mutex was preempted";
     ASSERT_TRUE(other_ran.load()) << "the owed preemption was never taken";
     auto late = std::chrono::duration_cast<std::chrono::microseconds>(other_at - unlocked);
-    // TSan runs signal handlers late, at its own interception points, so a
-    // tick may not have been owed yet when the unlock comes: allow it ticks.
-    EXPECT_LT(late, GREEN_TSAN ? 10ms : 3ms) << "the other task ran " << late.count() << " us after the unlock";
+    best = std::min(best, late);
+    // Without the owed preemption the other would wait for the holder's give-up (10 s).
+    EXPECT_LT(late, 1s) << "the other task ran " << late.count() << " us after the unlock";
   }
+  // TSan runs signal handlers late, at its own interception points, so a
+  // tick may not have been owed yet when the unlock comes: allow it ticks.
+  // The best of five: a busy machine may take the worker's CPU for a few ms
+  // in any one trial.
+  EXPECT_LT(best, GREEN_TSAN ? 10ms : 3ms) << "the other task ran at best " << best.count() << " us after the unlock";
 }
 
 }  // namespace
