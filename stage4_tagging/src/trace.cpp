@@ -10,10 +10,11 @@
 //
 // Chunks are carved from 2 MiB arenas of transparent huge pages, faulted in
 // when the arena is made (trace_start makes the first). On a virtual machine
-// the first touch of a 4 KiB page is a fault in the hypervisor too, and any
-// munmap in the process may make every page fault there again: recording
-// into 4 KiB pages cost 80-100 ns a record after the trace's own writer had
-// freed its memory, and 5 ns into a huge page, whatever happened before.
+// the first touch of a 4 KiB page is a fault in the hypervisor too, and one
+// that has since touched much other memory (the trace's own writer sorting
+// millions of records) faults there again: recording into 4 KiB pages cost
+// 80-100 ns a record after a trace had been written, and 5 ns into a huge
+// page, whatever happened before.
 //
 // Buffers are never freed while the program runs. A thread that exits leaves
 // its buffer on the list (its records are part of the trace); a thread that
