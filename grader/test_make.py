@@ -56,7 +56,7 @@ def test_make_test_installs_pytest_and_runs_it_on_the_first_try(tmp_path):
     run = make("test", fake_machine(tmp_path, uid=0))
     assert run.returncode == 0, run.stdout + run.stderr
     ran = (tmp_path / "ran").read_text()
-    assert ran == f"{tmp_path}/bin/system-python3 -m pytest grader -q -rfE\n"
+    assert ran == f"{tmp_path}/bin/system-python3 -m pytest grader -q -rfE --durations=15\n"
 
 
 def test_as_a_user_make_test_prints_the_apt_get_line_and_stops(tmp_path):
