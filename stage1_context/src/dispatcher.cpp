@@ -139,14 +139,9 @@ std::uint64_t monotonic_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// While finish settles a traced run (below), the run's end is also the time
-// of every Ready that settling makes (a yield, a wake that beat the park, the
-// joiners of an exit): one clock read serves them all.
-static thread_local std::uint64_t tl_settling_at = 0;
-
 void stamp_runnable(Task* t, Ready why) noexcept {
   tl_unstamped = 0;
-  std::uint64_t now = tl_settling_at ? tl_settling_at : monotonic_ns();
+  std::uint64_t now = monotonic_ns();
   t->extra().runnable_at = now;
   t->word.set_sampled();
   if (tracing()) trace_ready(t, why, now);
@@ -180,25 +175,27 @@ bool Dispatcher::start(Task* t) {
   return true;  // run() switches to t
 }
 
-// finish's work after the trace's report: applies t's After.
-[[gnu::always_inline]] static inline void settle(Dispatcher& d, Task* t, bool ran) {
-  if (ran) {
-    fibers_arrive(&d, d.loop_fake_stack, true);
-    check_stack(t, d.after == After::Exit);
+void Dispatcher::finish(Task* t, bool ran) {
+  if (__builtin_expect(run_since != 0, 0)) {  // traced: report before t is queued, parked or freed
+    trace_run(*this, t, run_since, monotonic_ns());
+    run_since = 0;
   }
-  d.current = nullptr;
+  if (ran) {
+    fibers_arrive(this, loop_fake_stack, true);
+    check_stack(t, after == After::Exit);
+  }
+  current = nullptr;
   set_current_task(nullptr);
-  Scheduler* sched = d.sched;
-  switch (d.after) {
+  switch (after) {
     case After::Yield:
       t->word.stop_running();
       mark_runnable(t, Ready::Yield);
-      sched->submit_yielded(d, t);
+      sched->submit_yielded(*this, t);
       break;
     case After::Park:
       // Waiting before the callback: the callback may unpark it at once.
       if (t->word.park()) {
-        if (d.park_fn) d.park_fn(t, d.park_arg);
+        if (park_fn) park_fn(t, park_arg);
       } else {
         mark_runnable(t, Ready::Wake);
         sched->submit(t);  // woken before it finished parking
@@ -216,24 +213,11 @@ bool Dispatcher::start(Task* t) {
       t->stack_lo = nullptr;
       t->word.finish();
       notify_done(t);
-      sched->on_task_end(d, t);
+      sched->on_task_end(*this, t);
       release_task(t);
       break;
     }
   }
-}
-
-void Dispatcher::finish(Task* t, bool ran) {
-  if (__builtin_expect(run_since != 0, 0)) {  // traced: report before t is queued, parked or freed
-    const std::uint64_t end = monotonic_ns();
-    trace_run(*this, t, run_since, end);
-    run_since = 0;
-    tl_settling_at = end;
-    settle(*this, t, ran);
-    tl_settling_at = 0;
-    return;
-  }
-  settle(*this, t, ran);
 }
 
 // ---- The task side ----------------------------------------------------------
