@@ -57,12 +57,13 @@ static bool fire_timers(Worker& w, bool idle) {
   if (next == kNever) return false;
   std::int64_t now = now_ns();
   if (next > now) return false;
+  const std::uint64_t began = tracing() ? trace_now() : 0;  // the trace's timers span
   int fired = 0;
   if (all)
     for (TimerHeap& h : ts.heaps) fired += h.fire_due(now);
   else
     fired = ts.heaps[w.index].fire_due(now);
-  if (fired && tracing()) trace_span(TraceKind::Timers, fired, static_cast<std::uint64_t>(now), monotonic_ns());
+  if (fired && began) trace_span(TraceKind::Timers, fired, began, trace_now());
   return fired > 0;
 }
 

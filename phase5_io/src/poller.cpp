@@ -84,7 +84,7 @@ bool set_ready(FdState& s, int dir) noexcept {
 bool Poller::poll(std::int64_t until, bool keeper) {
   epoll_event evs[128];
   int n;
-  const std::uint64_t since = until > 0 && tracing() ? monotonic_ns() : 0;  // the trace's poll span
+  const std::uint64_t since = until > 0 && tracing() ? trace_now() : 0;  // the trace's poll span
   if (until <= 0) {
     n = epoll_wait(epfd, evs, 128, 0);
   } else if (until == kNever) {
@@ -97,7 +97,7 @@ bool Poller::poll(std::int64_t until, bool keeper) {
     if (n < 0 && errno == ENOSYS)  // before Linux 5.11: whole milliseconds, rounded up
       n = epoll_wait(epfd, evs, 128, static_cast<int>((left + 999'999) / 1'000'000));
   }
-  const std::uint64_t found = n > 0 && tracing() ? monotonic_ns() : 0;
+  const std::uint64_t found = n > 0 && tracing() ? trace_now() : 0;
   bool made = false;
   for (int i = 0; i < n; ++i) {
     std::uint64_t tag = evs[i].data.u64;
@@ -120,7 +120,7 @@ bool Poller::poll(std::int64_t until, bool keeper) {
   }
   // A blocking poll, or one that found events: a span that holds the
   // unparks it caused.
-  if ((since || found) && tracing()) trace_span(TraceKind::Poll, n > 0 ? n : 0, since ? since : found, monotonic_ns());
+  if ((since || found) && tracing()) trace_span(TraceKind::Poll, n > 0 ? n : 0, since ? since : found, trace_now());
   return made;
 }
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cpuid.h>
 #include <cxxabi.h>
 #include <time.h>
 
@@ -139,24 +140,42 @@ std::uint64_t monotonic_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+std::atomic<int> g_trace_clock{0};
+int pick_trace_clock() noexcept {
+  unsigned a = 0, b, c, d = 0;
+  if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000007) __get_cpuid(0x80000007, &a, &b, &c, &d);
+  else d = 0;
+  const int clock = (d >> 8) & 1 ? 1 : 2;  // EDX bit 8: the TSC is invariant
+  g_trace_clock.store(clock, std::memory_order_relaxed);
+  return clock;
+}
+
+// While tracing, every Ready task comes here (the period is 1): the trace
+// gets each one, the histogram still one in latency_sample_period(), counted
+// here; runnable_at is 0 for the others.
+static thread_local unsigned tl_traced_untimed = 0;
 void stamp_runnable(Task* t, Ready why) noexcept {
   tl_unstamped = 0;
-  std::uint64_t now = monotonic_ns();
-  t->extra().runnable_at = now;
+  bool timed = true;
+  if (tracing()) {
+    trace_ready(t, why, trace_now());
+    if ((timed = ++tl_traced_untimed >= latency_sample_period())) tl_traced_untimed = 0;
+  }
+  t->extra().runnable_at = timed ? monotonic_ns() : 0;
   t->word.set_sampled();
-  if (tracing()) trace_ready(t, why, now);
 }
 
 // Also where a traced run begins (start, below, reaches here for every task
 // while tracing: each was stamped).
 static void record_latency(Dispatcher& d, Task* t) noexcept {
-  std::uint64_t now = monotonic_ns(), at = t->extra().runnable_at;
-  std::uint64_t ns = now > at ? now - at : 0;
-  int b = ns ? 63 - __builtin_clzll(ns) : 0;
-  if (b >= kLatencyBuckets) b = kLatencyBuckets - 1;
-  auto& c = d.latency[b];
-  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // this thread's only
-  if (tracing()) d.run_since = now;
+  if (std::uint64_t at = t->extra().runnable_at) {
+    std::uint64_t now = monotonic_ns(), ns = now > at ? now - at : 0;
+    int b = ns ? 63 - __builtin_clzll(ns) : 0;
+    if (b >= kLatencyBuckets) b = kLatencyBuckets - 1;
+    auto& c = d.latency[b];
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // this thread's only
+  }
+  if (tracing()) d.run_since = trace_now();
 }
 
 bool Dispatcher::start(Task* t) {
@@ -177,7 +196,7 @@ bool Dispatcher::start(Task* t) {
 
 void Dispatcher::finish(Task* t, bool ran) {
   if (__builtin_expect(run_since != 0, 0)) {  // traced: report before t is queued, parked or freed
-    trace_run(*this, t, run_since, monotonic_ns());
+    trace_run(*this, t, run_since, trace_now());
     run_since = 0;
   }
   if (ran) {

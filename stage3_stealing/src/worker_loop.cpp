@@ -103,7 +103,7 @@ static Task* steal_round(RuntimeImpl& rt, Worker& w, bool next) noexcept {
     if (Task* t = v.local.steal(); t || (next && (t = v.local.steal_stale_next(&tl_next_seen[v.index])))) {
       w.steals.inc();
       if (tracing()) {
-        std::uint64_t now = monotonic_ns();
+        std::uint64_t now = trace_now();
         trace_span(TraceKind::Steal, v.index, now, now);
       }
       return t;

@@ -5,8 +5,9 @@
 // chunks of fixed-size records that only it writes. It writes a record, then
 // publishes it with a release store of its chunk's count; trace_stop reads
 // each count with acquire and formats the records below it. So an event
-// costs a clock read (taken by the caller) and a few stores: no lock, no
-// allocation but one chunk per kChunkRecords events.
+// costs a read of the trace's clock (trace_now: the TSC's ticks, taken by
+// the caller) and a few stores: no lock, no allocation but one chunk per
+// kChunkRecords events.
 //
 // Chunks are carved from 2 MiB arenas of transparent huge pages, faulted in
 // when the arena is made (trace_start makes the first). On a virtual machine
@@ -25,7 +26,8 @@
 // buffer hold g_lock, so a buffer is never emptied while it is read.
 //
 // Writing. trace_stop turns tracing off, sorts every record of the trace by
-// time and writes one JSON event per record. Each run of a task is a slice
+// time and writes one JSON event per record, its ticks turned into ns by the
+// rate between trace_start's and trace_stop's readings of both clocks. Each run of a task is a slice
 // (ph X) on its worker's track; each Ready is a slice of no length on the
 // track of the thread that made it Ready, and a flow arrow (ph s, then ph f)
 // joins it to the task's next run. The arrow's two ends have the category,
@@ -63,7 +65,7 @@ enum Kind : std::uint8_t { kReady, kRun, kName, kSpan };  // kSpan + TraceKind
 constexpr std::uint8_t kPreempted = 3;                    // a kRun's why, besides After's
 
 struct Record {
-  std::uint64_t ts;    // CLOCK_MONOTONIC ns
+  std::uint64_t ts;    // trace_now() ticks
   std::uint64_t task;  // its id; 0 for a worker's own event
   std::uint8_t kind;
   std::uint8_t why;    // kReady: Ready; kRun: After or kPreempted; kSpan: TraceKind
@@ -106,7 +108,7 @@ Chunk* g_free = nullptr;                    // chunks holding nothing (under g_l
 std::size_t g_used = 0, g_max_chunks = 0;   // chunks on buffers, and the limit (under g_lock)
 std::atomic<unsigned> g_gen{0};             // the trace being recorded (written under g_lock)
 std::FILE* g_file = nullptr;                // under g_lock, like the rest of the trace's state
-std::uint64_t g_t0 = 0;
+std::uint64_t g_t0 = 0, g_t0_ns = 0;      // trace_now() and monotonic_ns() at trace_start
 char* g_arena = nullptr;                    // what is left of the newest arena (under g_lock)
 std::size_t g_arena_left = 0;
 thread_local Buffer* tl_buffer = nullptr;
@@ -354,20 +356,28 @@ class Out {
   std::string buf_;
 };
 
+// Ticks to ns since trace_start, by the clocks' two readings at trace_start
+// and trace_stop (for a TSC, its rate; else about 1).
+struct Timeline {
+  std::uint64_t t0;
+  double ns_per_tick;
+  std::uint64_t ns(std::uint64_t t) const { return t > t0 ? static_cast<std::uint64_t>(double(t - t0) * ns_per_tick) : 0; }
+};
+
 class Writer {
  public:
-  Writer(Out& out, std::uint64_t t0) : o_(out), t0_(t0), pid_(getpid()) {}
+  Writer(Out& out, Timeline tl) : o_(out), tl_(tl), pid_(getpid()) {}
 
   // The part every event shares: {"ph":..,"ts":..,"pid":..,"tid":..
   void open(char ph, std::uint64_t ts, pid_t tid) {
     o_.end_event();
     o_ << (count_++ ? ",\n{" : "\n{") << "\"ph\":\"" << ph << "\",\"ts\":";
-    o_.micros(ts > t0_ ? ts - t0_ : 0);
+    o_.micros(tl_.ns(ts));
     o_ << ",\"pid\":" << pid_ << ",\"tid\":" << tid;
   }
   void dur(std::uint64_t begin, std::uint64_t end) {
     o_ << ",\"dur\":";
-    o_.micros(end > begin ? end - begin : 0);
+    o_.micros(tl_.ns(end) - tl_.ns(begin));  // ns is monotonic: slices still nest
   }
   void name(const char* cat, const char* s, std::size_t n = ~std::size_t{0}) {
     o_ << ",\"cat\":\"" << cat << "\",\"name\":";
@@ -383,7 +393,7 @@ class Writer {
 
  private:
   Out& o_;
-  std::uint64_t t0_;
+  Timeline tl_;
   pid_t pid_;
   std::size_t count_ = 0;
 };
@@ -393,11 +403,11 @@ constexpr const char* kEndNames[] = {"yield", "park", "exit", "preempted"};
 constexpr const char* kSpanNames[] = {"idle", "poll", "steal", "timers"};
 constexpr const char* kSpanArgs[] = {nullptr, "events", "victim", "fired"};
 
-std::size_t write_trace(std::FILE* f, std::uint64_t t0, unsigned gen) {
+std::size_t write_trace(std::FILE* f, Timeline tl, unsigned gen) {
   std::uint64_t dropped = 0;
   std::vector<Item> all = collect(gen, &dropped);
   Out o(f);
-  Writer w(o, t0);
+  Writer w(o, tl);
   o << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[";
   w.metadata("process_name", getpid(), "green");
   for (Buffer* b = g_buffers; b; b = b->next)
@@ -474,7 +484,9 @@ std::size_t stop_and_write() {
   refresh_stamp_every();
   std::FILE* f = g_file;
   g_file = nullptr;
-  std::size_t n = write_trace(f, g_t0, g_gen.load(std::memory_order_relaxed));
+  const std::uint64_t t1 = trace_now(), t1_ns = monotonic_ns();
+  const double rate = t1 > g_t0 && t1_ns > g_t0_ns ? double(t1_ns - g_t0_ns) / double(t1 - g_t0) : 1.0;
+  std::size_t n = write_trace(f, {g_t0, rate}, g_gen.load(std::memory_order_relaxed));
   bool failed = std::ferror(f) != 0;
   failed |= std::fclose(f) != 0;
   if (failed) throw std::system_error(errno ? errno : EIO, std::generic_category(), "green::trace_stop: writing the trace");
@@ -571,7 +583,8 @@ void trace_start(const std::string& path, std::size_t max_records) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) throw std::system_error(errno, std::generic_category(), "green::trace_start: cannot open " + path);
   g_file = f;
-  g_t0 = monotonic_ns();
+  g_t0 = trace_now();
+  g_t0_ns = monotonic_ns();
   g_max_chunks = std::max<std::size_t>(1, max_records / kChunkRecords);
   if (!g_free && g_arena_left == 0) new_arena();  // so a short trace records without allocating
   for (Buffer* o = g_buffers; o; o = o->next)  // exited threads' records were written: free them

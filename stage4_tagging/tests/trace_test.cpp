@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -236,6 +237,41 @@ TEST_F(TraceTest, EveryReadyLeadsToOneRunAndEveryRunIsJoinedToItsReady) {
   for (auto& [tid, name] : t.thread_names) workers += name.rfind("green-w", 0) == 0;
   EXPECT_GE(workers, 1) << "the workers, named, even though they exited before the trace was written";
   EXPECT_LE(workers, 2);
+}
+
+// The trace's clock is the TSC (detail/trace.hpp), turned into ns as the
+// file is written: a run that took 20 ms of the thread's clock, and the gap
+// between two runs 30 ms apart, read so in the file. So does the fallback
+// clock (monotonic_ns, for a CPU whose TSC is not invariant).
+TEST_F(TraceTest, ItsTimesAreNanosecondsOfTheSteadyClock) {
+  using Clock = std::chrono::steady_clock;
+  const auto busy = [](std::chrono::milliseconds d) {
+    for (auto end = Clock::now() + d; Clock::now() < end;) {
+    }
+  };
+  for (int clock : {0, 2}) {  // as the CPU says; monotonic_ns
+    SCOPED_TRACE(clock ? "monotonic_ns" : "the CPU's choice");
+    green::detail::g_trace_clock.store(clock);  // (no trace is on)
+    const std::string path = trace_path("clock");
+    green::Runtime rt({.workers = 1});
+    green::trace_start(path);
+    rt.spawn([&] { busy(std::chrono::milliseconds(20)); }, {.name = "busy-20ms"}).join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    rt.spawn([] {}, {.name = "30ms-later"}).join();
+    green::trace_stop();
+    Trace t = read_trace(path);
+    auto busy_runs = t.where("X", "task", "busy-20ms"), later = t.where("X", "task", "30ms-later");
+    ASSERT_GE(busy_runs.size(), 1u);  // (from phase 3, preemption cuts it in two or three)
+    ASSERT_EQ(later.size(), 1u);
+    const Event &first = *busy_runs.front(), &last = *busy_runs.back();
+    const double run_ms = (last.ts + last.dur - first.ts) / 1e6;
+    const double gap_ms = (later[0]->ts - (last.ts + last.dur)) / 1e6;
+    EXPECT_GE(run_ms, 19.9) << "the 20 ms run's slices";
+    EXPECT_LT(run_ms, 20 * 1.5 + 5) << "the 20 ms run's slices";
+    EXPECT_GE(gap_ms, 29.9) << "between the two runs";
+    EXPECT_LT(gap_ms, 30 * 1.5 + 50) << "between the two runs";
+  }
+  green::detail::g_trace_clock.store(0);  // the next read picks again
 }
 
 TEST_F(TraceTest, BadCallsAreClearErrorsAndLoseNothing) {

@@ -39,8 +39,9 @@ struct TaskOwned {
 // The dispatcher that starts a stamped task adds the wait to its histogram:
 // bucket i counts waits in [2^i, 2^(i+1)) ns (0 ns in bucket 0, the last
 // holds everything longer). While a scheduler trace is recorded
-// (detail/trace.hpp) every Ready task is stamped, and the stamp and the start
-// report to the trace.
+// (detail/trace.hpp) every Ready task is stamped: the stamp and the start
+// report to the trace, and still only one in the period is timed (the
+// others' runnable_at is 0).
 inline constexpr int kLatencyBuckets = 32;
 inline constexpr unsigned kLatencySamplePeriod = 64;
 unsigned latency_sample_period() noexcept;

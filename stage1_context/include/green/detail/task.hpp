@@ -70,7 +70,7 @@ struct alignas(16) TaskExtra {
   TaskLocals* locals = nullptr;        // stage 2: at_exit handlers, TaskLocal values; the
                                        // task's own, made at its first use, gone at its end
   const WaitInfo* waiting = nullptr;   // what it is parked on, while it is (Waiting, below)
-  std::uint64_t runnable_at = 0;       // when it became Ready, if the latency sample took it (ns)
+  std::uint64_t runnable_at = 0;       // when it became Ready, if the latency sample took it (ns; else 0)
 #if GREEN_TSAN
   void* tsan_fiber = nullptr;
 #endif

@@ -170,7 +170,7 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
   }
   w.parks.inc();
   on_worker_sleep(w);
-  const std::uint64_t slept = tracing() ? monotonic_ns() : 0;  // the trace's idle span
+  const std::uint64_t slept = tracing() ? trace_now() : 0;  // the trace's idle span
   // False: an event came due first, and we may still be on the idle list.
   if (idle_wait(w)) {
     w.wakeups.inc();
@@ -178,7 +178,7 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
     wait_until_picked(w);
     w.wakeups.inc();
   }
-  if (slept) trace_span(TraceKind::Idle, 0, slept, monotonic_ns());
+  if (slept) trace_span(TraceKind::Idle, 0, slept, trace_now());
   on_worker_wake(w);
   // STUB: (void)w, (void)has_work;
   // STUB: unimplemented("stage 2: RuntimeImpl::park (runtime_impl.hpp) is yours to write");
