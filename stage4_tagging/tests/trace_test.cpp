@@ -240,24 +240,38 @@ TEST_F(TraceTest, EveryReadyLeadsToOneRunAndEveryRunIsJoinedToItsReady) {
 }
 
 // The trace's clock is the TSC (detail/trace.hpp), turned into ns as the
-// file is written: a run that took 20 ms of the thread's clock, and the gap
-// between two runs 30 ms apart, read so in the file. So does the fallback
-// clock (monotonic_ns, for a CPU whose TSC is not invariant).
+// file is written. Its times must agree with the steady clock read around
+// them: a task's runs last at least as long as its body took and no longer
+// than its spawn+join, and the gap before the next task's run is at least
+// main's sleep between the two and at most the time from the first body's
+// end to the second's start. A wrong rate (ticks taken for ns: 2x here)
+// fails, on a loaded machine too. So does the fallback clock (monotonic_ns,
+// for a CPU whose TSC is not invariant).
 TEST_F(TraceTest, ItsTimesAreNanosecondsOfTheSteadyClock) {
   using Clock = std::chrono::steady_clock;
-  const auto busy = [](std::chrono::milliseconds d) {
-    for (auto end = Clock::now() + d; Clock::now() < end;) {
-    }
-  };
-  for (int clock : {0, 2}) {  // as the CPU says; monotonic_ns
+  const auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  constexpr double kSlack = 0.05;  // ms: the conversion's rounding and its two readings
+  for (int clock : {0, 2}) {       // as the CPU says; monotonic_ns
     SCOPED_TRACE(clock ? "monotonic_ns" : "the CPU's choice");
     green::detail::g_trace_clock.store(clock);  // (no trace is on)
     const std::string path = trace_path("clock");
     green::Runtime rt({.workers = 1});
     green::trace_start(path);
-    rt.spawn([&] { busy(std::chrono::milliseconds(20)); }, {.name = "busy-20ms"}).join();
+    Clock::time_point body_begin, body_end, second_begin;
+    const auto spawned = Clock::now();
+    rt.spawn(
+          [&] {
+            body_begin = Clock::now();
+            while (Clock::now() < body_begin + std::chrono::milliseconds(20)) {
+            }
+            body_end = Clock::now();
+          },
+          {.name = "busy-20ms"})
+        .join();
+    const auto joined = Clock::now();
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    rt.spawn([] {}, {.name = "30ms-later"}).join();
+    const auto slept = Clock::now();
+    rt.spawn([&] { second_begin = Clock::now(); }, {.name = "30ms-later"}).join();
     green::trace_stop();
     Trace t = read_trace(path);
     auto busy_runs = t.where("X", "task", "busy-20ms"), later = t.where("X", "task", "30ms-later");
@@ -266,10 +280,10 @@ TEST_F(TraceTest, ItsTimesAreNanosecondsOfTheSteadyClock) {
     const Event &first = *busy_runs.front(), &last = *busy_runs.back();
     const double run_ms = (last.ts + last.dur - first.ts) / 1e6;
     const double gap_ms = (later[0]->ts - (last.ts + last.dur)) / 1e6;
-    EXPECT_GE(run_ms, 19.9) << "the 20 ms run's slices";
-    EXPECT_LT(run_ms, 20 * 1.5 + 5) << "the 20 ms run's slices";
-    EXPECT_GE(gap_ms, 29.9) << "between the two runs";
-    EXPECT_LT(gap_ms, 30 * 1.5 + 50) << "between the two runs";
+    EXPECT_GE(run_ms, ms(body_end - body_begin) - kSlack) << "the 20 ms task's runs, against its body";
+    EXPECT_LE(run_ms, ms(joined - spawned) + kSlack) << "the 20 ms task's runs, against its spawn+join";
+    EXPECT_GE(gap_ms, ms(slept - joined) - kSlack) << "between the two tasks, against main's sleep";
+    EXPECT_LE(gap_ms, ms(second_begin - body_end) + kSlack) << "between the two tasks, against their bodies";
   }
   green::detail::g_trace_clock.store(0);  // the next read picks again
 }
