@@ -150,17 +150,14 @@ int pick_trace_clock() noexcept {
   return clock;
 }
 
-// While tracing, every Ready task comes here (the period is 1): the trace
-// gets each one, the histogram still one in latency_sample_period(), counted
-// here; runnable_at is 0 for the others.
-static thread_local unsigned tl_traced_untimed = 0;
+// Untraced, only every period-th Ready comes here (mark_runnable counts);
+// traced, every one does (the period is 1), and tl_unstamped, reset only
+// when a Ready is timed, still times one in the period: the trace gets each
+// one, the histogram the timed ones (runnable_at is 0 for the others).
 void stamp_runnable(Task* t, Ready why) noexcept {
-  tl_unstamped = 0;
-  bool timed = true;
-  if (tracing()) {
-    trace_ready(t, why, trace_now());
-    if ((timed = ++tl_traced_untimed >= latency_sample_period())) tl_traced_untimed = 0;
-  }
+  const bool timed = tl_unstamped >= latency_sample_period();
+  if (timed) tl_unstamped = 0;
+  if (tracing()) trace_ready(t, why, trace_now());
   t->extra().runnable_at = timed ? monotonic_ns() : 0;
   t->word.set_sampled();
 }

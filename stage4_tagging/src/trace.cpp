@@ -26,15 +26,16 @@
 // buffer hold g_lock, so a buffer is never emptied while it is read.
 //
 // Writing. trace_stop turns tracing off, sorts every record of the trace by
-// time and writes one JSON event per record, its ticks turned into ns by the
-// rate between trace_start's and trace_stop's readings of both clocks. Each run of a task is a slice
-// (ph X) on its worker's track; each Ready is a slice of no length on the
-// track of the thread that made it Ready, and a flow arrow (ph s, then ph f)
-// joins it to the task's next run. The arrow's two ends have the category,
-// thread and time of the slices they bind to (Chrome binds by those), and
-// one category and name between them (Perfetto pairs ends by id, category
-// and name): so every slice of a task, and its arrows, are category "task". A run that parked without saying on what, right
-// before its task was requeued by a preemption, is labelled preempted.
+// time and writes one JSON event per record, its ticks turned into ns by
+// the rate between trace_start's and trace_stop's readings of both clocks.
+// Each run of a task is a slice (ph X) on its worker's track; each Ready is
+// a slice of no length on the track of the thread that made it Ready, and a
+// flow arrow (ph s, then ph f) joins it to the task's next run. The arrow's
+// two ends have the category, thread and time of the slices they bind to
+// (Chrome binds by those), and one category and name between them (Perfetto
+// pairs ends by id, category and name): so every slice of a task, and its
+// arrows, are category "task". A run that parked without saying on what,
+// right before its task was requeued by a preemption, is labelled preempted.
 #include <green/trace.hpp>
 #include <green/detail/dispatcher.hpp>
 #include <green/detail/trace.hpp>
