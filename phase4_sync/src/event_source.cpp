@@ -40,19 +40,30 @@ Deadlocks& deadlocks_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(
 void* io_source_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->io.get(); }
 void* job_source_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.events.get())->jobs.get(); }
 
-static bool fire_timers(Worker& w, bool idle);
+static bool fire_timers(Worker& w, bool all);
 
-bool poll_events(Worker& w, bool idle) { return fire_timers(w, idle) | io_poll(w, idle) | (idle && job_poll(w, idle)); }
+// Out of line, so the common case below saves no registers.
+[[gnu::noinline]] static bool poll_all(Worker& w, bool idle, bool all) {
+  return fire_timers(w, all) | io_poll(w, idle) | (idle && job_poll(w, idle));
+}
+
+// A busy worker comes here after every task it ran (idle false). It looks at
+// its own timer heap, and every 64th time (or idle) at every worker's; the
+// common case, no timer of its own, is a few loads and a tail call.
+bool poll_events(Worker& w, bool idle) {
+  thread_local unsigned polls = 0;
+  const bool all = idle || (++polls & 63) == 0;
+  if (!all && timers_of(*w.rt).heaps[w.index].next() == kNever) return io_poll(w, false);
+  return poll_all(w, idle, all);
+}
 // A spinning thief takes jobs too: a job pushed while it spins wakes nobody
 // (the pusher sees it spinning), so it must not wait for the end of the spin.
 bool steal_events(Worker& w) { return job_poll(w, true); }
 bool events_waiting_sc(Worker& w) { return jobs_waiting_sc(w); }
 
-// Fires w's due timers (and, idle or every 64th time, every worker's).
-static bool fire_timers(Worker& w, bool idle) {
+// Fires w's due timers, or every worker's (all).
+static bool fire_timers(Worker& w, bool all) {
   Timers& ts = timers_of(*w.rt);
-  thread_local unsigned polls = 0;
-  const bool all = idle || (++polls & 63) == 0;  // else only this worker's own heap
   std::int64_t next = all ? ts.earliest() : ts.heaps[w.index].next();
   if (next == kNever) return false;
   std::int64_t now = now_ns();

@@ -34,13 +34,20 @@ bool io_pending(RuntimeImpl& rt) noexcept {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
+static bool io_poll_now(Worker& w, bool idle);
+
 bool io_poll(Worker& w, bool idle) {
   // BEGIN SOLUTION
   // A busy worker comes here after every task it ran: 15 times in 16 this
   // costs one thread-local increment (the yield check of the grader sees it).
+  // The poll is out of line, so this fast path saves no registers.
   thread_local unsigned switches = 0;
   if (!idle && (++switches & 15) != 0) return false;
   // END SOLUTION
+  return io_poll_now(w, idle);
+}
+
+[[gnu::noinline]] static bool io_poll_now(Worker& w, bool idle) {
   Poller& p = *poller_of(*w.rt);
   bool made = false;
   // BEGIN SOLUTION

@@ -99,8 +99,9 @@ void Dispatcher::leave() noexcept {
 static void task_entry(void* arg);
 
 // Gives t a stack and a context that starts in task_entry, at its first run.
-// False (t's exception is std::bad_alloc) if there is no memory.
-static bool bind_stack(Task* t) noexcept {
+// False (t's exception is std::bad_alloc) if there is no memory. Out of
+// line (as record_latency): start() is on every switch, these are not.
+[[gnu::noinline]] static bool bind_stack(Task* t) noexcept {
   TaskExtra& x = t->extra();
   try {
     x.stack = stack_allocate(x.stack.size);
@@ -164,7 +165,7 @@ void stamp_runnable(Task* t, Ready why) noexcept {
 
 // Also where a traced run begins (start, below, reaches here for every task
 // while tracing: each was stamped).
-static void record_latency(Dispatcher& d, Task* t) noexcept {
+[[gnu::noinline]] static void record_latency(Dispatcher& d, Task* t) noexcept {
   if (std::uint64_t at = t->extra().runnable_at) {
     std::uint64_t now = monotonic_ns(), ns = now > at ? now - at : 0;
     int b = ns ? 63 - __builtin_clzll(ns) : 0;
@@ -191,11 +192,31 @@ bool Dispatcher::start(Task* t) {
   return true;  // run() switches to t
 }
 
+// t has ended: its stack goes back, its joiners hear of it, its block goes.
+// Out of line (as bind_stack): finish() is on every switch, this is not.
+[[gnu::noinline]] static void end_task(Dispatcher& d, Task* t) noexcept {
+  TaskExtra& x = t->extra();
+#if GREEN_TSAN
+  if (x.tsan_fiber) __tsan_destroy_fiber(x.tsan_fiber);
+  x.tsan_fiber = nullptr;
+#endif
+  // The stack goes back to the cache, warm; what join() needs stays in the block.
+  if (x.stack) stack_release(x.stack);
+  x.stack = Stack{nullptr, x.stack.size};
+  t->stack_lo = nullptr;
+  t->word.finish();
+  notify_done(t);
+  d.sched->on_task_end(d, t);
+  release_task(t);
+}
+
+[[gnu::noinline]] static void end_traced_run(Dispatcher& d, Task* t) noexcept {
+  trace_run(d, t, d.run_since, trace_now());
+  d.run_since = 0;
+}
+
 void Dispatcher::finish(Task* t, bool ran) {
-  if (__builtin_expect(run_since != 0, 0)) {  // traced: report before t is queued, parked or freed
-    trace_run(*this, t, run_since, trace_now());
-    run_since = 0;
-  }
+  if (__builtin_expect(run_since != 0, 0)) end_traced_run(*this, t);  // traced: before t is queued, parked or freed
   if (ran) {
     fibers_arrive(this, loop_fake_stack, true);
     check_stack(t, after == After::Exit);
@@ -217,22 +238,9 @@ void Dispatcher::finish(Task* t, bool ran) {
         sched->submit(t);  // woken before it finished parking
       }
       break;
-    case After::Exit: {
-      TaskExtra& x = t->extra();
-#if GREEN_TSAN
-      if (x.tsan_fiber) __tsan_destroy_fiber(x.tsan_fiber);
-      x.tsan_fiber = nullptr;
-#endif
-      // The stack goes back to the cache, warm; what join() needs stays in the block.
-      if (x.stack) stack_release(x.stack);
-      x.stack = Stack{nullptr, x.stack.size};
-      t->stack_lo = nullptr;
-      t->word.finish();
-      notify_done(t);
-      sched->on_task_end(*this, t);
-      release_task(t);
+    case After::Exit:
+      end_task(*this, t);
       break;
-    }
   }
 }
 

@@ -43,7 +43,7 @@ Task* RuntimeImpl::find_work(Worker& w) {
   for (;;) {
     Task* t = nullptr;
     if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
-    if (++w.tick % 61 == 0 && (t = global.pop(kDefaultPriority))) return t;
+    if (w.fair_turn() && (t = global.pop(kDefaultPriority))) return t;
     if ((t = w.local.pop())) return t;
     if ((t = global.pop())) return t;
     if (stopping()) return nullptr;

@@ -117,48 +117,52 @@ void RuntimeImpl::submit_yielded(Dispatcher& d, Task* t) {
   if (t->word.priority() != kDefaultPriority || !w.local.push_yielded(t)) push_global(t);
 }
 
-Task* RuntimeImpl::find_work(Worker& w) {
+// Steps 5 and 6 of find_work: spin as a thief, then park. Returns a task,
+// or nullptr when the caller should look at its own queues again (work
+// showed up, it was woken, or the runtime is stopping). Out of line, so the
+// hot part of find_work (a yield comes through it) stays small.
+[[gnu::noinline]] static Task* spin_then_park(RuntimeImpl& rt, Worker& w) {
   constexpr int kRounds = 64, kPausingRounds = 8, kPausesPerRound = 32;  // a pause: ~40 ns (a few on old Intel)
   constexpr int kNextEvery = 8;  // rounds between looks at next slots: microseconds
+  // Become a thief, if another worker runs (only a running worker makes
+  // work to steal: a thread's spawn or an event wakes a parked one) and
+  // not enough workers are already looking.
+  unsigned busy = rt.nworkers() - rt.nparked_.load(std::memory_order_relaxed);  // a hint; counts us
+  if (busy > 1 && 2 * rt.nspinning_.load(std::memory_order_relaxed) < busy) {
+    Task* t = nullptr;
+    rt.nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement decides
+    for (int r = 0; r < kRounds && !t && !rt.stopping(); ++r) {
+      if (!(t = steal_round(rt, w, r % kNextEvery == kNextEvery - 1)) && !(t = rt.global.pop()) &&
+          !(steal_events(w) && (t = w.local.pop()))) {
+        if (r < kPausingRounds)
+          for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
+        else
+          sched_yield();
+      }
+    }
+    // seq_cst: see "Lost wake-ups" above.
+    bool last = rt.nspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+    if (t || any_work_sc(rt)) {
+      // We were the last one looking and there may be more where this came
+      // from (or, with no t, producers that saw us spinning woke nobody):
+      // hand the looking over to a parked worker.
+      if (last) wake_a_thief(rt);
+      return t;
+    }
+  }
+  rt.park(w, [&rt] { return any_work_sc(rt); });
+  return nullptr;
+}
+
+Task* RuntimeImpl::find_work(Worker& w) {
   for (;;) {
     Task* t = nullptr;
     if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
-    if (++w.tick % 61 == 0 && ((t = global.pop(kDefaultPriority)) || (t = w.local.pop_yielded()))) return t;
+    if (w.fair_turn() && ((t = global.pop(kDefaultPriority)) || (t = w.local.pop_yielded()))) return t;
     if ((t = w.local.pop())) return t;
     if ((t = global.pop())) return t;
     if (stopping()) return nullptr;
-
-    // Become a thief, if another worker runs (only a running worker makes
-    // work to steal: a thread's spawn or an event wakes a parked one) and
-    // not enough workers are already looking.
-    unsigned busy = nworkers() - nparked_.load(std::memory_order_relaxed);  // a hint; counts us
-    if (busy > 1 && 2 * nspinning_.load(std::memory_order_relaxed) < busy) {
-      nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement decides
-      for (int r = 0; r < kRounds && !t && !stopping(); ++r) {
-        if (!(t = steal_round(*this, w, r % kNextEvery == kNextEvery - 1)) && !(t = global.pop()) &&
-            !(steal_events(w) && (t = w.local.pop()))) {
-          if (r < kPausingRounds)
-            for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
-          else
-            sched_yield();
-        }
-      }
-      // seq_cst: see "Lost wake-ups" above.
-      bool last = nspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1;
-      if (t) {
-        // We were the last one looking and there may be more where this
-        // came from: hand the looking over to a parked worker.
-        if (last) wake_a_thief(*this);
-        return t;
-      }
-      if (any_work_sc(*this)) {
-        // Producers that saw us spinning woke nobody, and there may be more
-        // than the one task we take next: hand the looking on, as above.
-        if (last) wake_a_thief(*this);
-        continue;
-      }
-    }
-    park(w, [this] { return any_work_sc(*this); });
+    if ((t = spin_then_park(*this, w))) return t;
   }
 }
 // STUB: void RuntimeImpl::submit(Task* t) {

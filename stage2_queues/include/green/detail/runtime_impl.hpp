@@ -54,7 +54,12 @@ struct alignas(64) Worker : Dispatcher {
   Worker(RuntimeImpl* r, unsigned i);
   RuntimeImpl* rt;
   unsigned index;
-  unsigned tick = 0;            // picks so far, for the periodic global-queue check
+  unsigned tick = 0;            // picks since the last fair turn (below)
+  // Every kFairEvery-th pick is a fair turn: the worker looks at the global
+  // queue first (worker_loop.cpp). A count back to 0, not a modulo: a
+  // division costs more than the rest of the check.
+  static constexpr unsigned kFairEvery = 61;
+  bool fair_turn() noexcept { return ++tick == kFairEvery ? (tick = 0, true) : false; }
   LocalQueue local;             // pushed by this worker; taken per LocalQueue's rules
   // Futex word: 0 while parked, 1 once a waker has picked it (idle_wake);
   // an event source may set other values to wake it without picking it.
