@@ -59,7 +59,8 @@ PEERS = (
     Peer("go", "golang-go", "go",
          ("go", "build", "-o", PEER_DIR / "go", "grader/peers/go/bench.go", "grader/peers/go/io.go"),
          {"runtime": "goroutines and sync.WaitGroup; workers = GOMAXPROCS (spawn+join: one per CPU); "
-                     "yield: runtime.Gosched",
+                     "yield: runtime.Gosched; park/unpark across workers: an unbuffered chan, "
+                     "the sender never blocking (select with default)",
           "sync": "sync.Mutex, sync.Cond, unbuffered chan, time.Sleep; workers = GOMAXPROCS (the "
                   "uncontended mutex and the sleepers: 2)",
           "echo": "net: a goroutine per connection (Read 4 KiB, Write back), in a child process with "
@@ -155,6 +156,10 @@ RUNTIME_WORKLOADS = (
     Workload("fib(32) fine, 1 worker (s)", "BM_FibFine/1", "seconds", "fib_fine workers=1"),
     Workload("fib(32) fine, 2 workers (s)", "BM_FibFine/2", "seconds", "fib_fine workers=2"),
     Workload("yield, 1 worker (ns/yield)", "BM_YieldRuntime/1", "ns_per_yield", "yield workers=1"),
+    Workload("park/unpark across workers, the waker busy, 2 workers (ns/round trip)", "BM_PingPongCallback/1",
+             "ns_per_round_trip", "handoff_busy workers=2"),
+    *(Workload(f"park/unpark across workers, the waker busy, 2 workers: {q} (ns/round trip)",
+               "BM_PingPongCallback/1", f"{q}_ns", f"handoff_busy_{q} workers=2") for q in ("p50", "p99")),
 )
 
 

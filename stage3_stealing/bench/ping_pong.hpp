@@ -13,15 +13,18 @@
 //     has switched out.
 //   (stage 4 adds AnnounceProtocol in tagging.cpp: announce first, then park.)
 // Reports ns per round trip and the share of round trips in which the two
-// tasks ran on different workers.
+// tasks ran on different workers; across workers also the p50 and p99 of
+// the round trips (A's clock from one wake-up to the next).
 #pragma once
 #include <green/detail/task.hpp>
 #include <green/green.hpp>
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <vector>
 
 namespace pingpong {
 
@@ -64,6 +67,7 @@ void run(benchmark::State& state, Mode mode) {
     typename P::Slot slot_a{}, slot_b{};
     std::atomic<const void*> where_b{nullptr};
     std::atomic<long> apart{0};
+    std::vector<std::chrono::steady_clock::time_point> woke(mode == Mode::AcrossWorkers ? rounds : 0);
     auto t0 = std::chrono::steady_clock::now();
     rt.run([&] {
       green::TaskHandle a = green::spawn([&] {
@@ -73,6 +77,7 @@ void run(benchmark::State& state, Mode mode) {
             P::announce(slot_a);
             P::park(slot_a);
           }
+          if (mode == Mode::AcrossWorkers) woke[r] = std::chrono::steady_clock::now();
           // relaxed: a statistic; the slot handoff orders the real data.
           if (where_b.load(std::memory_order_relaxed) != green::detail::this_dispatcher())
             apart.fetch_add(1, std::memory_order_relaxed);
@@ -100,6 +105,13 @@ void run(benchmark::State& state, Mode mode) {
     double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     state.counters["ns_per_round_trip"] = ns / rounds;
     state.counters["apart"] = static_cast<double>(apart.load()) / rounds;
+    if (mode == Mode::AcrossWorkers) {
+      std::vector<double> trips;
+      for (long r = 1; r < rounds; ++r) trips.push_back(std::chrono::duration<double, std::nano>(woke[r] - woke[r - 1]).count());
+      std::sort(trips.begin(), trips.end());
+      state.counters["p50_ns"] = trips[trips.size() / 2];
+      state.counters["p99_ns"] = trips[trips.size() * 99 / 100];
+    }
   }
 }
 

@@ -21,6 +21,10 @@
 //	                         back on pong, 1,000,000 round trips (ns per hand-off)
 //	threadring               503 goroutines, one unbuffered chan each, pass a token
 //	                         10,000,000 times; the answer must be 361 (s; ns per pass)
+//	handoff_busy[_p50/_p99]  stage 3's park/unpark across workers: a waits on an
+//	                         unbuffered channel, b (never blocking) sends as soon as a
+//	                         waits, 50,000 times on 2 Ps (ns per round trip; p50/p99 of
+//	                         a's wake-to-wake times)
 //	sleepers_*               100,000 goroutines start (a WaitGroup), wait on a gate (a
 //	                         channel main closes), sleep 10 ms: s from the gate's
 //	                         opening, total s, peak RSS per goroutine (bytes)
@@ -390,8 +394,51 @@ func runtimeGroup() {
 		}
 		fmt.Printf("peer=go bench=fib_fine workers=%d value=%.4f unit=s\n", w, time.Since(t0).Seconds())
 	}
+	runtime.GOMAXPROCS(2)
+	mean, p50, p99 := handoffBusy(50000)
+	fmt.Printf("peer=go bench=handoff_busy workers=2 value=%.2f unit=ns\n", mean)
+	fmt.Printf("peer=go bench=handoff_busy_p50 workers=2 value=%.2f unit=ns\n", p50)
+	fmt.Printf("peer=go bench=handoff_busy_p99 workers=2 value=%.2f unit=ns\n", p99)
 	runtime.GOMAXPROCS(1)
 	fmt.Printf("peer=go bench=yield workers=1 value=%.2f unit=ns\n", yieldNs(1000000))
+}
+
+// handoffBusy is stage 3's park/unpark across workers (bench/ping_pong.hpp,
+// AcrossWorkers) on 2 Ps: goroutine a receives on an unbuffered channel; b
+// never blocks: it tries to send until a is waiting (a non-blocking send
+// succeeds only then), which hands the value to a and makes a runnable on
+// b's P, and goes straight back to trying. So a runs only once the other P
+// takes it from there. Returns ns per round trip, and the p50 and p99 of a's
+// time from one wake-up to the next.
+func handoffBusy(n int) (float64, float64, float64) {
+	ch := make(chan int)
+	woke := make([]time.Time, n)
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < n; i++ {
+			<-ch
+			woke[i] = time.Now()
+		}
+		close(done)
+	}()
+	for i := 0; i < n; i++ {
+		for sent := false; !sent; {
+			select {
+			case ch <- i:
+				sent = true
+			default:
+			}
+		}
+	}
+	<-done
+	mean := nsPer(t0, n)
+	trips := make([]float64, 0, n-1)
+	for i := 1; i < n; i++ {
+		trips = append(trips, float64(woke[i].Sub(woke[i-1]).Nanoseconds()))
+	}
+	sort.Float64s(trips)
+	return mean, trips[len(trips)/2], trips[len(trips)*99/100]
 }
 
 // skynet is the reference skynet: goroutines and channels.
