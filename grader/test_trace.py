@@ -38,6 +38,20 @@ PROGRAM = r"""
 #define HAS_PREEMPT 1
 #endif
 
+// Yields until green::dump_tasks' text holds `what`.
+void until_dumped(const char* what) {
+  for (std::string text; text.find(what) == std::string::npos;) {
+    green::this_task::yield();
+    std::FILE* f = std::tmpfile();
+    green::dump_tasks(f);
+    std::rewind(f);
+    char buf[4096];
+    text.clear();
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) text.append(buf, n);
+    std::fclose(f);
+  }
+}
+
 int main(int argc, char** argv) {
   // A window of its own (argv[1]): under GREEN_TRACE, which traces the whole
   // run, it must be ignored, not cut that trace short or throw.
@@ -61,13 +75,20 @@ int main(int argc, char** argv) {
       }, {.name = "hog"});
 #endif
 #ifdef HAS_SYNC
+    // The holder keeps the lock, sleeping, until the dump shows the waiter
+    // parked on it. (A fixed sleep is not enough: with the hogs on both
+    // workers, timers fire at their preemptions, late and in either order.)
     green::Mutex m;
+    std::atomic<bool> held{false}, release{false};
     green::TaskHandle holder = green::spawn([&] {
       std::lock_guard lk(m);
-      green::this_task::sleep_for(std::chrono::milliseconds(5));
+      held.store(true);
+      while (!release.load()) green::this_task::sleep_for(std::chrono::milliseconds(1));
     }, {.name = "holder"});
-    green::this_task::sleep_for(std::chrono::milliseconds(1));
+    while (!held.load()) green::this_task::sleep_for(std::chrono::milliseconds(1));
     green::TaskHandle waiter = green::spawn([&] { std::lock_guard lk(m); }, {.name = "waiter"});
+    until_dumped("\"waiter\" [waiting: green::Mutex");
+    release.store(true);
     holder.join();
     waiter.join();
 #endif
@@ -85,16 +106,7 @@ int main(int argc, char** argv) {
     green::io::close(fds[1]);
 #endif
     // Let the spinner end once the joiner is parked in join (as the dump says).
-    for (std::string text; text.find("\"joiner\" [waiting: join") == std::string::npos;) {
-      green::this_task::yield();
-      std::FILE* f = std::tmpfile();
-      green::dump_tasks(f);
-      std::rewind(f);
-      char buf[4096];
-      text.clear();
-      while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-      std::fclose(f);
-    }
+    until_dumped("\"joiner\" [waiting: join");
     go.store(true);
     joiner.join();
 #ifdef HAS_PREEMPT
