@@ -34,7 +34,7 @@ STANDARD_FIELDS = {
 
 PEER_DIR = stages.ROOT / "build" / "bench" / "peers"
 # The C++ peers share the phase 4 workloads' definitions with green's bench/sync.
-CXX = ("g++", "-O2", "-std=c++20", "-Iphase4_sync/bench")
+CXX = ("g++", "-O2", "-std=c++20", "-Iphase4_sync/bench", "-Istage2_queues/bench")
 
 
 @dataclass(frozen=True)

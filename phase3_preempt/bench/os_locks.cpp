@@ -17,6 +17,7 @@
 #include <green/green.hpp>
 
 #include <benchmark/benchmark.h>
+#include <stats.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -30,10 +31,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using LockFn = int (*)(pthread_mutex_t*);
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using benchstats::median;
 
 template <class Pair>
 double ns_per_pair(long n, Pair pair) {

@@ -23,6 +23,7 @@
 #include <green/green.hpp>
 
 #include <benchmark/benchmark.h>
+#include <stats.hpp>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -72,10 +73,7 @@ Seconds cpu_bound_seconds(std::chrono::microseconds slice, int tasks) {
   return {std::chrono::duration<double>(Clock::now() - t0).count(), cpu_seconds() - cpu0};
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using benchstats::median;
 
 void BM_PreemptOverhead(benchmark::State& state) {
   const int tasks = static_cast<int>(state.range(0));

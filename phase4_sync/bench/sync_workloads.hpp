@@ -4,6 +4,8 @@
 // the work, the sizes, the clock and the statistics, so the programs measure
 // the same thing. Plain C++: no green header.
 #pragma once
+#include <stats.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -117,12 +119,7 @@ double pingpong_cv_ns(long n, Start start) {
   return since_ns(t0) / (2.0 * static_cast<double>(n));
 }
 
-// Nearest rank: the smallest value with at least p of them at or below it.
-inline double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-}
+using benchstats::percentile;
 
 // Sleep accuracy: n sleeps of 1 ms in a row by sleep_1ms(); the p50 and p99
 // of how late each woke, in us.

@@ -10,6 +10,7 @@
 #include <green/detail/ring_queue.hpp>
 
 #include <benchmark/benchmark.h>
+#include <stats.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -57,10 +58,7 @@ double ns_per_item(long n) {
   return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / static_cast<double>(n);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using benchstats::median;
 
 // The two layouts in alternation, so both see the same machine: the factor
 // is the median of the per-round ratios packed / separate.

@@ -21,7 +21,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
+#include <stats.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <vector>
@@ -108,9 +109,8 @@ void run(benchmark::State& state, Mode mode) {
     if (mode == Mode::AcrossWorkers) {
       std::vector<double> trips;
       for (long r = 1; r < rounds; ++r) trips.push_back(std::chrono::duration<double, std::nano>(woke[r] - woke[r - 1]).count());
-      std::sort(trips.begin(), trips.end());
-      state.counters["p50_ns"] = trips[trips.size() / 2];
-      state.counters["p99_ns"] = trips[trips.size() * 99 / 100];
+      state.counters["p50_ns"] = benchstats::percentile(trips, 0.5);
+      state.counters["p99_ns"] = benchstats::percentile(trips, 0.99);
     }
   }
 }

@@ -18,6 +18,7 @@
 #include <green/green.hpp>
 
 #include <benchmark/benchmark.h>
+#include <stats.hpp>
 #include <fib.hpp>
 #include <ping_pong.hpp>
 
@@ -168,10 +169,7 @@ void BM_YieldLocalScheduler(benchmark::State& state) {
 BENCHMARK(BM_YieldRuntime)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_YieldLocalScheduler)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using benchstats::median;
 
 // Pins the calling thread, and the threads it starts, to its lowest allowed
 // CPU for its life. A VM's CPUs can differ by a third in speed (a busy
