@@ -1,4 +1,5 @@
 // TaskHandle and this_task: the public face of a task.
+#include <green/detail/help_join.hpp>
 #include <green/detail/join_wait.hpp>
 #include <green/detail/task.hpp>
 #include <green/detail/unimplemented.hpp>
@@ -39,7 +40,7 @@ void TaskHandle::join() {
                             "green::TaskHandle::join: a task cannot join itself");
   {
     detail::JoinWait edge(task_);  // phase 4: may throw DeadlockError
-    {
+    if (!detail::help_join(self, task_)) {  // phase 6: runs it here if it has not started
       // A joining task announces itself and then parks: nothing may switch
       // it out in between (TaskWordCell's invariant), so no preemption either.
       detail::PreemptOff no_preempt;

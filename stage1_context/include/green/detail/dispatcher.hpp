@@ -94,10 +94,12 @@ struct Dispatcher {
   // the task switches back, the loop carries on without a return. (A return
   // right after a switch is predicted from the other context's calls, and
   // mispredicted: ~5 ns a switch here, HANDOUT 2.5's hint on returns.)
+  // What comes back is `current`: t, unless t ran another task inline (phase
+  // 6's help-first join makes that one current) and that one switched out.
   [[gnu::always_inline]] void run(Task* t) {
     bool ran = start(t);
     if (ran) context_switch_from_loop(loop, t->ctx);
-    finish(t, ran);
+    finish(current, ran);
   }
 
  private:

@@ -54,6 +54,23 @@ class LocalQueue {
     return yielded_.pop();
   }
   Task* pop_yielded() noexcept { return yielded_.pop(); }  // for the fairness check
+  // Owner only (phase 6's help-first join): takes t out if it is in the
+  // next slot (returns 1) or the newest in the deque (2); else 0, and the
+  // queue is as it was. put_back(t, where) undoes a take.
+  int take(Task* t) noexcept {
+    Task* x = t;
+    // acquire, as pop: pairs with push_next; the CAS decides against a thief.
+    if (next_.load(std::memory_order_relaxed) == t)
+      return next_.compare_exchange_strong(x, nullptr, std::memory_order_acquire) ? 1 : 0;
+    if (!(x = deque_.pop())) return 0;
+    if (x == t) return 2;
+    deque_.push(x);  // room: it was just taken out
+    return 0;
+  }
+  void put_back(Task* t, int where) noexcept {
+    if (where == 1) next_.store(t, std::memory_order_seq_cst);  // empty since the take: only the owner fills it
+    else deque_.push(t);
+  }
   // Any thread: the oldest task, deque first.
   Task* steal() noexcept {
     if (Task* t = deque_.steal()) return t;

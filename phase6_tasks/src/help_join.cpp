@@ -1,0 +1,136 @@
+// Help-first join of tasks: a task that joins a task which has not started
+// runs it here, on its own stack, as a call (detail/help_join.hpp; HANDOUT
+// 9.2). Phase 6 shadows stage 1's file, which always declines.
+//
+// When. The joined task t must be where the joiner's worker would run it
+// next, in its next slot or newest in its deque (spawn puts it there; fork-
+// join code joins what it just spawned), and take() must get it before a
+// thief does. t must never have run (a task woken into the slot has a stack
+// of its own), and the joiner's stack must have at least the room t asked
+// for below this frame: t runs on it and keeps the promise of its stack
+// size. A task asking for 16 KiB on a 16 KiB stack therefore never runs
+// inline; under a default 256 KiB task a fib tree of 16 KiB tasks does,
+// down to the last 16 KiB. Not while a trace records (its runs would vanish
+// from the trace) and not from a plain thread (it has no worker to run on).
+//
+// Identity. While it runs here, t is the running task: the dispatcher's
+// current and current_task() are t, so this_task::id(), TaskLocal, at_exit,
+// a Mutex's owner and the wait-for graph all see t. Its stack is the
+// joiner's (t->stack_lo and its Stack are copied from the joiner, and under
+// TSan its fiber): if t yields, parks or is preempted, the dispatcher saves
+// t's context, which lies on the joiner's stack below the joiner's frames,
+// and whichever worker resumes t resumes both; when t's function returns,
+// the joiner continues on that worker. The joiner meanwhile waits in its
+// join (its JoinWait names t: a cycle through t's waits still closes), so
+// nothing else runs on that stack. What a switch would keep apart is kept
+// apart here by hand: errno, the exception state (a join in a catch block
+// or during unwinding), and the MXCSR and x87 control words.
+//
+// The end is end_task's, less the stack (it is the joiner's): finish the
+// word, mark the join slot done, count the end on the worker it ended on,
+// drop the run's reference. All with preemption off, after the identity is
+// the joiner's again, so a tick never switches out a task that has ended.
+#include <green/detail/help_join.hpp>
+#include <green/detail/preempt_off.hpp>
+#include <green/detail/runtime_impl.hpp>
+#include <green/detail/timers.hpp>
+#include <green/detail/trace.hpp>
+
+#include <cstdint>
+#include <exception>
+
+namespace green::detail {
+
+namespace {
+
+constexpr std::uint32_t kAbiMxcsr = 0x1F80;  // what a new task starts with (context.cpp)
+constexpr std::uint16_t kAbiX87 = 0x037F;
+
+struct ControlWords {
+  std::uint32_t mxcsr;
+  std::uint16_t x87;
+};
+ControlWords control_words() noexcept {
+  ControlWords c;
+  asm volatile("stmxcsr %0; fnstcw %1" : "=m"(c.mxcsr), "=m"(c.x87));
+  return c;
+}
+void set_control_words(ControlWords c) noexcept {
+  asm volatile("ldmxcsr %0; fldcw %1" : : "m"(c.mxcsr), "m"(c.x87));
+}
+bool operator!=(ControlWords a, ControlWords b) noexcept { return a.mxcsr != b.mxcsr || a.x87 != b.x87; }
+
+// Free bytes below the caller's frame on self's stack.
+[[gnu::always_inline]] inline std::size_t room_below(const Task* self) noexcept {
+  auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  auto lo = reinterpret_cast<std::uintptr_t>(self->stack_lo);
+  constexpr std::uintptr_t kFrames = 1024;  // this function's frames and the call into t's
+  return sp > lo + kFrames ? sp - lo - kFrames : 0;
+}
+
+}  // namespace
+
+bool help_join(Task* self, Task* t) {
+  if (!self || tracing()) return false;
+  const std::size_t room = room_below(self);
+  TaskExtra& x = t->extra();
+  std::size_t wanted;
+  {
+    PreemptOff no_preempt;  // the queue is the worker's own only while we stay on it
+    Worker* w = current_worker();
+    // The least any task of the runtime asks for by class: a joiner without
+    // that much room declines before it touches its queue.
+    if (!w || room < w->rt->small_stack_size) return false;
+    const int where = w->local.take(t);
+    if (!where) return false;
+    // Ours now: nobody else can run it or read its stack fields.
+    wanted = x.stack.size;  // before its first run: the size it asked for
+    if (t->stack_lo || room < wanted) {
+      w->local.put_back(t, where);
+      return false;
+    }
+    x.stack = self->extra().stack;
+    t->stack_lo = self->stack_lo;
+#if GREEN_TSAN
+    x.tsan_fiber = self->extra().tsan_fiber;
+#endif
+    t->word.start_running();  // (a latency sample it carried is dropped: it waited for no loop)
+    w->current = t;
+    set_current_task(t);
+  }
+
+  // t's function, as task_entry runs it, with what belongs to the joiner set aside.
+  Dispatcher* d = this_dispatcher();
+  const int err = *d->errno_ptr;
+  const EhGlobals eh = *d->eh_globals;
+  *d->eh_globals = EhGlobals{};
+  const ControlWords cw = control_words(), abi{kAbiMxcsr, kAbiX87};
+  if (cw != abi) set_control_words(abi);
+  try {
+    x.invoke(x.callable);
+  } catch (...) {
+    x.exception = std::current_exception();
+  }
+  x.destroy(x.callable);
+  run_exit_work(x);
+
+  PreemptOff no_preempt;
+  d = this_dispatcher();  // t may have parked and come back on another worker
+  if (control_words() != cw) set_control_words(cw);
+  *d->eh_globals = eh;
+  *d->errno_ptr = err;
+  d->current = self;
+  set_current_task(self);
+  x.stack = Stack{nullptr, wanted};
+  t->stack_lo = nullptr;
+#if GREEN_TSAN
+  x.tsan_fiber = nullptr;
+#endif
+  t->word.finish();
+  notify_done(t);
+  d->sched->on_task_end(*d, t);
+  release_task(t);
+  return true;
+}
+
+}  // namespace green::detail

@@ -1,0 +1,15 @@
+// The seam for phase 6's help-first join: TaskHandle::join first offers the
+// task it waits for to help_join, which may run it to its end right there,
+// on the joiner's stack, if it has not started (HANDOUT 9.2). Until phase 6
+// it declines (help_join.cpp; phase 6 shadows it) and join waits.
+#pragma once
+
+namespace green::detail {
+
+struct Task;
+
+// self: the joining task (nullptr: a plain thread). True: t ran here and has
+// ended (its exception, if any, is in t for join to rethrow).
+bool help_join(Task* self, Task* t);
+
+}  // namespace green::detail
