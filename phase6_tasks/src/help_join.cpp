@@ -26,10 +26,11 @@
 // apart here by hand: errno, the exception state (a join in a catch block
 // or during unwinding), and the MXCSR and x87 control words.
 //
-// The end is end_task's, less the stack (it is the joiner's): finish the
-// word, mark the join slot done, count the end on the worker it ended on,
-// drop the run's reference. All with preemption off, after the identity is
-// the joiner's again, so a tick never switches out a task that has ended.
+// The end is end_task's less the stack (it is the joiner's): retire_task,
+// which finishes the word, marks the join slot done, counts the end on the
+// worker it ended on and drops the run's reference. With preemption off and
+// the identity the joiner's again, so a tick never switches out a task that
+// has ended.
 #include <green/detail/help_join.hpp>
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/runtime_impl.hpp>
@@ -106,13 +107,7 @@ bool help_join(Task* self, Task* t) {
   *d->eh_globals = EhGlobals{};
   const ControlWords cw = control_words(), abi{kAbiMxcsr, kAbiX87};
   if (cw != abi) set_control_words(abi);
-  try {
-    x.invoke(x.callable);
-  } catch (...) {
-    x.exception = std::current_exception();
-  }
-  x.destroy(x.callable);
-  run_exit_work(x);
+  run_task_function(x);
 
   PreemptOff no_preempt;
   d = this_dispatcher();  // t may have parked and come back on another worker
@@ -126,10 +121,7 @@ bool help_join(Task* self, Task* t) {
 #if GREEN_TSAN
   x.tsan_fiber = nullptr;
 #endif
-  t->word.finish();
-  notify_done(t);
-  d->sched->on_task_end(*d, t);
-  release_task(t);
+  retire_task(*d, t);
   return true;
 }
 

@@ -204,6 +204,10 @@ bool Dispatcher::start(Task* t) {
   if (x.stack) stack_release(x.stack);
   x.stack = Stack{nullptr, x.stack.size};
   t->stack_lo = nullptr;
+  retire_task(d, t);
+}
+
+void retire_task(Dispatcher& d, Task* t) noexcept {
   t->word.finish();
   notify_done(t);
   d.sched->on_task_end(d, t);
@@ -300,7 +304,11 @@ static void task_entry(void* arg) {
   fibers_arrive(this_dispatcher(), nullptr, false);
   set_preempt_pending(0);  // see the end of switch_to_loop
   set_preempt_count(0);    // the loop keeps its own count; the task starts at 0
-  TaskExtra& x = t->extra();
+  run_task_function(t->extra());
+  exit_current();
+}
+
+void run_task_function(TaskExtra& x) noexcept {
   try {
     x.invoke(x.callable);
   } catch (...) {
@@ -308,7 +316,6 @@ static void task_entry(void* arg) {
   }
   x.destroy(x.callable);
   run_exit_work(x);
-  exit_current();
 }
 
 }  // namespace green::detail

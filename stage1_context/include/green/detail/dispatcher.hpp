@@ -163,4 +163,12 @@ void unpark(Task* t);
 void wait_until_done(Task* self, Task* t);
 void notify_done(Task* t) noexcept;
 
+// The two halves of a task's life that do not depend on its stack, for
+// task_entry and end_task and for phase 6's inline join (help_join.cpp):
+// run its function (catching what it throws into x.exception), destroy it
+// and run its exit work; and, once it has ended on d, finish its word, tell
+// its joiner, count the end, drop the run's reference.
+void run_task_function(TaskExtra& x) noexcept;
+void retire_task(Dispatcher& d, Task* t) noexcept;
+
 }  // namespace green::detail
