@@ -112,7 +112,7 @@ TEST(HelpJoin, AChildIsNeverGivenLessStackThanItAskedFor) {
 // under a 16 KiB root (nothing fits inline) and a 64 KiB one (the top of
 // the tree runs inline, until the room runs out), must not overflow.
 TEST(HelpJoin, RecursiveFibOnSmallStacksNeverOverflows) {
-  const int n = RUNNING_ON_VALGRIND ? 14 : GREEN_TSAN ? 18 : 24;
+  const int n = RUNNING_ON_VALGRIND ? 14 : GREEN_TSAN ? 15 : 24;
   for (std::size_t root : {std::size_t{16} * 1024, std::size_t{64} * 1024}) {
     for (unsigned workers : {1u, 2u}) {
       Runtime rt({.workers = workers, .stack_size = root, .small_stack_size = 16 * 1024});
@@ -216,7 +216,7 @@ TEST(HelpJoin, ADeadlockThroughAnInlineChildIsReported) {
 TEST(HelpJoin, FibStormWithYieldsAndPreemption) {
   Runtime rt({.workers = 2, .time_slice = 100us});
   const int reps = static_cast<int>(scaled(100, 5));
-  const int n = RUNNING_ON_VALGRIND ? 10 : 16;
+  const int n = RUNNING_ON_VALGRIND || GREEN_TSAN ? 10 : 16;
   for (int r = 0; r < reps; ++r)
     ASSERT_EQ(rt.run([&] { return green::test::spawn_fib(n, /*yield_every=*/7); }), green::test::serial_fib(n))
         << "rep " << r;
