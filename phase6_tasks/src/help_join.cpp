@@ -11,7 +11,13 @@
 // size. A task asking for 16 KiB on a 16 KiB stack therefore never runs
 // inline; under a default 256 KiB task a fib tree of 16 KiB tasks does,
 // down to the last 16 KiB. Not while a trace records (its runs would vanish
-// from the trace) and not from a plain thread (it has no worker to run on).
+// from the trace), not from a plain thread (it has no worker to run on), and
+// not by a joiner that holds a green::Mutex: such a join records its edge in
+// the wait-for graph (JoinWait) and waits, so a child that wants the Mutex
+// closes a cycle and gets DeadlockError, instead of blocking for good on a
+// stack whose owner will never unlock. (A joiner holding no Mutex cannot
+// be in a cycle of the graph; a join that helps records nothing, which
+// saves the two locked list updates of the global deadlock report.)
 //
 // Identity. While it runs here, t is the running task: the dispatcher's
 // current and current_task() are t, so this_task::id(), TaskLocal, at_exit,
@@ -20,9 +26,8 @@
 // TSan its fiber): if t yields, parks or is preempted, the dispatcher saves
 // t's context, which lies on the joiner's stack below the joiner's frames,
 // and whichever worker resumes t resumes both; when t's function returns,
-// the joiner continues on that worker. The joiner meanwhile waits in its
-// join (its JoinWait names t: a cycle through t's waits still closes), so
-// nothing else runs on that stack. What a switch would keep apart is kept
+// the joiner continues on that worker. The joiner meanwhile is inside its
+// join, so nothing else runs on that stack. What a switch would keep apart is kept
 // apart here by hand: errno, the exception state (a join in a catch block
 // or during unwinding), and the MXCSR and x87 control words.
 //
@@ -72,7 +77,7 @@ bool operator!=(ControlWords a, ControlWords b) noexcept { return a.mxcsr != b.m
 }  // namespace
 
 bool help_join(Task* self, Task* t) {
-  if (!self || tracing()) return false;
+  if (!self || self->held || tracing()) return false;
   const std::size_t room = room_below(self);
   TaskExtra& x = t->extra();
   std::size_t wanted;

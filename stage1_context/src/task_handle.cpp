@@ -38,9 +38,9 @@ void TaskHandle::join() {
   if (self == task_)
     throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
                             "green::TaskHandle::join: a task cannot join itself");
-  {
+  if (!detail::help_join(self, task_)) {  // phase 6: runs it here if it has not started
     detail::JoinWait edge(task_);  // phase 4: may throw DeadlockError
-    if (!detail::help_join(self, task_)) {  // phase 6: runs it here if it has not started
+    {
       // A joining task announces itself and then parks: nothing may switch
       // it out in between (TaskWordCell's invariant), so no preemption either.
       detail::PreemptOff no_preempt;

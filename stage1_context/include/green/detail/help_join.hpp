@@ -1,7 +1,8 @@
 // The seam for phase 6's help-first join: TaskHandle::join first offers the
 // task it waits for to help_join, which may run it to its end right there,
-// on the joiner's stack, if it has not started (HANDOUT 9.2). Until phase 6
-// it declines (help_join.cpp; phase 6 shadows it) and join waits.
+// on the joiner's stack, if it has not started (HANDOUT 9.3). Until phase 6
+// it declines (help_join.cpp; phase 6 shadows it) and join waits, inside
+// its JoinWait (a join that ran the task never waited: it records no edge).
 #pragma once
 
 namespace green::detail {
