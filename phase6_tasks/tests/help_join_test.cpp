@@ -12,6 +12,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -105,6 +106,45 @@ TEST(HelpJoin, AChildIsNeverGivenLessStackThanItAskedFor) {
     }, kSmall).join();
     EXPECT_FALSE(below_within(child_frame, &parent_frame, 16 * 1024)) << "a 16 KiB task ran inline on a 16 KiB joiner";
   });
+}
+
+// A thief's stolen fork-join task roots a subtree: it gets the default stack
+// class, so its own joins can help; a detached one keeps its small stack.
+TEST(HelpJoin, AStolenTaskWithAHandleGetsRoomForItsJoinsToHelp) {
+  Runtime rt({.workers = 2, .time_slice = 0us});
+  for (bool detach : {false, true}) {
+    std::atomic<bool> started{false}, done{false};
+    std::atomic<int> child_worker_thread_differs{-1};
+    bool inlined = false;
+    rt.run([&] {
+      const auto parent_thread = std::this_thread::get_id();
+      TaskHandle h = spawn([&] {
+        child_worker_thread_differs = std::this_thread::get_id() != parent_thread;
+        started = true;
+        int frame = 0;
+        const void* grandchild = nullptr;
+        spawn([&] {
+          int here = 0;
+          grandchild = &here;
+        }, kSmall).join();
+        inlined = below_within(grandchild, &frame, 4096);
+        done = true;
+      }, kSmall);
+      if (detach) h.detach();
+      // Keep this worker busy, without a switch, until the other one took it.
+      const auto t0 = std::chrono::steady_clock::now();
+      while (!started && std::chrono::steady_clock::now() - t0 < 5s) {
+      }
+      if (!detach) h.join();
+      while (!done) this_task::yield();
+    });
+    ASSERT_TRUE(started.load()) << "the other worker never took the task";
+    ASSERT_EQ(child_worker_thread_differs.load(), 1) << "the task was not stolen";
+    if (detach)
+      EXPECT_FALSE(inlined) << "a detached stolen task got a bigger stack than it asked for";
+    else
+      EXPECT_TRUE(inlined) << "a stolen task's join could not help: it kept its 16 KiB stack";
+  }
 }
 
 // Helping bounded by the stack: fib down to the leaves on 16 KiB stacks,

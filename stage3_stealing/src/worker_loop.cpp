@@ -46,6 +46,7 @@
 //
 // Preemption (phase 3's timer asks; see Scheduler), at the end: stage 2's
 // rules (its worker_loop.cpp says why), adapted to the deque and the ring.
+#include <green/detail/help_join.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/unimplemented.hpp>
 
@@ -110,6 +111,7 @@ static Task* steal_round(RuntimeImpl& rt, Worker& w, bool next) noexcept {
     if (&v == &w) continue;
     if (Task* t = v.local.steal(); t || (next && (t = v.local.steal_stale_next(&tl_next_seen[v.index])))) {
       w.steals.inc();
+      if (!t->stack_lo) on_stolen_unstarted(t);  // phase 6: room for its joins to help
       if (tracing()) {
         std::uint64_t now = trace_now();
         trace_span(TraceKind::Steal, v.index, now, now);

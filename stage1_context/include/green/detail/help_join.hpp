@@ -12,5 +12,9 @@ struct Task;
 // self: the joining task (nullptr: a plain thread). True: t ran here and has
 // ended (its exception, if any, is in t for join to rethrow).
 bool help_join(Task* self, Task* t);
+// A thief (stage 3) has just taken t, which has not started: phase 6 may
+// give it a bigger stack, so that the joins in the subtree it roots have
+// room to help. Until then nothing.
+void on_stolen_unstarted(Task* t) noexcept;
 
 }  // namespace green::detail
