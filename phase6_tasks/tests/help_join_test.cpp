@@ -30,6 +30,13 @@ bool below_within(const void* child, const void* parent, std::uintptr_t reach) {
 
 constexpr SpawnOptions kSmall{.small_stack = true};
 
+// Spawns a task with opts and joins it: where its frame was.
+const void* joined_childs_frame(const SpawnOptions& opts) {
+  const void* at = nullptr;
+  spawn([&] { at = __builtin_frame_address(0); }, opts).join();
+  return at;
+}
+
 TEST(HelpJoin, AnUnstartedChildRunsOnTheJoinersStackAsItself) {
   Runtime rt({.workers = 1, .time_slice = 0us});
   rt.run([] {
@@ -85,26 +92,17 @@ TEST(HelpJoin, TheChildKeepsItsLocalsExitHandlersNameAndErrors) {
 TEST(HelpJoin, AChildIsNeverGivenLessStackThanItAskedFor) {
   Runtime rt({.workers = 1, .time_slice = 0us});
   rt.run([] {
-    int parent_frame = 0;
-    const void* child_frame = nullptr;
     // Asks for as much as the joiner's whole stack: it cannot fit below us.
-    spawn([&] {
-      int here = 0;
-      child_frame = &here;
-    }).join();
-    EXPECT_FALSE(below_within(child_frame, &parent_frame, 256 * 1024))
+    EXPECT_FALSE(below_within(joined_childs_frame({}), __builtin_frame_address(0), 256 * 1024))
         << "a task asking for 256 KiB ran on the joiner's 256 KiB stack, below a frame already in use";
+    EXPECT_TRUE(below_within(joined_childs_frame(kSmall), __builtin_frame_address(0), 4096))
+        << "a 16 KiB task did not run inline under a 256 KiB joiner";
   });
   // 16 KiB under a 16 KiB task: the same.
   Runtime small({.workers = 1, .time_slice = 0us, .stack_size = 16 * 1024, .small_stack_size = 16 * 1024});
   small.run([] {
-    int parent_frame = 0;
-    const void* child_frame = nullptr;
-    spawn([&] {
-      int here = 0;
-      child_frame = &here;
-    }, kSmall).join();
-    EXPECT_FALSE(below_within(child_frame, &parent_frame, 16 * 1024)) << "a 16 KiB task ran inline on a 16 KiB joiner";
+    EXPECT_FALSE(below_within(joined_childs_frame(kSmall), __builtin_frame_address(0), 16 * 1024))
+        << "a 16 KiB task ran inline on a 16 KiB joiner";
   });
 }
 
