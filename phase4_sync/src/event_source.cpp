@@ -43,8 +43,13 @@ void* job_source_of(RuntimeImpl& rt) noexcept { return static_cast<Events*>(rt.e
 static bool fire_timers(Worker& w, bool all);
 
 // Out of line, so the common case below saves no registers.
+// A sleeper whose timer an idle worker fires is that worker's next task: it
+// wakes nobody else for it (stage 3's submit, runs_next_itself).
 [[gnu::noinline]] static bool poll_all(Worker& w, bool idle, bool all) {
-  return fire_timers(w, all) | io_poll(w, idle) | (idle && job_poll(w, idle));
+  w.runs_next_itself = idle;
+  const bool fired = fire_timers(w, all);
+  w.runs_next_itself = false;
+  return fired | io_poll(w, idle) | (idle && job_poll(w, idle));
 }
 
 // A busy worker comes here after every task it ran (idle false). It looks at

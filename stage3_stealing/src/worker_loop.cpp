@@ -7,12 +7,14 @@
 //     displaces to the bottom of the deque (detail/local_queue.hpp); when
 //     the deque is full, its older half moves to the global queue; then, if
 //     some worker is parked and none is looking for work, wake one so it can
-//     steal. Not when the worker is on its loop (a timer or an event fired
-//     there, a task ended and its joiner woke) and the next slot was empty:
-//     the worker runs that task next itself, a thief would find nothing, and
-//     the futile wake-up costs: on a 2-vCPU VM the woken thread was put on
-//     the waker's CPU and the waker waited up to a scheduler tick, so 1 ms
-//     sleeps on 2 workers woke 2-3 ms late;
+//     steal. Not when an event source says the worker runs it next itself
+//     (Worker::runs_next_itself: phase 4's timers, fired as its idle sleep
+//     ends) and the next slot was empty: a thief would find nothing, and the
+//     futile wake-up costs: on a 2-vCPU VM the woken thread was put on the
+//     waker's CPU and the waker waited up to a scheduler tick, so 1 ms
+//     sleeps on 2 workers woke 2-3 ms late. (I/O does wake one: a second
+//     worker spinning is what takes a server's next ready connections;
+//     without it an echo server on 2 workers lost 15-35%);
 //   - made Ready anywhere else: the global queue (and wake as above).
 // Where a worker looks (find_work), in order:
 //   1. the global queue, if it holds a priority above the default;
@@ -85,8 +87,8 @@ void RuntimeImpl::submit(Task* t) {
   if (!w || t->word.priority() != kDefaultPriority) return push_global(t);
   if (Task* old = w->local.push_next(t)) {
     if (!w->local.push(old)) return spill_to_global(*w, old);
-  } else if (!w->current) {
-    return;  // on its loop: w runs t next itself; a thief would find nothing (see the top)
+  } else if (w->runs_next_itself) {
+    return;  // w runs t next itself; a thief would find nothing (see the top)
   }
   wake_a_thief(*this);
 }

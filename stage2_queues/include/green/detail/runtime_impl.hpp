@@ -61,6 +61,10 @@ struct alignas(64) Worker : Dispatcher {
   static constexpr unsigned kFairEvery = 61;
   bool fair_turn() noexcept { return ++tick == kFairEvery ? (tick = 0, true) : false; }
   LocalQueue local;             // pushed by this worker; taken per LocalQueue's rules
+  // Set by an event source while it makes Ready tasks that this worker will
+  // run next itself (phase 4: the timers it fires as its idle sleep ends):
+  // stage 3's submit wakes no thief for the first of them. Its own only.
+  bool runs_next_itself = false;
   // Futex word: 0 while parked, 1 once a waker has picked it (idle_wake);
   // an event source may set other values to wake it without picking it.
   alignas(64) std::atomic<std::uint32_t> wake{0};
