@@ -68,7 +68,10 @@ class LocalQueue {
     return 0;
   }
   void put_back(Task* t, int where) noexcept {
-    if (where == 1) next_.store(t, std::memory_order_seq_cst);  // empty since the take: only the owner fills it
+    // The slot is still empty: only the owner fills it. seq_cst, as
+    // push_next's exchange: it publishes t to steal_next's acquire load and
+    // is the producer's store of the wake-up protocol (worker_loop.cpp).
+    if (where == 1) next_.store(t, std::memory_order_seq_cst);
     else deque_.push(t);
   }
   // Any thread: the oldest task, deque first.
