@@ -49,14 +49,11 @@
 #include <green/detail/unimplemented.hpp>
 
 #include <cstdint>
-#include <exception>
 
 namespace green::detail {
 
 // BEGIN SOLUTION
 namespace {
-
-
 
 // Free bytes below the caller's frame on self's stack.
 [[gnu::always_inline]] inline std::size_t room_below(const Task* self) noexcept {
