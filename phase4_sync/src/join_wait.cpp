@@ -15,6 +15,7 @@
 // (detail/deadlock.hpp): then finished() throws the report.
 #include <green/detail/deadlock.hpp>
 #include <green/detail/join_wait.hpp>
+#include <green/detail/runtime_impl.hpp>
 #include <green/mutex.hpp>
 
 #include <new>

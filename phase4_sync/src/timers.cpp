@@ -5,7 +5,6 @@
 
 #include <sys/prctl.h>
 
-#include <typeinfo>
 
 namespace green::detail {
 
@@ -104,13 +103,6 @@ std::int64_t Timers::earliest() const noexcept {
   std::int64_t e = kNever;
   for (const TimerHeap& h : heaps) e = std::min(e, h.next());
   return e;
-}
-
-// RuntimeImpl is final: comparing the type is the dynamic_cast without its
-// walk of the class hierarchy (that walk was 2% of 100,000 sleepers' wake-ups).
-Worker* current_worker() noexcept {
-  Dispatcher* d = this_dispatcher();
-  return d && typeid(*d->sched) == typeid(RuntimeImpl) ? static_cast<Worker*>(d) : nullptr;
 }
 
 // Wakes the keeper without picking it (wake 0 -> 2; see event_source.cpp):

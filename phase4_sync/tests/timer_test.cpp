@@ -1,6 +1,7 @@
 // The timer heap alone, then the runtime's timers through sleep: never
 // early, many at once, an earlier timer waking the keeper, a busy worker
 // firing its own, and cancel racing fire.
+#include <green/detail/runtime_impl.hpp>
 #include <green/detail/timers.hpp>
 #include <green/green.hpp>
 #include <sync_util.hpp>

@@ -9,6 +9,7 @@
 #include <green/blocking.hpp>
 #include <green/detail/dispatcher.hpp>
 #include <green/detail/poller.hpp>
+#include <green/detail/runtime_impl.hpp>
 #include <green/detail/timers.hpp>
 
 #include <atomic>

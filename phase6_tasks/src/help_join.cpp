@@ -36,11 +36,14 @@
 // would. Reading them to keep them apart cost 8-10 ns a join here, an
 // eighth of a fine-grained task (stmxcsr and fnstcw are slow instructions).
 //
-// The end is end_task's less the stack (it is the joiner's): retire_task,
-// which finishes the word, marks the join slot done, counts the end on the
-// worker it ended on and drops the run's reference. With preemption off and
-// the identity the joiner's again, so a tick never switches out a task that
-// has ended.
+// The end is retire_task's less its two atomic RMWs (each a locked
+// instruction, together a sixth of a fine-grained task): the word is
+// finished and the end counted on the worker it ended on, but the join slot
+// is not written, since the only joiner there can be is here, not waiting,
+// and the run's reference is dropped with a plain store, since the other
+// reference is the handle being joined, which is here too. With preemption
+// off and the identity the joiner's again, so a tick never switches out a
+// task that has ended.
 #include <green/detail/help_join.hpp>
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/runtime_impl.hpp>
@@ -112,7 +115,12 @@ bool help_join(Task* self, Task* t) {
 #if GREEN_TSAN
   x.tsan_fiber = nullptr;
 #endif
-  retire_task(*d, t);
+  t->word.finish();
+  d->sched->on_task_end(*d, t);
+  // relaxed: both references are this thread's (the run's and the joined
+  // handle's), so nobody reads the count meanwhile; the handle's release
+  // sees 1 and frees the task.
+  x.refs.store(1, std::memory_order_relaxed);
   return true;
 }
 // A thief takes the oldest task, in fork-join the root of a big subtree, and

@@ -15,6 +15,10 @@
 #include <string>
 #include <pthread.h>
 
+extern "C" {
+__thread void* green_current_worker = nullptr;  // see current_worker() in runtime_impl.hpp
+}
+
 namespace green {
 namespace detail {
 
@@ -211,6 +215,7 @@ void RuntimeImpl::worker_main(Worker& w) {
   std::snprintf(name, sizeof name, "green-w%u", w.index);
   pthread_setname_np(pthread_self(), name);  // what gdb, perf and the trace call this thread
   w.enter();
+  set_current_worker(&w);
   on_worker_start(w);
   while (Task* t = find_work(w)) {
     w.switches.inc();
@@ -218,15 +223,11 @@ void RuntimeImpl::worker_main(Worker& w) {
     poll_events(w, false);
   }
   on_worker_stop(w);
+  set_current_worker(nullptr);
   w.leave();
 }
 
 // ---- Bookkeeping ----------------------------------------------------------
-
-Worker* RuntimeImpl::this_worker() noexcept {
-  Dispatcher* d = this_dispatcher();
-  return d && d->sched == this ? static_cast<Worker*>(d) : nullptr;
-}
 
 void RuntimeImpl::on_task_spawned(Task*) noexcept {
   if (Worker* w = this_worker()) w->spawned.inc();

@@ -105,9 +105,7 @@ struct Timers {
   std::int64_t earliest() const noexcept;         // over every heap
 };
 
-// The calling thread's worker and its runtime's timers, or nullptr off a
-// runtime's workers (a plain thread, a LocalScheduler task).
-Worker* current_worker() noexcept;
+// A runtime's timers (current_worker() is runtime_impl.hpp's).
 Timers& timers_of(RuntimeImpl& rt) noexcept;
 // Arms t on the calling worker's heap and makes sure somebody will fire it.
 void arm_timer(Worker& w, Timer* t);

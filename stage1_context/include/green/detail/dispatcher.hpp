@@ -124,7 +124,6 @@ struct Dispatcher {
   }
 GREEN_FS_POINTER(Task, current_task, set_current_task, green_current_task)
 GREEN_FS_POINTER(Dispatcher, this_dispatcher, set_this_dispatcher, green_this_dispatcher)
-#undef GREEN_FS_POINTER
 // The calling thread's errno, read through an opaque call (dispatcher.cpp).
 int* errno_location() noexcept;
 

@@ -115,7 +115,12 @@ class Waiting {
 
 // ---- A task's life (task.cpp) ----------------------------------------------
 TaskId next_task_id() noexcept;
-void validate(const SpawnOptions& opts);   // throws std::invalid_argument
+[[noreturn]] void invalid_spawn_options(const SpawnOptions& opts);  // throws std::invalid_argument
+// Inline, as every spawn calls it; the message is built out of line.
+inline void validate(const SpawnOptions& opts) {
+  if (opts.priority < kMinPriority || opts.priority > kMaxPriority || opts.stack_size > kMaxStackSize) [[unlikely]]
+    invalid_spawn_options(opts);
+}
 // Allocates a task's block and lays out Task and TaskExtra; returns the Task
 // and, in *callable, where to construct a callable of the given size/alignment.
 Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,

@@ -116,7 +116,7 @@ class RuntimeImpl final : public Scheduler {
   void on_task_end(Dispatcher& d, Task* t) noexcept override;
   void wait_from_thread(Task* t) override;
 
-  // The worker of this runtime the caller runs on, or nullptr.
+  // The worker of this runtime the caller runs on, or nullptr (below).
   Worker* this_worker() noexcept;
   RuntimeStats stats() const noexcept;
   unsigned nworkers() const noexcept { return static_cast<unsigned>(workers_.size()); }
@@ -192,6 +192,17 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
   // STUB: (void)w, (void)has_work;
   // STUB: unimplemented("stage 2: RuntimeImpl::park (runtime_impl.hpp) is yours to write");
   // END SOLUTION
+}
+
+// The calling thread's worker, or nullptr off every runtime's workers (a
+// plain thread, a LocalScheduler's). Set by worker_main for the thread's
+// life; one %fs load, like this_dispatcher(), and as cheap as a check can
+// be: help-first joins and spawns ask it for every task.
+GREEN_FS_POINTER(Worker, current_worker, set_current_worker, green_current_worker)
+
+inline Worker* RuntimeImpl::this_worker() noexcept {
+  Worker* w = current_worker();
+  return w && w->rt == this ? w : nullptr;
 }
 
 // The newest Runtime still alive, or nullptr: where a plain thread's call
