@@ -116,7 +116,8 @@ bool help_join(Task* self, Task* t) {
   x.tsan_fiber = nullptr;
 #endif
   t->word.finish();
-  d->sched->on_task_end(*d, t);
+  Worker* w = current_worker();  // a worker of the same runtime, maybe not the first
+  w->rt->on_task_end(*w, t);     // (RuntimeImpl is final: a direct call)
   // relaxed: both references are this thread's (the run's and the joined
   // handle's), so nobody reads the count meanwhile; the handle's release
   // sees 1 and frees the task.

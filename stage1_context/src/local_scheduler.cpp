@@ -17,8 +17,8 @@ LocalScheduler::LocalScheduler(std::size_t stack_size, std::size_t small_stack_s
   // STUB: if (stack_size == 0 || small_stack_size == 0 || stack_size > kMaxStackSize || small_stack_size > kMaxStackSize)
   // STUB:   detail::unimplemented("stage 1: LocalScheduler must refuse bad stack sizes with std::invalid_argument");
   // END SOLUTION
-  this->stack_size = stack_size;
-  this->small_stack_size = small_stack_size;
+  this->stack_size = detail::round_stack_size(stack_size);  // rounded once, not at every spawn
+  this->small_stack_size = detail::round_stack_size(small_stack_size);
 }
 
 LocalScheduler::~LocalScheduler() {

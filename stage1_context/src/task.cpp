@@ -45,7 +45,8 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
                     std::size_t callable_align, void** callable) {
   PreemptOff no_preempt;  // the block cache and the id block are this thread's
   // BEGIN SOLUTION
-  std::size_t stack = opts.stack_size ? opts.stack_size : opts.small_stack ? s.small_stack_size : s.stack_size;
+  std::size_t stack = opts.stack_size ? round_stack_size(opts.stack_size)
+                     : opts.small_stack ? s.small_stack_size : s.stack_size;  // (rounded already)
   std::size_t align = callable_align < alignof(Task) ? alignof(Task) : callable_align;
   std::size_t off = callable_offset(align);
   std::size_t size = off + callable_size;
@@ -57,7 +58,7 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   auto* x = ::new (&t->extra()) TaskExtra;
   x->id = next_task_id();
   x->sched = &s;
-  x->stack = Stack{nullptr, round_stack_size(stack)};  // made when the task first runs
+  x->stack = Stack{nullptr, stack};  // made when the task first runs
   x->block_size = static_cast<std::uint32_t>(size);
   x->block_align = static_cast<std::uint32_t>(align);
   try {

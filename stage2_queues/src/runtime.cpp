@@ -69,8 +69,8 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   // STUB: if (o.stack_size == 0 || o.small_stack_size == 0 || o.workers > 1024 || o.time_slice.count() < 0)
   // STUB:   unimplemented("stage 2: RuntimeImpl's constructor must refuse bad options with std::invalid_argument");
   // END SOLUTION
-  stack_size = o.stack_size;
-  small_stack_size = o.small_stack_size;
+  stack_size = round_stack_size(o.stack_size);  // rounded once, not at every spawn
+  small_stack_size = round_stack_size(o.small_stack_size);
   time_slice = o.time_slice;
   preemptible_libraries = o.preemptible_libraries;
   detect_deadlock = o.detect_deadlock;

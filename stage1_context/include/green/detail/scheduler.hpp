@@ -48,7 +48,7 @@ class Scheduler {
   //   everything d would run.
   virtual void submit_preempted(Dispatcher& d, Task* t) { submit_yielded(d, t); }
 
-  // The two stack classes, usable bytes.
+  // The two stack classes, usable bytes, as round_stack_size() gives them.
   std::size_t stack_size = 256 * 1024;
   std::size_t small_stack_size = 16 * 1024;
 };
