@@ -36,9 +36,8 @@
 // would. Reading them to keep them apart cost 8-10 ns a join here, an
 // eighth of a fine-grained task (stmxcsr and fnstcw are slow instructions).
 //
-// The end is retire_task's less its two atomic RMWs (each a locked
-// instruction, together a sixth of a fine-grained task): the word is
-// finished and the end counted on the worker it ended on, but the join slot
+// The end is end_task's less the stack and its two atomic RMWs (locked
+// instructions, which nothing here needs): the word is finished and the end counted on the worker it ended on, but the join slot
 // is not written, since the only joiner there can be is here, not waiting,
 // and the run's reference is dropped with a plain store, since the other
 // reference is the handle being joined, which is here too. With preemption

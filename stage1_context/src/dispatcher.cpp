@@ -204,10 +204,6 @@ bool Dispatcher::start(Task* t) {
   if (x.stack) stack_release(x.stack);
   x.stack = Stack{nullptr, x.stack.size};
   t->stack_lo = nullptr;
-  retire_task(d, t);
-}
-
-void retire_task(Dispatcher& d, Task* t) noexcept {
   t->word.finish();
   notify_done(t);
   d.sched->on_task_end(d, t);
@@ -308,14 +304,5 @@ static void task_entry(void* arg) {
   exit_current();
 }
 
-void run_task_function(TaskExtra& x) noexcept {
-  try {
-    x.invoke(x.callable);
-  } catch (...) {
-    x.exception = std::current_exception();
-  }
-  x.destroy(x.callable);
-  run_exit_work(x);
-}
 
 }  // namespace green::detail

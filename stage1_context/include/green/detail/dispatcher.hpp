@@ -50,7 +50,7 @@ void set_latency_sample_period(unsigned n) noexcept;  // for tests; 1: every one
 // reaches each thread at its next mark_runnable.
 extern std::atomic<unsigned> g_stamp_every;
 void refresh_stamp_every() noexcept;  // after the period or tracing() changed
-extern thread_local unsigned tl_unstamped;  // Ready tasks this thread made since its last stamp
+extern thread_local constinit unsigned tl_unstamped;  // Ready tasks this thread made since its last stamp
 void stamp_runnable(Task* t, Ready why) noexcept;  // out of line: the 1 in 64
 // Before t, Ready and owned by the caller, is queued.
 inline void mark_runnable(Task* t, Ready why) noexcept {
@@ -161,13 +161,5 @@ void unpark(Task* t);
 // the calling thread. notify_done is called once by the loop when t ended.
 void wait_until_done(Task* self, Task* t);
 void notify_done(Task* t) noexcept;
-
-// The two halves of a task's life that do not depend on its stack, for
-// task_entry and end_task and for phase 6's inline join (help_join.cpp):
-// run its function (catching what it throws into x.exception), destroy it
-// and run its exit work; and, once it has ended on d, finish its word, tell
-// its joiner, count the end, drop the run's reference.
-void run_task_function(TaskExtra& x) noexcept;
-void retire_task(Dispatcher& d, Task* t) noexcept;
 
 }  // namespace green::detail

@@ -130,9 +130,24 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
 void free_task(Task* t) noexcept;
 // Drops one reference; the last one frees the task.
 void release_task(Task* t) noexcept;
-// What the task leaves to do as it ends, on its stack, after its function
-// and before it switches out for good (task_local.cpp: nothing in stage 1).
+// What a task with locals (x.locals) leaves to do as it ends, on its stack,
+// after its function and before it switches out for good (task_local.cpp:
+// nothing in stage 1).
 void run_exit_work(TaskExtra& x) noexcept;
+
+// A task's run, the half of its life that does not depend on its stack
+// (task_entry's, and phase 6's inline join's, help_join.cpp): its function,
+// what it throws caught into x.exception, then its destruction and its exit
+// work. Inline: an inline join is then one frame fewer.
+inline void run_task_function(TaskExtra& x) noexcept {
+  try {
+    x.invoke(x.callable);
+  } catch (...) {
+    x.exception = std::current_exception();
+  }
+  x.destroy(x.callable);
+  if (x.locals) run_exit_work(x);  // (most tasks have none: no call)
+}
 
 // Where blocks come from (task_block.cpp; stage 4 recycles them per thread).
 // Callers hold PreemptOff (stage 4's cache is the thread's).
