@@ -211,8 +211,14 @@ void chain(int sig, siginfo_t* si, void* uc) {
 void on_signal(int sig, siginfo_t* si, void* uc) {
   const int saved_errno = *errno_location();
   PreemptState& ps = tl_state;
-  if (si->si_code != SI_TIMER || !ps.worker) chain(sig, si, uc);
-  else tick(ps, si, static_cast<ucontext_t*>(uc), saved_errno);
+  if (si->si_code != SI_TIMER || !ps.worker) {
+    chain(sig, si, uc);
+  } else if (ps.sleeping) {  // counted, so that a runtime whose idle ticks never stop shows it
+    (si->si_value.sival_int == kRetry ? g_counters.retries : g_counters.ticks).fetch_add(1, std::memory_order_relaxed);
+    idle_tick(ps);
+  } else {
+    tick(ps, si, static_cast<ucontext_t*>(uc), saved_errno);
+  }
   *errno_location() = saved_errno;  // maybe another thread's errno now (in-place preemption)
 }
 

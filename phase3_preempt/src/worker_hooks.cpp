@@ -13,7 +13,7 @@ void on_worker_start(Worker& w) {
   preempt_start(w);
 }
 void on_worker_sleep(Worker& w) noexcept {
-  preempt_pause();  // an idle worker gets no ticks
+  preempt_pause();  // an idle worker gets one tick at most, which stops its timer
   give_back_stacks_while_idle(w.wake);
 }
 void on_worker_wake(Worker&) noexcept { preempt_resume(); }

@@ -32,6 +32,11 @@ struct PreemptState {
   char* alt_lo = nullptr;               // this thread's signal stack
   char* alt_hi = nullptr;
   RangeTable* ranges = nullptr;         // code this worker may preempt (make_ranges)
+  // The worker sleeps for lack of work (preempt_pause to preempt_resume);
+  // its first tick then disarms the timer (disarmed) and resume re-arms it.
+  // Written by the thread and its handler only (signal fences order them).
+  bool sleeping = false;
+  bool disarmed = false;
 };
 // constinit: no dynamic initialization, so the handler reads it directly,
 // with no call to a TLS init wrapper.
@@ -47,6 +52,8 @@ extern PreemptCounters g_counters;
 // src/preempt_timer.cpp. A preemption this tick could not take: the pending
 // flag is set and the retry timer armed.
 void owe(PreemptState& ps) noexcept;
+// A tick that found the worker asleep (ps.sleeping): disarms the timers.
+void idle_tick(PreemptState& ps) noexcept;
 
 // src/safe_points.cpp. The table of code a worker starting now may preempt,
 // or nullptr if the process must stay cooperative (libc or libstdc++ linked

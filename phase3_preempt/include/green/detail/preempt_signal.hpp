@@ -13,8 +13,8 @@ int preempt_signal() noexcept;
 // Per worker thread, from the worker hooks (src/worker_hooks.cpp); the
 // timers are in src/preempt_timer.cpp.
 void preempt_start(Worker& w);       // create the timer and arm it (if time_slice > 0)
-void preempt_pause() noexcept;       // disarm while the worker sleeps
-void preempt_resume() noexcept;      // re-arm when it wakes
+void preempt_pause() noexcept;       // the worker sleeps: its next tick disarms the timer
+void preempt_resume() noexcept;      // it woke: re-arm the timer if a tick disarmed it
 void preempt_stop() noexcept;        // delete the timer
 
 // Safe points (src/safe_points.cpp). May a task interrupted at pc be
