@@ -284,7 +284,7 @@ def _echo_figures(results):
 def _group_figures(results):
     # Each repetition runs both fibs in one iteration (order alternating):
     # the median of the per-iteration ratios.
-    return {k: results.median_counter("BM_GroupVsSpawn", k) for k in ("group_s", "spawn_s", "ratio")}
+    return {k: results.median_counter("BM_GroupVsSpawn", k) for k in ("group_s", "spawn_s", "ratio", "help_s")}
 
 
 def _reduce_figures(results):
@@ -512,17 +512,21 @@ CHECKS = {
     ],
     "phase6_tasks": [
         # The point of phase 6's jobs: a fine-grained function run through a
-        # TaskGroup must cost less than a whole task (spawn/join), because a
-        # job nobody stole runs inline on its waiter (issue 14's goal is
-        # oneTBB's cost, ~5x below spawn/join here; bench/tasks table it).
+        # TaskGroup must cost well under a whole task (spawn/join of a child
+        # on a stack of its own), because a job nobody stole runs inline on
+        # its waiter: measured 0.27x (a TaskGroup that made a task per job
+        # would be near 1). The baseline is not spawn/join of small-stack
+        # children: their joins help (help_join), and they cost about what a
+        # job does now (help_s, printed).
         PerfCheck(
             name="group vs spawn",
             program="tasks",
             args=("--benchmark_filter=^BM_GroupVsSpawn",),
             figures=_group_figures,
-            bounds=(Bound("ratio", "<=", 1.0, "{op} {value:g}x"),),
+            bounds=(Bound("ratio", "<=", 0.7, "{op} {value:g}x"),),
             describe="fib(27), every call forking both children, 1 worker: TaskGroup {group_s:.3f} s, "
-                     "spawn/join {spawn_s:.3f} s: {ratio:.2f}x ({need[ratio]})",
+                     "spawn/join of whole tasks {spawn_s:.3f} s: {ratio:.2f}x ({need[ratio]}); "
+                     "spawn/join that helps {help_s:.3f} s",
         ),
         # A loop split into jobs must use both workers: reduce100m (the sum
         # of 10^8 doubles, one dependent add per element, so bound by add
