@@ -5,7 +5,6 @@
 
 #include <sys/prctl.h>
 
-
 namespace green::detail {
 
 void TimerHeap::publish() noexcept {

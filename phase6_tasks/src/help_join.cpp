@@ -37,10 +37,11 @@
 // eighth of a fine-grained task (stmxcsr and fnstcw are slow instructions).
 //
 // The end is end_task's less the stack and its two atomic RMWs (locked
-// instructions, which nothing here needs): the word is finished and the end counted on the worker it ended on, but the join slot
-// is not written, since the only joiner there can be is here, not waiting,
-// and the run's reference is dropped with a plain store, since the other
-// reference is the handle being joined, which is here too. With preemption
+// instructions, which nothing here needs): the word is finished and the end
+// counted on the worker it ended on, but the join slot is not written,
+// since the only joiner there can be is here, not waiting, and the run's
+// reference is dropped with a plain store, since the other reference is the
+// handle being joined, which is here too. With preemption
 // off and the identity the joiner's again, so a tick never switches out a
 // task that has ended.
 #include <green/detail/help_join.hpp>
@@ -104,10 +105,10 @@ bool help_join(Task* self, Task* t) {
   run_task_function(x);
 
   PreemptOff no_preempt;
-  d = this_dispatcher();  // t may have parked and come back on another worker
-  *d->eh_globals = eh;
-  *d->errno_ptr = err;
-  d->current = self;
+  Worker* w = current_worker();  // t may have parked and come back on another worker
+  *w->eh_globals = eh;
+  *w->errno_ptr = err;
+  w->current = self;
   set_current_task(self);
   x.stack = Stack{nullptr, wanted};
   t->stack_lo = nullptr;
@@ -115,8 +116,7 @@ bool help_join(Task* self, Task* t) {
   x.tsan_fiber = nullptr;
 #endif
   t->word.finish();
-  Worker* w = current_worker();  // a worker of the same runtime, maybe not the first
-  w->rt->on_task_end(*w, t);     // (RuntimeImpl is final: a direct call)
+  w->rt->on_task_end(*w, t);  // (RuntimeImpl is final: a direct call)
   // relaxed: both references are this thread's (the run's and the joined
   // handle's), so nobody reads the count meanwhile; the handle's release
   // sees 1 and frees the task.

@@ -304,5 +304,4 @@ static void task_entry(void* arg) {
   exit_current();
 }
 
-
 }  // namespace green::detail

@@ -41,23 +41,6 @@ void invalid_spawn_options(const SpawnOptions& opts) {
   return (off + align - 1) & ~(align - 1);
 }
 
-// BEGIN SOLUTION
-// Names a task allocate_task has just laid out; if the copy throws, frees the
-// block and rethrows. Out of line: with its landing pad inlined, every
-// spawn's allocate_task saved and restored six registers.
-[[gnu::noinline]] static void name_new_task(Task* t, std::string_view name) {
-  TaskExtra& x = t->extra();
-  try {
-    x.name.assign(name);
-  } catch (...) {
-    const std::size_t size = x.block_size, align = x.block_align;
-    x.~TaskExtra();
-    delete_block(t, size, align);
-    throw;
-  }
-}
-// END SOLUTION
-
 Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,
                     std::size_t callable_align, void** callable) {
   PreemptOff no_preempt;  // the block cache and the id block are this thread's
@@ -78,7 +61,13 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   x->stack = Stack{nullptr, stack};  // made when the task first runs
   x->block_size = static_cast<std::uint32_t>(size);
   x->block_align = static_cast<std::uint32_t>(align);
-  if (!opts.name.empty()) [[unlikely]] name_new_task(t, opts.name);
+  try {
+    if (!opts.name.empty()) x->name.assign(opts.name);
+  } catch (...) {
+    x->~TaskExtra();
+    delete_block(block, size, align);
+    throw;
+  }
   t->word.init(TaskState::Ready, opts.priority, opts.small_stack);
   *callable = static_cast<std::byte*>(block) + off;
   return t;
