@@ -7,6 +7,7 @@
 
 #include <green/detail/futex.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -31,6 +32,7 @@ void GlobalQueue::push_chain(Task* head) {
   while (head) {
     Task* next = head->next;  // push() reuses the link
     q_.push(head);
+    ++size_;
     head = next;
   }
   bitmap_.store(q_.bitmap(), std::memory_order_seq_cst);  // see the declaration
@@ -41,9 +43,25 @@ Task* GlobalQueue::pop(int min_priority) {
   std::lock_guard lk(m_);
   if (q_.top_priority() < min_priority) return nullptr;
   Task* t = q_.pop();
+  --size_;
   // relaxed: taking work away publishes nothing and needs no wake-up.
   bitmap_.store(q_.bitmap(), std::memory_order_relaxed);
   return t;
+}
+
+Task* GlobalQueue::pop_batch(std::size_t share, std::size_t max) {
+  if (!maybe_nonempty()) return nullptr;
+  std::lock_guard lk(m_);
+  Task* head = q_.pop();
+  if (!head) return nullptr;
+  const std::size_t want = head->word.priority() == kDefaultPriority ? std::min(max, size_ / share + 1) : 1;
+  std::size_t n = 1;
+  Task* tail = head;
+  for (; n < want && q_.top_priority() == kDefaultPriority; ++n) tail = tail->next = q_.pop();
+  tail->next = nullptr;
+  size_ -= n;
+  bitmap_.store(q_.bitmap(), std::memory_order_relaxed);  // relaxed: as pop()
+  return head;
 }
 
 // ---- Construction and shutdown ----------------------------------------------

@@ -23,7 +23,8 @@
 //      keeps refilling (lower priorities wait until nothing else is Ready);
 //   3. its next slot, its own deque at the bottom (newest, LIFO: cache-warm,
 //      depth-first), then its ring of yielded tasks (detail/local_queue.hpp);
-//   4. the global queue;
+//   4. the global queue: its oldest task, and a share of the others moved
+//      to its deque (take_global: one lock per batch, as Go's globrunqget);
 //   5. as a spinning thief (only while another worker runs, and at most
 //      half the busy workers at once), a few rounds over the other workers'
 //      deques from a random victim, taking one task from the top, and the
@@ -80,6 +81,35 @@ static void wake_a_thief(RuntimeImpl& rt) noexcept {
   // seq_cst: the producer's half of the Dekker pairs described above.
   if (rt.nspinning_.load(std::memory_order_seq_cst) == 0 && rt.nparked_.load(std::memory_order_seq_cst) != 0)
     rt.wake_one();
+}
+
+// The global queue's oldest task, for w to run, and with it a share of the
+// other default-priority tasks there, moved to w's deque (pop_batch): a
+// worker that lives off the global queue, behind a spawner whose deque
+// overflows, then takes its lock once per batch, not once per task (a
+// million spawns and joins on 2 workers spent a third of their time in that
+// lock's futex calls). The deque is empty when we get here (w found nothing
+// in it), so the batch, at most half of it, fits. Pushed oldest last, so
+// that w runs them in the queue's order and thieves take the newest.
+static Task* take_global(RuntimeImpl& rt, Worker& w) noexcept {
+  Task* t = rt.global.pop_batch(rt.nworkers(), LocalQueue::capacity() / 2);
+  if (!t || !t->next) return t;
+  Task* rest = t->next;
+  t->next = nullptr;
+  Task* reversed = nullptr;
+  while (rest) {
+    Task* n = rest->next;
+    rest->next = reversed;
+    reversed = rest;
+    rest = n;
+  }
+  while (reversed) {
+    Task* n = reversed->next;
+    w.local.push(reversed);  // (seq_cst: publishes it, as submit's push)
+    reversed = n;
+  }
+  wake_a_thief(rt);  // work a thief could take, as after submit
+  return t;
 }
 
 void RuntimeImpl::submit(Task* t) {
@@ -144,7 +174,7 @@ void RuntimeImpl::submit_yielded(Dispatcher& d, Task* t) {
     Task* t = nullptr;
     rt.nspinning_.fetch_add(1, std::memory_order_relaxed);  // a hint; the decrement decides
     for (int r = 0; r < kRounds && !t && !rt.stopping(); ++r) {
-      if (!(t = steal_round(rt, w, r % kNextEvery == kNextEvery - 1)) && !(t = rt.global.pop()) &&
+      if (!(t = steal_round(rt, w, r % kNextEvery == kNextEvery - 1)) && !(t = take_global(rt, w)) &&
           !(steal_events(w) && (t = w.local.pop()))) {
         if (r < kPausingRounds)
           for (int p = 0; p < kPausesPerRound; ++p) __builtin_ia32_pause();
@@ -172,7 +202,7 @@ Task* RuntimeImpl::find_work(Worker& w) {
     if (global.maybe_above(kDefaultPriority) && (t = global.pop())) return t;
     if (w.fair_turn() && ((t = global.pop(kDefaultPriority)) || (t = w.local.pop_yielded()))) return t;
     if ((t = w.local.pop())) return t;
-    if ((t = global.pop())) return t;
+    if ((t = take_global(*this, w))) return t;
     if (stopping()) return nullptr;
     if ((t = spin_then_park(*this, w))) return t;
   }

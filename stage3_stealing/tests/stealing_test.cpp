@@ -115,6 +115,42 @@ TEST(Stealing, FineGrainedFib) {
   EXPECT_EQ(rt.run([&] { return fib(n); }), expect[n]);
 }
 
+// One task spawns far more than its deque holds: the older halves overflow
+// to the global queue and come back out in batches (take_global), moved to
+// the deques and, on 2 workers, stolen from there, mixed with tasks of other
+// priorities, which pass through the global queue one at a time. Each task
+// runs exactly once, the lower priority ones too. On 1 worker nothing runs
+// while the spawner spawns, so most tasks overflow; on 2 the thief may keep
+// up, or not.
+TEST(Stealing, OverflowComesBackOutOfTheGlobalQueueInBatches) {
+  for (unsigned workers : {1u, 2u}) {
+    SCOPED_TRACE(testing::Message() << workers << " worker(s)");
+    Runtime rt({.workers = workers});
+    const long n = scaled(40'000, 5'000);
+    std::vector<std::atomic<int>> runs(static_cast<std::size_t>(n));
+    rt.run([&] {
+      std::vector<TaskHandle> hs;
+      for (long i = 0; i < n; ++i) {
+        int prio = i % 97 == 0   ? green::kDefaultPriority - 1
+                   : i % 89 == 0 ? green::kDefaultPriority + 1
+                                 : green::kDefaultPriority;
+        hs.push_back(green::spawn(
+            [&runs, i] {
+              runs[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+              if (i % 13 == 0) green::this_task::yield();
+            },
+            {.priority = prio, .small_stack = true}));
+      }
+      for (auto& h : hs) h.join();
+    });
+    for (long i = 0; i < n; ++i) ASSERT_EQ(runs[static_cast<std::size_t>(i)].load(), 1) << "task " << i;
+    if (workers == 1) {
+      EXPECT_GT(rt.stats().global_pushes, static_cast<std::uint64_t>(n) / 2)
+          << "the deque hardly overflowed: the test tests little";
+    }
+  }
+}
+
 TEST(Stealing, StatsCountSpawnsSwitchesAndParks) {
   Runtime rt({.workers = 2});
   rt.run([] {

@@ -75,16 +75,22 @@ struct alignas(64) Worker : Dispatcher {
 // The global run queue: stage 1's ReadyQueue (16 levels, bitmap) behind a
 // mutex. A mutex is acceptable here: only the cold paths come through it
 // (spawns from outside the workers, overflow in batches of half a local
-// queue, non-default priorities, one check in 61 picks), so it is rarely
-// contended, and a lock-free multi-producer priority queue would cost more
-// in complexity than it would save. bitmap_ mirrors the queue's bitmap so
-// workers can peek without the lock.
+// queue, non-default priorities, one check in 61 picks), and stage 3's
+// workers take default-priority tasks out in batches too (pop_batch), so it
+// is rarely contended, and a lock-free multi-producer priority queue would
+// cost more in complexity than it would save. bitmap_ mirrors the queue's
+// bitmap so workers can peek without the lock.
 class GlobalQueue {
  public:
   void push_chain(Task* head);  // tasks linked through Task::next, oldest first
   // The oldest task of the highest priority, if that priority is at least
   // min_priority; else nullptr.
   Task* pop(int min_priority = kMinPriority);
+  // pop(), and with its task, if it has the default priority, up to max - 1
+  // more of that priority, but no more than the queue's 1/share (Go's
+  // globrunqget: each of `share` workers gets its part): a chain through
+  // next, oldest first.
+  Task* pop_batch(std::size_t share, std::size_t max);
   // Lock-free hints (the lock decides):
   bool maybe_nonempty() const noexcept { return bitmap_.load(std::memory_order_relaxed) != 0; }
   // The same, as the seq_cst load of park()'s Dekker pair (see park()).
@@ -96,6 +102,7 @@ class GlobalQueue {
  private:
   std::mutex m_;
   ReadyQueue q_;                           // guarded by m_
+  std::size_t size_ = 0;                   // tasks in q_; guarded by m_
   // Written under m_; read without it as a hint. The tasks themselves are
   // handed over under m_. Stores are seq_cst: they are the producer's half of
   // park()'s Dekker pair.
