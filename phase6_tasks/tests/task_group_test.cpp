@@ -39,6 +39,38 @@ TEST(TaskGroup, AWaitRunsWorkNoWorkerStartedOnItsOwnTask) {
   });
 }
 
+// Jobs whose owner parks without helping (here on a semaphore) are run by
+// the idle worker in a carrier task, which then takes the next from the
+// worker's deque, newest first: one carrier for many jobs, not one each. But
+// a task made Ready meanwhile goes first: the carrier stops taking jobs and
+// ends, and a new one takes the rest after it.
+TEST(TaskGroup, ACarrierRunsTheJobsItsWorkerHasButLetsAReadyTaskGoFirst) {
+  Runtime rt({.workers = 1});
+  rt.run([] {
+    constexpr int n = 50, spawner = n - 10;  // the 10th to run (newest first)
+    std::vector<int> order;                  // one worker: no races
+    std::vector<TaskId> carriers;
+    Semaphore all_ran(0);
+    TaskGroup g;
+    for (int i = 0; i < n; ++i)
+      g.run([&, i] {
+        order.push_back(i);
+        if (carriers.empty() || carriers.back() != this_task::id()) carriers.push_back(this_task::id());
+        if (i == spawner) spawn([&] { order.push_back(-1); }).detach();
+        if (order.size() == n + 1) all_ran.release();
+      });
+    all_ran.acquire();  // parks: the jobs are left to the idle worker
+    g.wait();
+    std::vector<int> expect;
+    for (int i = n - 1; i >= spawner; --i) expect.push_back(i);
+    expect.push_back(-1);
+    for (int i = spawner - 1; i >= 0; --i) expect.push_back(i);
+    EXPECT_EQ(order, expect) << "-1: the task a job spawned, which must run as soon as that job returns";
+    ASSERT_EQ(carriers.size(), 2u) << "the jobs before the spawn and those after it should each share a carrier";
+    EXPECT_NE(carriers[0], this_task::id());
+  });
+}
+
 // More functions than stage 3's fixed deque held (32,768): the job deque
 // grows, so the wait still runs every one inline. (With a fixed deque the
 // rest went to carrier tasks, each with a stack of its own: 3x the cost.)
