@@ -144,7 +144,7 @@ std::string node_name(const void* who, int tid) {
   if (tid) return "thread " + std::to_string(tid);
   const TaskExtra& x = const_cast<Task*>(static_cast<const Task*>(who))->extra();
   std::string s = "task " + std::to_string(x.id);
-  if (!x.name.empty()) s += " \"" + x.name + "\"";
+  if (x.name) s += std::string(" \"") + x.name + "\"";
   return s;
 }
 

@@ -117,7 +117,7 @@ static void task_entry(void* arg);
 // Checks, each time a task switches out, that it stayed on its stack.
 static void check_stack(Task* t, bool exiting) {
   bool sp_ok = exiting || static_cast<std::byte*>(context_sp(t->ctx)) > t->stack_lo;
-  if (!sp_ok || !stack_intact(t->extra().stack)) report_stack_overflow(t->extra().id, t->extra().name.c_str());
+  if (!sp_ok || !stack_intact(t->extra().stack)) report_stack_overflow(t->extra().id, task_name(t->extra()));
 }
 
 // ---- The latency histogram (dispatcher.hpp) ---------------------------------
@@ -184,7 +184,7 @@ bool Dispatcher::start(Task* t) {
   if (t->word.start_running()) record_latency(*this, t);
   if (!t->stack_lo && !bind_stack(t)) {
     // No memory for a stack: the task ends with std::bad_alloc, never run.
-    t->extra().destroy(t->extra().callable);
+    t->extra().call(t->extra().callable, false);
     after = After::Exit;
     return false;
   }

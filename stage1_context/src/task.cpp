@@ -49,7 +49,8 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
                      : opts.small_stack ? s.small_stack_size : s.stack_size;  // (rounded already)
   std::size_t align = callable_align < alignof(Task) ? alignof(Task) : callable_align;
   std::size_t off = callable_offset(align);
-  std::size_t size = off + callable_size;
+  const std::size_t name_size = opts.name.empty() ? 0 : opts.name.size() + 1;
+  std::size_t size = off + callable_size + name_size;
   void* block = new_block(size, align);
   // Default-initialized: every member has its initializer, and value-
   // initializing (`{}`) zeroes the whole block first (a rep stos, 40% of
@@ -61,12 +62,11 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   x->stack = Stack{nullptr, stack};  // made when the task first runs
   x->block_size = static_cast<std::uint32_t>(size);
   x->block_align = static_cast<std::uint32_t>(align);
-  try {
-    if (!opts.name.empty()) x->name.assign(opts.name);
-  } catch (...) {
-    x->~TaskExtra();
-    delete_block(block, size, align);
-    throw;
+  if (name_size) {  // after the callable
+    char* name = static_cast<char*>(block) + off + callable_size;
+    opts.name.copy(name, opts.name.size());
+    name[opts.name.size()] = '\0';
+    x->name = name;
   }
   t->word.init(TaskState::Ready, opts.priority, opts.small_stack);
   *callable = static_cast<std::byte*>(block) + off;
@@ -87,7 +87,7 @@ static void report_lost_exception(const TaskExtra& x) noexcept {
   } catch (...) {
   }
   std::fprintf(stderr, "green: task %llu \"%s\" ended with an exception that nobody joined%s%s\n",
-               static_cast<unsigned long long>(x.id), x.name.c_str(), what ? ": " : "", what ? what : "");
+               static_cast<unsigned long long>(x.id), task_name(x), what ? ": " : "", what ? what : "");
 }
 
 void free_task(Task* t) noexcept {

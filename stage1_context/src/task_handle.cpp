@@ -84,7 +84,7 @@ TaskId id() noexcept {
 
 std::string_view name() noexcept {
   Task* t = current_task();
-  return t ? std::string_view(t->extra().name) : std::string_view();
+  return std::string_view(t ? task_name(t->extra()) : "");
 }
 
 int priority() noexcept {

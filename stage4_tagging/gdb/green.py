@@ -61,12 +61,9 @@ def _blocks():
         large = _u64(large + 8)
 
 
-def _string(v):
+def _cstring(v):
     try:
-        n = int(v["_M_string_length"])
-        if n == 0:
-            return ""
-        return v["_M_dataplus"]["_M_p"].string(length=min(n, 64))
+        return v.string()[:64] if int(v) else ""  # (NUL-terminated, in the task's block)
     except gdb.error:
         return "?"
 
@@ -77,7 +74,7 @@ class Task:
         t = gdb.Value(addr).cast(task_t.pointer()).dereference()
         x = gdb.Value(addr + task_t.sizeof).cast(extra_t.pointer()).dereference()
         self.id = int(x["id"])
-        self.name = _string(x["name"])
+        self.name = _cstring(x["name"])
         word = _u32(int(t["word"].address))
         self.state = STATES[word & STATE_MASK]
         self.priority = (word >> PRIORITY_SHIFT) & ((1 << PRIORITY_BITS) - 1)

@@ -95,7 +95,7 @@ GREEN_RACY_READER void print_task(Walk& w, Task& t) {
   Out& o = *w.out;
   TaskState st = t.state();
   o.str("task ").num(x.id);
-  if (!x.name.empty()) o.str(" \"").str(x.name.data(), x.name.size() < 64 ? x.name.size() : 64).str("\"");
+  if (x.name) o.str(" \"").str(x.name, strnlen(x.name, 64)).str("\"");
   o.str(" [").str(state_name(st));
   const detail::WaitInfo* wi = st == TaskState::Waiting ? x.waiting : nullptr;
   if (wi) {

@@ -62,7 +62,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
     constexpr std::size_t kReach = 64 * 1024;  // how far below lo (or sp) a frame may land
     bool near_lo = addr < s.lo && addr + kReach >= s.lo;
     bool near_sp = sp < s.lo && addr < s.lo && addr + kReach >= sp && addr <= sp + kReach;
-    if (near_lo || near_sp) report_stack_overflow(t->extra().id, t->extra().name.c_str());
+    if (near_lo || near_sp) report_stack_overflow(t->extra().id, task_name(t->extra()));
     // STUB: (void)info, (void)uctx;
     // STUB: unimplemented("stage 4: on_segv (signal_stack.cpp) must tell a task's overflow from other faults");
     // END SOLUTION

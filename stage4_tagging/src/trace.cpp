@@ -552,10 +552,10 @@ void trace_ready(Task* t, Ready why, std::uint64_t now) noexcept {
   Record r{};
   r.ts = now;
   r.task = t->extra().id;
-  if (why == Ready::Spawn && !t->extra().name.empty()) {
+  if (why == Ready::Spawn && t->extra().name) {
     r.kind = kName;
-    const std::string& name = t->extra().name;
-    std::memcpy(r.name, name.data(), std::min(name.size(), sizeof r.name));
+    const char* name = t->extra().name;
+    std::memcpy(r.name, name, strnlen(name, sizeof r.name));
     record(r);
   }
   r.kind = kReady;

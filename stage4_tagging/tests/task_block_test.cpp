@@ -25,15 +25,18 @@ TEST(TaskBlock, AFreedSmallBlockIsTheNextOneHandedOut) {
   }
 }
 
-// Four classes, 64, 128, 256 and 512 bytes: a block of up to 256 bytes (a
-// task with a small callable) costs 256, one of up to 512 costs 512, and a
-// block from one class never serves another.
-TEST(TaskBlock, SmallBlocksComeInFourClasses) {
+// Five classes, 64, 128, 192, 256 and 512 bytes: a block of up to 192 bytes
+// (a task with a callable of up to 32 bytes) costs 192, one of up to 256
+// costs 256, and a block from one class never serves another.
+TEST(TaskBlock, SmallBlocksComeInFiveClasses) {
   void* small = new_block(200, 16);
   delete_block(small, 200, 16);
   void* large = new_block(400, 16);
   EXPECT_NE(large, small) << "a 400-byte block must not reuse a 256-byte one";
   static_cast<char*>(large)[399] = 1;
+  void* task = new_block(180, 16);
+  EXPECT_NE(task, small) << "a 180-byte block must not take a 256-byte one: its class is 192";
+  static_cast<char*>(task)[179] = 1;
   void* tiny = new_block(64, 16);
   EXPECT_NE(tiny, small) << "a 64-byte block must not take a 256-byte one";
   void* medium = new_block(100, 16);
@@ -45,6 +48,10 @@ TEST(TaskBlock, SmallBlocksComeInFourClasses) {
   void* tiny2 = new_block(10, 16);
   EXPECT_EQ(tiny2, tiny) << "a 10-byte block should reuse the 64-byte block just freed";
   delete_block(tiny2, 10, 16);
+  delete_block(task, 180, 16);
+  void* task2 = new_block(192, 16);
+  EXPECT_EQ(task2, task) << "a 192-byte block should reuse the 180-byte block just freed";
+  delete_block(task2, 192, 16);
   delete_block(medium, 100, 16);
   delete_block(large, 400, 16);
   delete_block(small2, 256, 16);
@@ -64,8 +71,8 @@ TEST(TaskBlock, LargeAndOverAlignedBlocksWork) {
 // their blocks, whatever their exact size within the class.
 TEST(TaskBlock, AThousandFreedBlocksAllComeBack) {
   std::vector<void*> freed;
-  for (int i = 0; i < 1000; ++i) freed.push_back(new_block(180, 16));
-  for (void* p : freed) delete_block(p, 180, 16);
+  for (int i = 0; i < 1000; ++i) freed.push_back(new_block(200, 16));
+  for (void* p : freed) delete_block(p, 200, 16);
   std::set<void*> before(freed.begin(), freed.end()), after;
   std::vector<void*> again;
   for (int i = 0; i < 1000; ++i) again.push_back(new_block(250, 16));

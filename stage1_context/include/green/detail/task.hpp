@@ -2,7 +2,10 @@
 //
 //   block, made at spawn, freed when the run and the TaskHandle have both let
 //   go (TaskExtra::refs): Task, the hot TCB the scheduler touches on every
-//   switch; TaskExtra, the cold half; the callable, moved in at spawn.
+//   switch; TaskExtra, the cold half; the callable, moved in at spawn; the
+//   name, if it has one. From stage 4 on (its JoinState is one word), 32 +
+//   128 bytes and the callable: a callable of up to 32 bytes makes a 192-byte
+//   block (task_block.cpp).
 //   stack, from the per-thread cache, from its first run until it ends.
 //
 // So a queued task costs one small block and no stack, an ended one that
@@ -54,8 +57,7 @@ struct alignas(16) TaskExtra {
   TaskId id = 0;
   Scheduler* sched = nullptr;          // runs this task; fixed for its life
   Stack stack;                         // its stack while it has one; before: {nullptr, size wanted}
-  void (*invoke)(void*) = nullptr;     // calls the callable
-  void (*destroy)(void*) = nullptr;    // destroys it
+  void (*call)(void* callable, bool run) = nullptr;  // run: calls the callable; else destroys it
   void* callable = nullptr;
   std::uint32_t block_size = 0;        // the block's size and alignment, to free it
   std::uint32_t block_align = 16;
@@ -66,7 +68,7 @@ struct alignas(16) TaskExtra {
   std::uint32_t live = 0;              // kTaskLive from allocate_task to free_task (below)
   JoinState join;                      // who waits for the end (join.cpp)
   std::exception_ptr exception;        // what the function threw, for join()
-  std::string name;
+  const char* name = nullptr;          // NUL-terminated, in the block after the callable; nullptr: none
   TaskLocals* locals = nullptr;        // stage 2: at_exit handlers, TaskLocal values; the
                                        // task's own, made at its first use, gone at its end
   const WaitInfo* waiting = nullptr;   // what it is parked on, while it is (Waiting, below)
@@ -75,6 +77,9 @@ struct alignas(16) TaskExtra {
   void* tsan_fiber = nullptr;
 #endif
 };
+
+// The task's name, "" if it has none.
+inline const char* task_name(const TaskExtra& x) noexcept { return x.name ? x.name : ""; }
 
 // A task's block, seen from outside (stage 4's dump_tasks and gdb walk every
 // block): `live` says whether a block holds a task. Set as the block becomes
@@ -121,8 +126,9 @@ inline void validate(const SpawnOptions& opts) {
   if (opts.priority < kMinPriority || opts.priority > kMaxPriority || opts.stack_size > kMaxStackSize) [[unlikely]]
     invalid_spawn_options(opts);
 }
-// Allocates a task's block and lays out Task and TaskExtra; returns the Task
-// and, in *callable, where to construct a callable of the given size/alignment.
+// Allocates a task's block and lays out Task, TaskExtra and the name (copied
+// in); returns the Task and, in *callable, where to construct a callable of
+// the given size/alignment.
 Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,
                     std::size_t callable_align, void** callable);
 // Frees a task whose callable was never constructed or already destroyed
@@ -141,11 +147,11 @@ void run_exit_work(TaskExtra& x) noexcept;
 // work. Inline: an inline join is then one frame fewer.
 inline void run_task_function(TaskExtra& x) noexcept {
   try {
-    x.invoke(x.callable);
+    x.call(x.callable, true);
   } catch (...) {
     x.exception = std::current_exception();
   }
-  x.destroy(x.callable);
+  x.call(x.callable, false);
   if (x.locals) run_exit_work(x);  // (most tasks have none: no call)
 }
 
@@ -170,8 +176,10 @@ Task* make_task(Scheduler& s, F&& f, const SpawnOptions& opts) {
   }
   TaskExtra& x = t->extra();
   x.callable = where;
-  x.invoke = [](void* p) { (*static_cast<Fn*>(p))(); };
-  x.destroy = [](void* p) { static_cast<Fn*>(p)->~Fn(); };
+  x.call = [](void* p, bool run) {
+    if (run) (*static_cast<Fn*>(p))();
+    else static_cast<Fn*>(p)->~Fn();
+  };
   return t;
 }
 
