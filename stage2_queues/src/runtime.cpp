@@ -7,7 +7,6 @@
 
 #include <green/detail/futex.hpp>
 
-#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -47,21 +46,6 @@ Task* GlobalQueue::pop(int min_priority) {
   // relaxed: taking work away publishes nothing and needs no wake-up.
   bitmap_.store(q_.bitmap(), std::memory_order_relaxed);
   return t;
-}
-
-Task* GlobalQueue::pop_batch(std::size_t share, std::size_t max) {
-  if (!maybe_nonempty()) return nullptr;
-  std::lock_guard lk(m_);
-  Task* head = q_.pop();
-  if (!head) return nullptr;
-  const std::size_t want = head->word.priority() == kDefaultPriority ? std::min(max, size_ / share + 1) : 1;
-  std::size_t n = 1;
-  Task* tail = head;
-  for (; n < want && q_.top_priority() == kDefaultPriority; ++n) tail = tail->next = q_.pop();
-  tail->next = nullptr;
-  size_ -= n;
-  bitmap_.store(q_.bitmap(), std::memory_order_relaxed);  // relaxed: as pop()
-  return head;
 }
 
 // ---- Construction and shutdown ----------------------------------------------

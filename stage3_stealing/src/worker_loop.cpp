@@ -53,7 +53,9 @@
 #include <green/detail/runtime_impl.hpp>
 #include <green/detail/unimplemented.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 #include <sched.h>
 
@@ -81,6 +83,22 @@ static void wake_a_thief(RuntimeImpl& rt) noexcept {
   // seq_cst: the producer's half of the Dekker pairs described above.
   if (rt.nspinning_.load(std::memory_order_seq_cst) == 0 && rt.nparked_.load(std::memory_order_seq_cst) != 0)
     rt.wake_one();
+}
+
+Task* GlobalQueue::pop_batch(std::size_t share, std::size_t max) {
+  if (!maybe_nonempty()) return nullptr;
+  std::lock_guard lk(m_);
+  Task* head = q_.pop();
+  if (!head) return nullptr;
+  const std::size_t want = head->word.priority() == kDefaultPriority ? std::min(max, size_ / share + 1) : 1;
+  std::size_t n = 1;
+  Task* tail = head;
+  for (; n < want && q_.top_priority() == kDefaultPriority; ++n) tail = tail->next = q_.pop();
+  tail->next = nullptr;
+  size_ -= n;
+  // relaxed: taking work away publishes nothing and needs no wake-up (as pop()).
+  bitmap_.store(q_.bitmap(), std::memory_order_relaxed);
+  return head;
 }
 
 // The global queue's oldest task, for w to run, and with it a share of the
@@ -207,6 +225,10 @@ Task* RuntimeImpl::find_work(Worker& w) {
     if ((t = spin_then_park(*this, w))) return t;
   }
 }
+// STUB: Task* GlobalQueue::pop_batch(std::size_t share, std::size_t max) {
+// STUB:   (void)share, (void)max;
+// STUB:   unimplemented("stage 3: GlobalQueue::pop_batch (worker_loop.cpp) is yours to write");
+// STUB: }
 // STUB: void RuntimeImpl::submit(Task* t) {
 // STUB:   (void)t;
 // STUB:   unimplemented("stage 3: RuntimeImpl::submit (worker_loop.cpp) is yours to write");

@@ -86,8 +86,9 @@ class GlobalQueue {
   // The oldest task of the highest priority, if that priority is at least
   // min_priority; else nullptr.
   Task* pop(int min_priority = kMinPriority);
-  // pop(), and with its task, if it has the default priority, up to max - 1
-  // more of that priority, but no more than the queue's 1/share (Go's
+  // Stage 3's (its worker_loop.cpp; stage 2 does not use it): pop(), and
+  // with its task, if it has the default priority, up to max - 1 more of that
+  // priority, but no more than the queue's 1/share plus one (Go's
   // globrunqget: each of `share` workers gets its part): a chain through
   // next, oldest first.
   Task* pop_batch(std::size_t share, std::size_t max);
@@ -102,7 +103,7 @@ class GlobalQueue {
  private:
   std::mutex m_;
   ReadyQueue q_;                           // guarded by m_
-  std::size_t size_ = 0;                   // tasks in q_; guarded by m_
+  std::size_t size_ = 0;                   // tasks in q_; guarded by m_ (for pop_batch)
   // Written under m_; read without it as a hint. The tasks themselves are
   // handed over under m_. Stores are seq_cst: they are the producer's half of
   // park()'s Dekker pair.

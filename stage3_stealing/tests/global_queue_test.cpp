@@ -1,5 +1,5 @@
-// GlobalQueue: the runtime's shared queue (given code; stage 3 takes from it
-// in batches).
+// GlobalQueue::pop_batch (stage 3's, in worker_loop.cpp): a worker takes
+// its share of the global queue's default-priority tasks in one lock.
 #include <green/detail/runtime_impl.hpp>
 
 #include <gtest/gtest.h>
