@@ -42,6 +42,8 @@ const CancelScope*& ambient_slot() {
 Job* next_job_for_carrier() noexcept {
   PreemptOff no_preempt;  // the deque is this worker's only while we stay on it
   Worker* w = current_worker();
+  // Hints, as the worker loop's own looks (a task made Ready just after
+  // them runs once the next job returns: the worker loop comes first then).
   if (!w || w->local.nonempty_sc() || w->rt->global.maybe_nonempty()) return nullptr;
   JobDeque* q = my_job_deque();
   return q ? pop_job(*q) : nullptr;

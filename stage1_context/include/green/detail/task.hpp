@@ -26,7 +26,6 @@
 #include <memory>
 #include <new>
 #include <stdexcept>
-#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
