@@ -22,14 +22,14 @@ TaskGraph::Node& TaskGraph::Node::succeed(Node& other) {
   return *this;
 }
 
-void TaskGraph::check_acyclic() const {
+void TaskGraph::check_acyclic() {
   // BEGIN SOLUTION
   // Kahn: take nodes with no predecessors left; a cycle's nodes never get there.
   std::vector<Node*> ready;
-  for (auto& n : nodes_) {
-    n->pending_.store(n->npred_, std::memory_order_relaxed);  // (run() sets them again)
-    if (n->npred_ == 0) ready.push_back(n.get());
-  }
+  for_each_node([&](Node& n) {
+    n.pending_.store(n.npred_, std::memory_order_relaxed);  // (run() sets them again)
+    if (n.npred_ == 0) ready.push_back(&n);
+  });
   std::size_t ordered = 0;
   while (!ready.empty()) {
     Node* n = ready.back();
@@ -38,9 +38,9 @@ void TaskGraph::check_acyclic() const {
     for (Node* s : n->succ_)
       if (s->pending_.fetch_sub(1, std::memory_order_relaxed) == 1) ready.push_back(s);
   }
-  if (ordered != nodes_.size())
+  if (ordered != size_)
     throw std::invalid_argument("green::TaskGraph::run: the graph has a cycle (" +
-                                std::to_string(nodes_.size() - ordered) +
+                                std::to_string(size_ - ordered) +
                                 " of its nodes are on a cycle or after one); nothing ran");
   // STUB: detail::unimplemented("phase 6: TaskGraph::check_acyclic (task_graph.cpp) is yours to write");
   // END SOLUTION
@@ -82,15 +82,16 @@ void TaskGraph::run_from(Node* n, TaskGroup& g) {
 void TaskGraph::run() {
   if (!checked_) check_acyclic();
   checked_ = true;
-  for (auto& n : nodes_) {
-    n->pending_.store(n->npred_, std::memory_order_relaxed);  // ordered for the jobs by g.run
-    n->poisoned_.store(false, std::memory_order_relaxed);
-  }
+  for_each_node([](Node& n) {
+    n.pending_.store(n.npred_, std::memory_order_relaxed);  // ordered for the jobs by g.run
+    n.poisoned_.store(false, std::memory_order_relaxed);
+  });
   failed_.store(false, std::memory_order_relaxed);
   error_ = nullptr;
   TaskGroup g;
-  for (auto& n : nodes_)
-    if (n->npred_ == 0) g.run([this, r = n.get(), &g] { run_from(r, g); });
+  for_each_node([&](Node& n) {
+    if (n.npred_ == 0) g.run([this, r = &n, &g] { run_from(r, g); });
+  });
   g.wait();  // run_from catches what the nodes throw: this does not throw
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <new>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -31,7 +32,11 @@ namespace green {
 
 class TaskGraph {
  public:
-  class Node {
+  // A cache line of its own: two workers counting down neighbouring nodes'
+  // pending_ would otherwise move each other's lines. A layered graph of
+  // tiny nodes on 2 workers ran at 82-86 ns a node, 73-80 aligned, in spells
+  // when a line took ~170 ns to move between this machine's two CPUs.
+  class alignas(64) Node {
    public:
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -61,6 +66,9 @@ class TaskGraph {
   };
 
   TaskGraph() = default;
+  ~TaskGraph() {
+    for_each_node([](Node& n) { n.~Node(); });
+  }
   TaskGraph(const TaskGraph&) = delete;
   TaskGraph& operator=(const TaskGraph&) = delete;
 
@@ -75,9 +83,12 @@ class TaskGraph {
       void operator()() override { g(); }
       G g;
     };
-    nodes_.push_back(std::unique_ptr<Node>(new Node(this, std::make_unique<Of>(std::forward<F>(f)))));
+    auto fn = std::make_unique<Of>(std::forward<F>(f));
+    if (size_ % kBlock == 0) blocks_.push_back(std::make_unique<Block>());
+    Node* n = new (blocks_.back()->at(size_ % kBlock)) Node(this, std::move(fn));
+    ++size_;
     checked_ = false;
-    return *nodes_.back();
+    return *n;
   }
 
   // Blocks until every node ran (or was skipped, after a failure); see the
@@ -86,11 +97,24 @@ class TaskGraph {
   void run();
 
  private:
-  void check_acyclic() const;
+  void check_acyclic();
   void run_from(Node* n, TaskGroup& g);
   void fail(std::exception_ptr e) noexcept;
 
-  std::vector<std::unique_ptr<Node>> nodes_;
+  // The nodes, in blocks of kBlock: they keep their addresses and lie one
+  // after another (a chain walks memory in order; allocated one by one,
+  // aligned, a chain of 10^5 ran at 16 ns a node, not 10).
+  static constexpr std::size_t kBlock = 64;
+  struct Block {
+    alignas(Node) unsigned char bytes[kBlock * sizeof(Node)];
+    void* at(std::size_t i) noexcept { return bytes + i * sizeof(Node); }
+  };
+  template <class Fn>
+  void for_each_node(Fn f) {
+    for (std::size_t i = 0; i < size_; ++i) f(*static_cast<Node*>(blocks_[i / kBlock]->at(i % kBlock)));
+  }
+  std::vector<std::unique_ptr<Block>> blocks_;
+  std::size_t size_ = 0;
   bool checked_ = false;  // no node or edge added since the last cycle check passed
   // The first failure of this run: whoever wins failed_ writes error_; run()
   // reads it after the group's wait (which orders every job before it).
