@@ -58,6 +58,13 @@ static unsigned default_workers() {
   // END SOLUTION
 }
 
+// A lone worker's queue has no thieves: a queue type that can use that
+// (stage 3's LocalQueue) is told so. Stage 2's ring cannot, and is not.
+template <class Q>
+static void tell_alone(Q& q) noexcept {
+  if constexpr (requires { q.set_alone(); }) q.set_alone();
+}
+
 RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   // BEGIN SOLUTION
   auto bad_size = [](std::size_t s) { return s == 0 || s > kMaxStackSize; };
@@ -78,6 +85,7 @@ RuntimeImpl::RuntimeImpl(const RuntimeOptions& o) {
   detect_deadlock = o.detect_deadlock;
   unsigned n = o.workers ? o.workers : default_workers();
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
+  if (n == 1) tell_alone(workers_[0]->local);
   attach_event_sources(*this);
   // Threads start after every Worker exists: a worker may look at the others.
   // If one cannot start, stop those that did (no task can exist yet) and throw.

@@ -21,6 +21,13 @@
 // grows with the width of the tree). So yielded tasks wait in a ring that is
 // served after the deque: a yield lets every other local task run first.
 // Thieves take from both (the deque first).
+//
+// Alone. The only worker of its runtime has no thieves: every access to its
+// queue is its own, in program order. The runtime says so once, before the
+// worker starts (set_alone), and from then on the next slot and the deque
+// are read and written with plain (relaxed) loads and stores: no xchg, CAS
+// or fence, which exist only to race thieves. fib(32) with every call a task
+// ran 4-6% faster on 1 worker (0.336-0.351 s -> 0.319-0.323).
 #pragma once
 #include <green/detail/chase_lev_deque.hpp>
 #include <green/detail/ring_queue.hpp>
@@ -36,23 +43,34 @@ class LocalQueue {
   static constexpr std::size_t capacity() { return Deque::capacity(); }
 
   // Owner only.
-  bool push(Task* t) noexcept { return deque_.push(t); }
+  bool push(Task* t) noexcept { return alone_ ? deque_.push_alone(t) : deque_.push(t); }
   // t goes into the next slot; returns the task it displaced (the caller
   // pushes that one), or nullptr. seq_cst: it publishes t, and it is the
   // producer's store of the wake-up protocol, like the deque's bottom store.
   Task* push_next(Task* t) noexcept {
     next_pushes_.store(next_pushes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (alone_) {
+      Task* old = next_.load(std::memory_order_relaxed);
+      next_.store(t, std::memory_order_relaxed);
+      return old;
+    }
     return next_.exchange(t, std::memory_order_seq_cst);
   }
   bool push_yielded(Task* t) noexcept { return yielded_.push(t); }
   Task* pop() noexcept {
     // relaxed peek; the exchange decides against a thief's CAS (acquire:
     // pairs with push_next's release half).
-    if (next_.load(std::memory_order_relaxed))
-      if (Task* t = next_.exchange(nullptr, std::memory_order_acquire)) return t;
-    if (Task* t = deque_.pop()) return t;
+    if (Task* t = next_.load(std::memory_order_relaxed)) {
+      if (alone_) {
+        next_.store(nullptr, std::memory_order_relaxed);
+        return t;
+      }
+      if ((t = next_.exchange(nullptr, std::memory_order_acquire))) return t;
+    }
+    if (Task* t = alone_ ? deque_.pop_alone() : deque_.pop()) return t;
     return yielded_.pop();
   }
+  void set_alone() noexcept { alone_ = true; }
   Task* pop_yielded() noexcept { return yielded_.pop(); }  // for the fairness check
   // Owner only (phase 6's help-first join): takes t out if it is in the
   // next slot (returns 1) or the newest in the deque (2); else 0, and the
@@ -60,19 +78,24 @@ class LocalQueue {
   int take(Task* t) noexcept {
     Task* x = t;
     // acquire, as pop: pairs with push_next; the CAS decides against a thief.
-    if (next_.load(std::memory_order_relaxed) == t)
+    if (next_.load(std::memory_order_relaxed) == t) {
+      if (alone_) {
+        next_.store(nullptr, std::memory_order_relaxed);
+        return 1;
+      }
       return next_.compare_exchange_strong(x, nullptr, std::memory_order_acquire) ? 1 : 0;
-    if (!(x = deque_.pop())) return 0;
+    }
+    if (!(x = alone_ ? deque_.pop_alone() : deque_.pop())) return 0;
     if (x == t) return 2;
-    deque_.push(x);  // room: it was just taken out
+    push(x);  // room: it was just taken out
     return 0;
   }
   void put_back(Task* t, int where) noexcept {
     // The slot is still empty: only the owner fills it. seq_cst, as
     // push_next's exchange: it publishes t to steal_next's acquire load and
     // is the producer's store of the wake-up protocol (worker_loop.cpp).
-    if (where == 1) next_.store(t, std::memory_order_seq_cst);
-    else deque_.push(t);
+    if (where == 1) next_.store(t, alone_ ? std::memory_order_relaxed : std::memory_order_seq_cst);
+    else push(t);
   }
   // Any thread: the oldest task, deque first.
   Task* steal() noexcept {
@@ -104,6 +127,7 @@ class LocalQueue {
 
  private:
   using Deque = ChaseLevDeque<Task*, 1024>;
+  bool alone_ = false;  // set before the worker starts (see the top)
   std::atomic<Task*> next_{nullptr};
   std::atomic<std::uint64_t> next_pushes_{0};  // written by the owner only
   Deque deque_;
