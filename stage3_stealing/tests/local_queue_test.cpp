@@ -1,8 +1,9 @@
 // LocalQueue's next slot (detail/local_queue.hpp): the owner runs the task
 // made Ready last first; the task it displaces keeps the deque's order;
 // thieves take from the deque, and from the slot only a task that sat there
-// since their previous look. And in the runtime: a task spawned by a busy
-// task is still taken by an idle worker.
+// since their previous look; a lone worker's queue answers as a normal one.
+// And in the runtime: a task spawned by a busy task is still taken by an
+// idle worker.
 #include <green/detail/local_queue.hpp>
 #include <green/green.hpp>
 #include <test_util.hpp>
@@ -53,6 +54,58 @@ TEST(LocalQueue, ThievesTakeTheDequeFirstAndTheSlotOnlyWhenStale) {
   q.push_next(fake(4));
   EXPECT_EQ(q.steal_next(), fake(4));
   EXPECT_EQ(q.pop(), nullptr);
+}
+
+// A lone worker's queue (set_alone: plain loads and stores, no thieves) must
+// be the same queue: the same random operations, owner's and the owner's
+// own take_oldest (which spills use), give the same answers as a normal one,
+// through overflow (push refused at capacity) and emptiness.
+TEST(LocalQueue, ALoneWorkersQueueAnswersAsANormalOne) {
+  LocalQueue normal, alone;
+  alone.set_alone();
+  std::uint64_t rng = 88172645463325252ull;
+  auto next = [&rng] { return rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17; };
+  std::uintptr_t id = 1;
+  for (int i = 0; i < 200000; ++i) {
+    switch (next() % 8) {
+      case 0:
+      case 1: {  // a burst of pushes: reaches the capacity now and then
+        for (int k = static_cast<int>(next() % 300); k > 0; --k, ++id)
+          ASSERT_EQ(normal.push(fake(id)), alone.push(fake(id))) << "push, op " << i;
+        break;
+      }
+      case 2: {
+        Task* a = normal.push_next(fake(id));
+        ASSERT_EQ(a, alone.push_next(fake(id))) << "push_next, op " << i;
+        ++id;
+        if (a) {
+          ASSERT_EQ(normal.push(a), alone.push(a));
+        }
+        break;
+      }
+      case 3:
+      case 4:
+        for (int k = static_cast<int>(next() % 200); k > 0; --k) ASSERT_EQ(normal.pop(), alone.pop()) << "pop, op " << i;
+        break;
+      case 5: {  // help-first's take of the newest, and its undo
+        Task* t = fake(id - 1 - next() % 3);
+        int wn = normal.take(t), wa = alone.take(t);
+        ASSERT_EQ(wn, wa) << "take, op " << i;
+        if (wn && next() % 2) {
+          normal.put_back(t, wn);
+          alone.put_back(t, wa);
+        }
+        break;
+      }
+      case 6:
+        ASSERT_EQ(take_oldest(normal), take_oldest(alone)) << "take_oldest, op " << i;
+        break;
+      default:
+        ASSERT_EQ(normal.nonempty_sc(), alone.nonempty_sc()) << "nonempty_sc, op " << i;
+    }
+  }
+  while (Task* t = normal.pop()) ASSERT_EQ(t, alone.pop());
+  EXPECT_EQ(alone.pop(), nullptr);
 }
 
 // The slot would hold a spawned task until its spawner blocks, if thieves
