@@ -49,26 +49,16 @@ class LocalQueue {
   // producer's store of the wake-up protocol, like the deque's bottom store.
   Task* push_next(Task* t) noexcept {
     next_pushes_.store(next_pushes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (alone_) {
-      Task* old = next_.load(std::memory_order_relaxed);
-      next_.store(t, std::memory_order_relaxed);
-      return old;
-    }
-    return next_.exchange(t, std::memory_order_seq_cst);
+    return exchange_next(t, std::memory_order_seq_cst);
   }
   bool push_yielded(Task* t) noexcept { return yielded_.push(t); }
   // (Inlined: out of line, the worker loop's call cost a yield 4%.)
   [[gnu::always_inline]] Task* pop() noexcept {
     // relaxed peek; the exchange decides against a thief's CAS (acquire:
     // pairs with push_next's release half).
-    if (Task* t = next_.load(std::memory_order_relaxed)) {
-      if (alone_) {
-        next_.store(nullptr, std::memory_order_relaxed);
-        return t;
-      }
-      if ((t = next_.exchange(nullptr, std::memory_order_acquire))) return t;
-    }
-    if (Task* t = alone_ ? deque_.pop_alone() : deque_.pop()) return t;
+    if (next_.load(std::memory_order_relaxed))
+      if (Task* t = exchange_next(nullptr, std::memory_order_acquire)) return t;
+    if (Task* t = pop_deque()) return t;
     return yielded_.pop();
   }
   void set_alone() noexcept { alone_ = true; }
@@ -77,16 +67,11 @@ class LocalQueue {
   // next slot (returns 1) or the newest in the deque (2); else 0, and the
   // queue is as it was. put_back(t, where) undoes a take.
   int take(Task* t) noexcept {
-    Task* x = t;
-    // acquire, as pop: pairs with push_next; the CAS decides against a thief.
-    if (next_.load(std::memory_order_relaxed) == t) {
-      if (alone_) {
-        next_.store(nullptr, std::memory_order_relaxed);
-        return 1;
-      }
-      return next_.compare_exchange_strong(x, nullptr, std::memory_order_acquire) ? 1 : 0;
-    }
-    if (!(x = alone_ ? deque_.pop_alone() : deque_.pop())) return 0;
+    // acquire, as pop: pairs with push_next; the exchange decides against a
+    // thief (only the owner fills the slot: it holds t, or a thief took it).
+    if (next_.load(std::memory_order_relaxed) == t) return exchange_next(nullptr, std::memory_order_acquire) ? 1 : 0;
+    Task* x = pop_deque();
+    if (!x) return 0;
     if (x == t) return 2;
     push(x);  // room: it was just taken out
     return 0;
@@ -128,6 +113,16 @@ class LocalQueue {
 
  private:
   using Deque = ChaseLevDeque<Task*, 1024>;
+  // The owner's exchange of the next slot: a thief's CAS may race it, unless
+  // the queue is alone (see the top), when a load and a store do.
+  Task* exchange_next(Task* v, std::memory_order order) noexcept {
+    if (!alone_) return next_.exchange(v, order);
+    Task* old = next_.load(std::memory_order_relaxed);
+    next_.store(v, std::memory_order_relaxed);
+    return old;
+  }
+  Task* pop_deque() noexcept { return alone_ ? deque_.pop_alone() : deque_.pop(); }
+
   bool alone_ = false;  // set before the worker starts (see the top)
   std::atomic<Task*> next_{nullptr};
   std::atomic<std::uint64_t> next_pushes_{0};  // written by the owner only
