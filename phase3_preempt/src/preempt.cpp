@@ -168,8 +168,8 @@ void chain(int sig, siginfo_t* si, void* uc) {
 
   auto* sp = reinterpret_cast<std::byte*>(uc->uc_mcontext.gregs[REG_RSP]);
   const void* pc = reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]);
-  std::byte* lo = t->stack_lo;
-  std::byte* hi = lo ? t->extra().stack.hi() : nullptr;
+  std::byte* lo = t->run ? t->run->stack.lo : nullptr;  // (a running task has its TaskRun)
+  std::byte* hi = lo ? t->run->stack.hi() : nullptr;
   if (!lo || sp <= lo || sp > hi || !preemptible_pc(pc)) return refuse();
   // The kernel's frame starts with the return address the handler would
   // return through, right below the lower of uc and si.
@@ -304,7 +304,7 @@ extern "C" void green_preempt_switch(ucontext_t* uc, int task_errno) {
   stack_t ss{};
   sigaltstack(nullptr, &ss);
   uc->uc_stack = ss;
-  fix_valgrind_thread_pointer(uc, current_task()->extra().stack.hi());
+  fix_valgrind_thread_pointer(uc, current_task()->run->stack.hi());
 }
 
 green::this_task::NoPreempt::~NoPreempt() {

@@ -184,7 +184,7 @@ bool abandoned(RuntimeImpl& rt) noexcept {
     // program's next scope, and a later walk would read it.
     wait_over(t);
 #if GREEN_ASAN
-    const Stack& st = t->extra().stack;
+    const Stack& st = t->run->stack;  // (parked: it has started)
     if (st) __lsan_register_root_region(st.lo, st.size);
 #endif
   }

@@ -142,9 +142,9 @@ void add(const Edge& me) {
 
 std::string node_name(const void* who, int tid) {
   if (tid) return "thread " + std::to_string(tid);
-  const TaskExtra& x = const_cast<Task*>(static_cast<const Task*>(who))->extra();
-  std::string s = "task " + std::to_string(x.id);
-  if (x.name) s += std::string(" \"") + x.name + "\"";
+  Task* t = const_cast<Task*>(static_cast<const Task*>(who));
+  std::string s = "task " + std::to_string(t->extra().id);
+  if (t->word.named()) s += std::string(" \"") + task_name(t) + "\"";
   return s;
 }
 

@@ -22,8 +22,8 @@
 // Identity. While it runs here, t is the running task: the dispatcher's
 // current and current_task() are t, so this_task::id(), TaskLocal, at_exit,
 // a Mutex's owner and the wait-for graph all see t. Its stack is the
-// joiner's (t->stack_lo and its Stack are copied from the joiner, and under
-// TSan its fiber): if t yields, parks or is preempted, the dispatcher saves
+// joiner's (t's TaskRun, on the joiner's stack in help_join's frame, has
+// the joiner's Stack, and under TSan its fiber): if t yields, parks or is preempted, the dispatcher saves
 // t's context, which lies on the joiner's stack below the joiner's frames,
 // and whichever worker resumes t resumes both; when t's function returns,
 // the joiner continues on that worker. The joiner meanwhile is inside its
@@ -61,7 +61,7 @@ namespace {
 // Free bytes below the caller's frame on self's stack.
 [[gnu::always_inline]] inline std::size_t room_below(const Task* self) noexcept {
   auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  auto lo = reinterpret_cast<std::uintptr_t>(self->stack_lo);
+  auto lo = reinterpret_cast<std::uintptr_t>(self->run->stack.lo);
   constexpr std::uintptr_t kFrames = 1024;  // this function's frames and the call into t's
   return sp > lo + kFrames ? sp - lo - kFrames : 0;
 }
@@ -71,8 +71,7 @@ namespace {
 bool help_join(Task* self, Task* t) {
   if (!self || self->held || tracing()) return false;
   const std::size_t room = room_below(self);
-  TaskExtra& x = t->extra();
-  std::size_t wanted;
+  TaskRun run;  // t's while it runs here: its locals and exception, the joiner's stack
   {
     PreemptOff no_preempt;  // the queue is the worker's own only while we stay on it
     Worker* w = current_worker();
@@ -82,16 +81,16 @@ bool help_join(Task* self, Task* t) {
     const int where = w->local.take(t);
     if (!where) return false;
     // Ours now: nobody else can run it or read its stack fields.
-    wanted = x.stack.size;  // before its first run: the size it asked for
-    if (t->stack_lo || room < wanted) {
+    if (t->run || room < t->stack_wanted) {
       w->local.put_back(t, where);
       return false;
     }
-    x.stack = self->extra().stack;
-    t->stack_lo = self->stack_lo;
+    run.stack = self->run->stack;
 #if GREEN_TSAN
-    x.tsan_fiber = self->extra().tsan_fiber;
+    run.tsan_fiber = self->run->tsan_fiber;
 #endif
+    t->run = &run;
+    t->held = 0;  // (it was stack_wanted)
     t->word.start_running();  // (a latency sample it carried is dropped: it waited for no loop)
     w->current = t;
     set_current_task(t);
@@ -102,7 +101,7 @@ bool help_join(Task* self, Task* t) {
   const int err = *d->errno_ptr;
   const EhGlobals eh = *d->eh_globals;
   *d->eh_globals = EhGlobals{};
-  run_task_function(x);
+  run_task_function(t);
 
   PreemptOff no_preempt;
   Worker* w = current_worker();  // t may have parked and come back on another worker
@@ -110,17 +109,13 @@ bool help_join(Task* self, Task* t) {
   *w->errno_ptr = err;
   w->current = self;
   set_current_task(self);
-  x.stack = Stack{nullptr, wanted};
-  t->stack_lo = nullptr;
-#if GREEN_TSAN
-  x.tsan_fiber = nullptr;
-#endif
+  t->run = run.exception ? exception_run(std::move(run.exception)) : nullptr;  // (for join to rethrow)
   t->word.finish();
   w->rt->on_task_end(*w, t);  // (RuntimeImpl is final: a direct call)
   // relaxed: both references are this thread's (the run's and the joined
   // handle's), so nobody reads the count meanwhile; the handle's release
   // sees 1 and frees the task.
-  x.refs.store(1, std::memory_order_relaxed);
+  t->extra().refs.store(1, std::memory_order_relaxed);
   return true;
 }
 // A thief takes the oldest task, in fork-join the root of a big subtree, and
@@ -137,7 +132,8 @@ void on_stolen_unstarted(Task* t) noexcept {
   // relaxed: a hint; the handle is dropped at most once, and a stale 2 only
   // gives a detached task a bigger stack.
   if (x.refs.load(std::memory_order_relaxed) < 2) return;
-  if (x.stack.size < x.sched->stack_size) x.stack.size = x.sched->stack_size;  // the thief owns t now
+  if (t->stack_wanted < x.sched->stack_size)  // the thief owns t now
+    t->stack_wanted = static_cast<std::uint32_t>(x.sched->stack_size);
 }
 // STUB: void on_stolen_unstarted(Task* t) noexcept { (void)t; }
 // STUB: bool help_join(Task* self, Task* t) {

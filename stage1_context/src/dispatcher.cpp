@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cpuid.h>
+#include <cstring>
 #include <cxxabi.h>
 #include <time.h>
 
@@ -44,13 +45,13 @@ namespace green::detail {
 static void fibers_leave([[maybe_unused]] Dispatcher* d, [[maybe_unused]] Task* to,
                          [[maybe_unused]] void** fake_stack, [[maybe_unused]] bool exiting) noexcept {
 #if GREEN_ASAN
-  if (to) __sanitizer_start_switch_fiber(fake_stack, to->stack_lo, to->extra().stack.size);
+  if (to) __sanitizer_start_switch_fiber(fake_stack, to->run->stack.lo, to->run->stack.size);
   else __sanitizer_start_switch_fiber(exiting ? nullptr : fake_stack, d->loop_stack_bottom, d->loop_stack_size);
 #endif
 #if GREEN_TSAN
   // A fiber is a whole thread state: made at the first run, destroyed at the end.
-  if (to && !to->extra().tsan_fiber) to->extra().tsan_fiber = __tsan_create_fiber(0);
-  __tsan_switch_to_fiber(to ? to->extra().tsan_fiber : d->loop_tsan_fiber, 0);
+  if (to && !to->run->tsan_fiber) to->run->tsan_fiber = __tsan_create_fiber(0);
+  __tsan_switch_to_fiber(to ? to->run->tsan_fiber : d->loop_tsan_fiber, 0);
 #endif
 }
 
@@ -98,26 +99,32 @@ void Dispatcher::leave() noexcept {
 
 static void task_entry(void* arg);
 
-// Gives t a stack and a context that starts in task_entry, at its first run.
-// False (t's exception is std::bad_alloc) if there is no memory. Out of
+// Gives t a stack with its TaskRun at the top, and a context that starts in
+// task_entry below it, at its first run. False (t's exception is
+// std::bad_alloc, in a TaskRun on the heap) if there is no memory. Out of
 // line (as record_latency): start() is on every switch, these are not.
 [[gnu::noinline]] static bool bind_stack(Task* t) noexcept {
-  TaskExtra& x = t->extra();
+  Stack s;
   try {
-    x.stack = stack_allocate(x.stack.size);
+    s = stack_allocate(t->stack_wanted);
   } catch (...) {
-    x.exception = std::current_exception();
+    t->run = exception_run(std::current_exception());
     return false;
   }
-  t->stack_lo = x.stack.lo;
-  context_make(t->ctx, x.stack.lo, x.stack.hi(), &task_entry, t);
+  static_assert(sizeof(TaskRun) % 16 == 0, "the stack below the TaskRun stays 16-byte aligned");
+  auto* r = ::new (s.hi() - sizeof(TaskRun)) TaskRun;  // (hi: a page, or stage 4's 1 KiB, boundary)
+  r->stack = s;
+  t->run = r;
+  t->held = 0;  // (it was stack_wanted)
+  context_make(t->ctx, s.lo, reinterpret_cast<std::byte*>(r), &task_entry, t);
   return true;
 }
 
 // Checks, each time a task switches out, that it stayed on its stack.
 static void check_stack(Task* t, bool exiting) {
-  bool sp_ok = exiting || static_cast<std::byte*>(context_sp(t->ctx)) > t->stack_lo;
-  if (!sp_ok || !stack_intact(t->extra().stack)) report_stack_overflow(t->extra().id, task_name(t->extra()));
+  const Stack& s = t->run->stack;
+  bool sp_ok = exiting || static_cast<std::byte*>(context_sp(t->ctx)) > s.lo;
+  if (!sp_ok || !stack_intact(s)) report_stack_overflow(t->extra().id, task_name(t));
 }
 
 // ---- The latency histogram (dispatcher.hpp) ---------------------------------
@@ -151,6 +158,19 @@ int pick_trace_clock() noexcept {
   return clock;
 }
 
+// A Ready task's latency stamp: in its TaskRun once it has one; before its
+// first run, in its ctx, which holds nothing else until then (task.hpp).
+static void set_stamp(Task* t, std::uint64_t ns) noexcept {
+  if (t->run) t->run->runnable_at = ns;
+  else std::memcpy(static_cast<void*>(&t->ctx), &ns, sizeof ns);
+}
+static std::uint64_t stamp(Task* t) noexcept {
+  std::uint64_t ns;
+  if (t->run) ns = t->run->runnable_at;
+  else std::memcpy(&ns, static_cast<const void*>(&t->ctx), sizeof ns);
+  return ns;
+}
+
 // Untraced, only every period-th Ready comes here (mark_runnable counts);
 // traced, every one does (the period is 1), and tl_unstamped, reset only
 // when a Ready is timed, still times one in the period: the trace gets each
@@ -159,14 +179,14 @@ void stamp_runnable(Task* t, Ready why) noexcept {
   const bool timed = tl_unstamped >= latency_sample_period();
   if (timed) tl_unstamped = 0;
   if (tracing()) trace_ready(t, why, trace_now());
-  t->extra().runnable_at = timed ? monotonic_ns() : 0;
+  set_stamp(t, timed ? monotonic_ns() : 0);
   t->word.set_sampled();
 }
 
 // Also where a traced run begins (start, below, reaches here for every task
 // while tracing: each was stamped).
 [[gnu::noinline]] static void record_latency(Dispatcher& d, Task* t) noexcept {
-  if (std::uint64_t at = t->extra().runnable_at) {
+  if (std::uint64_t at = stamp(t)) {
     std::uint64_t now = monotonic_ns(), ns = now > at ? now - at : 0;
     int b = ns ? 63 - __builtin_clzll(ns) : 0;
     if (b >= kLatencyBuckets) b = kLatencyBuckets - 1;
@@ -182,9 +202,9 @@ bool Dispatcher::start(Task* t) {
   current = t;
   set_current_task(t);
   if (t->word.start_running()) record_latency(*this, t);
-  if (!t->stack_lo && !bind_stack(t)) {
+  if (!t->run && !bind_stack(t)) {
     // No memory for a stack: the task ends with std::bad_alloc, never run.
-    t->extra().call(t->extra().callable, false);
+    t->extra().ops->destroy(t);
     after = After::Exit;
     return false;
   }
@@ -195,15 +215,19 @@ bool Dispatcher::start(Task* t) {
 // t has ended: its stack goes back, its joiners hear of it, its block goes.
 // Out of line (as bind_stack): finish() is on every switch, this is not.
 [[gnu::noinline]] static void end_task(Dispatcher& d, Task* t) noexcept {
-  TaskExtra& x = t->extra();
+  TaskRun* r = t->run;
 #if GREEN_TSAN
-  if (x.tsan_fiber) __tsan_destroy_fiber(x.tsan_fiber);
-  x.tsan_fiber = nullptr;
+  if (r->tsan_fiber) __tsan_destroy_fiber(r->tsan_fiber);
+  r->tsan_fiber = nullptr;
 #endif
-  // The stack goes back to the cache, warm; what join() needs stays in the block.
-  if (x.stack) stack_release(x.stack);
-  x.stack = Stack{nullptr, x.stack.size};
-  t->stack_lo = nullptr;
+  // The stack goes back to the cache, warm, with its TaskRun; what join()
+  // needs stays in the block, and an exception in a TaskRun on the heap.
+  if (Stack s = r->stack) {
+    std::exception_ptr e = std::move(r->exception);
+    r->~TaskRun();
+    stack_release(s);
+    t->run = e ? exception_run(std::move(e)) : nullptr;
+  }
   t->word.finish();
   notify_done(t);
   d.sched->on_task_end(d, t);
@@ -300,7 +324,7 @@ static void task_entry(void* arg) {
   fibers_arrive(this_dispatcher(), nullptr, false);
   set_preempt_pending(0);  // see the end of switch_to_loop
   set_preempt_count(0);    // the loop keeps its own count; the task starts at 0
-  run_task_function(t->extra());
+  run_task_function(t);
   exit_current();
 }
 

@@ -1,4 +1,4 @@
-// A task's life: its id, its block (Task, TaskExtra, the callable), its
+// A task's life: its id, its block (Task, TaskExtra, the name, the callable), its
 // references, and freeing it. See include/green/detail/task.hpp.
 #include <green/detail/unimplemented.hpp>
 #include <green/detail/debug.hpp>
@@ -6,6 +6,7 @@
 #include <green/detail/task.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <time.h>
 
 namespace green::detail {
@@ -36,22 +37,15 @@ void invalid_spawn_options(const SpawnOptions& opts) {
 
 // ---- The block --------------------------------------------------------------
 
-[[maybe_unused]] static std::size_t callable_offset(std::size_t align) {  // (unused in a starter tree)
-  std::size_t off = sizeof(Task) + sizeof(TaskExtra);
-  return (off + align - 1) & ~(align - 1);
-}
-
 Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable_size,
                     std::size_t callable_align, void** callable) {
   PreemptOff no_preempt;  // the block cache and the id block are this thread's
   // BEGIN SOLUTION
   std::size_t stack = opts.stack_size ? round_stack_size(opts.stack_size)
                      : opts.small_stack ? s.small_stack_size : s.stack_size;  // (rounded already)
-  std::size_t align = callable_align < alignof(Task) ? alignof(Task) : callable_align;
-  std::size_t off = callable_offset(align);
-  const std::size_t name_size = opts.name.empty() ? 0 : opts.name.size() + 1;
-  std::size_t size = off + callable_size + name_size;
-  void* block = new_block(size, align);
+  const std::size_t name_bytes = opts.name.empty() ? 0 : opts.name.size() + 1;
+  const std::size_t off = callable_offset(name_bytes, callable_align);
+  void* block = new_block(off + callable_size, block_align(callable_align));
   // Default-initialized: every member has its initializer, and value-
   // initializing (`{}`) zeroes the whole block first (a rep stos, 40% of
   // this function in a fib of fine tasks).
@@ -59,16 +53,14 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
   auto* x = ::new (&t->extra()) TaskExtra;
   x->id = next_task_id();
   x->sched = &s;
-  x->stack = Stack{nullptr, stack};  // made when the task first runs
-  x->block_size = static_cast<std::uint32_t>(size);
-  x->block_align = static_cast<std::uint32_t>(align);
-  if (name_size) {  // after the callable
-    char* name = static_cast<char*>(block) + off + callable_size;
+  t->stack_wanted = static_cast<std::uint32_t>(stack);  // the stack is made when the task first runs
+  t->word.init(TaskState::Ready, opts.priority, opts.small_stack);
+  if (name_bytes) {  // between TaskExtra and the callable
+    char* name = name_in_block(t);
     opts.name.copy(name, opts.name.size());
     name[opts.name.size()] = '\0';
-    x->name = name;
+    t->word.set_named();
   }
-  t->word.init(TaskState::Ready, opts.priority, opts.small_stack);
   *callable = static_cast<std::byte*>(block) + off;
   return t;
   // STUB: (void)s, (void)opts, (void)callable_size, (void)callable_align, (void)callable;
@@ -78,28 +70,47 @@ Task* allocate_task(Scheduler& s, const SpawnOptions& opts, std::size_t callable
 
 // A task whose exception nobody took (it was detached, or its handle was
 // dropped without a join) has nobody to rethrow to: say so rather than lose it.
-static void report_lost_exception(const TaskExtra& x) noexcept {
+static void report_lost_exception(Task* t, const std::exception_ptr& e) noexcept {
   const char* what = nullptr;
   try {
-    std::rethrow_exception(x.exception);
-  } catch (const std::exception& e) {
-    what = e.what();
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    what = ex.what();
   } catch (...) {
   }
   std::fprintf(stderr, "green: task %llu \"%s\" ended with an exception that nobody joined%s%s\n",
-               static_cast<unsigned long long>(x.id), task_name(x), what ? ": " : "", what ? what : "");
+               static_cast<unsigned long long>(t->extra().id), task_name(t), what ? ": " : "", what ? what : "");
+}
+
+static_assert(std::is_trivially_destructible_v<Task> && std::is_trivially_destructible_v<TaskExtra>,
+              "free_task gives the block back without destroying them");
+
+TaskRun* exception_run(std::exception_ptr e) noexcept {
+  auto* r = new (std::nothrow) TaskRun;
+  if (!r) {
+    std::fputs("green: out of memory for the record of a task's exception\n", stderr);
+    std::abort();
+  }
+  r->exception = std::move(e);
+  return r;
 }
 
 void free_task(Task* t) noexcept {
   PreemptOff no_preempt;  // the block and stack caches are this thread's
   TaskExtra& x = t->extra();
-  if (x.exception) report_lost_exception(x);
-  if (x.stack) stack_release(x.stack);
-  std::size_t size = x.block_size, align = x.block_align;
-  x.live = 0;  // no longer a task, for whoever walks the blocks
-  x.~TaskExtra();
-  t->~Task();
-  delete_block(t, size, align);
+  if (TaskRun* r = t->run) {  // it never ran (nullptr), or it threw, or it never ended
+    if (r->exception) report_lost_exception(t, r->exception);
+    if (Stack s = r->stack) {  // the record lies on the stack: it goes with it
+      r->~TaskRun();
+      stack_release(s);
+    } else {
+      delete r;
+    }
+  }
+  // No longer a task, for whoever walks the blocks. (An atomic store: the
+  // compiler may drop a plain store to a block that is freed right after.)
+  std::atomic_ref<std::uint32_t>(x.live).store(0, std::memory_order_relaxed);
+  x.ops->free_block(t);  // (Task and TaskExtra have nothing to destroy)
 }
 
 std::uint64_t coarse_now_ns() noexcept {
@@ -111,7 +122,7 @@ std::uint64_t coarse_now_ns() noexcept {
 Waiting::Waiting(Task* self, const char* what, std::int64_t arg) noexcept : self_(self), info_{what, arg, 0} {
   if (!self) return;
   info_.since = coarse_now_ns();
-  self->extra().waiting = &info_;
+  self->run->waiting = &info_;
 }
 
 void release_task(Task* t) noexcept {

@@ -50,7 +50,8 @@ void TaskHandle::join() {
   }
   Task* t = task_;
   task_ = nullptr;
-  std::exception_ptr e = std::move(t->extra().exception);
+  std::exception_ptr e;
+  if (detail::TaskRun* r = t->run) e = std::move(r->exception);  // it threw (task.hpp)
   detail::release_task(t);
   if (e) std::rethrow_exception(e);
 }
@@ -84,7 +85,7 @@ TaskId id() noexcept {
 
 std::string_view name() noexcept {
   Task* t = current_task();
-  return std::string_view(t ? task_name(t->extra()) : "");
+  return std::string_view(t ? task_name(t) : "");
 }
 
 int priority() noexcept {

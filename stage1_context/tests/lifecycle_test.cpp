@@ -89,6 +89,74 @@ TEST(Lifecycle, JoinRethrowsTheTasksException) {
   EXPECT_FALSE(h.joinable());
 }
 
+// The exception outlives the task's stack: each task ends (its stack goes
+// back to the cache) before anyone joins it, and each join gets its own.
+TEST(Lifecycle, ExceptionsWaitForJoinAfterTheStacksAreGone) {
+  LocalScheduler s;
+  std::vector<TaskHandle> hs;
+  for (int i = 0; i < 200; ++i)
+    hs.push_back(s.spawn([i] {
+      if (i % 3 != 0) throw std::runtime_error("task " + std::to_string(i));
+    }));
+  s.run();
+  for (int i = 0; i < 200; ++i) {
+    try {
+      hs[i].join();
+      EXPECT_EQ(i % 3, 0) << "task " << i << " threw, and join() returned";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(i % 3, 0) << "task " << i << " did not throw: " << e.what();
+      EXPECT_EQ(std::string(e.what()), "task " + std::to_string(i)) << "join() rethrew another task's exception";
+    }
+  }
+}
+
+// The name lies between TaskExtra and the callable, which lies at its own
+// alignment after it (task.hpp): every name length with callables of every
+// alignment must keep both intact, and destroy each callable once.
+template <std::size_t Align>
+struct alignas(Align) Payload {
+  std::array<unsigned char, Align> bytes{};
+};
+template <std::size_t Align>
+void check_layout(int* destroyed) {
+  struct Fn {
+    Payload<Align> p;
+    int* destroyed;
+    std::string* seen;
+    unsigned seed;
+    void operator()() const {
+      for (std::size_t i = 0; i < Align; ++i)
+        if (p.bytes[i] != static_cast<unsigned char>(seed + i)) *seen = "callable corrupted";
+      if (seen->empty()) *seen = std::string(green::this_task::name());
+    }
+    ~Fn() {
+      if (destroyed) ++*destroyed;
+    }
+  };
+  LocalScheduler s;
+  std::vector<std::string> seen(40);
+  for (unsigned len = 0; len < 40; ++len) {
+    Fn fn{{}, nullptr, &seen[len], len * 7};
+    for (std::size_t i = 0; i < Align; ++i) fn.p.bytes[i] = static_cast<unsigned char>(fn.seed + i);
+    fn.destroyed = destroyed;  // the task's copy counts its destruction, the local one not
+    s.spawn(fn, {.name = std::string(len, static_cast<char>('a' + len % 26))}).detach();
+    fn.destroyed = nullptr;
+  }
+  s.run();
+  for (unsigned len = 0; len < 40; ++len)
+    EXPECT_EQ(seen[len], std::string(len, static_cast<char>('a' + len % 26)))
+        << "alignment " << Align << ", a name of " << len << " bytes";
+}
+
+TEST(Lifecycle, NamesAndCallablesOfEveryAlignmentShareTheBlock) {
+  int destroyed = 0;
+  check_layout<8>(&destroyed);
+  check_layout<16>(&destroyed);
+  check_layout<32>(&destroyed);
+  check_layout<64>(&destroyed);
+  EXPECT_EQ(destroyed, 4 * 40) << "each task's callable must be destroyed once";
+}
+
 TEST(Lifecycle, JoiningYourselfIsAnError) {
   LocalScheduler s;
   TaskHandle* self = nullptr;

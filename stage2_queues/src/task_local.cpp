@@ -1,5 +1,5 @@
 // TaskLocal values and at_exit handlers (design: include/green/task_local.hpp).
-// They hang off the task's TaskExtra::locals, made at the first use, and
+// They hang off the task's TaskRun::locals, made at the first use, and
 // stage 1's task_entry calls run_exit_work on the task's stack as it ends.
 // Only the task itself touches its own: no lock.
 #include <green/detail/task.hpp>
@@ -31,9 +31,9 @@ static TaskLocals& locals_of_current(const char* what) {
   // STUB: (void)what;
   // STUB: if (!t) unimplemented("stage 2: TaskLocal and at_exit outside a task must throw std::logic_error");
   // END SOLUTION
-  TaskExtra& x = t->extra();
-  if (!x.locals) x.locals = new TaskLocals;
-  return *x.locals;
+  TaskRun& r = *t->run;
+  if (!r.locals) r.locals = new TaskLocals;
+  return *r.locals;
 }
 
 std::size_t new_local_key() noexcept {
@@ -59,8 +59,8 @@ void* local_insert(std::size_t key, void* value, void (*destroy)(void*)) {
 
 // At_exit handlers LIFO, then TaskLocal values LIFO. A throwing handler's
 // exception is kept if the task has none yet; the others still run.
-void run_exit_work(TaskExtra& x) noexcept {
-  TaskLocals* l = x.locals;
+void run_exit_work(TaskRun& r) noexcept {
+  TaskLocals* l = r.locals;
   if (!l) return;
   // BEGIN SOLUTION
   while (!l->at_exit.empty()) {
@@ -69,7 +69,7 @@ void run_exit_work(TaskExtra& x) noexcept {
     try {
       h();
     } catch (...) {
-      if (!x.exception) x.exception = std::current_exception();
+      if (!r.exception) r.exception = std::current_exception();
     }
   }
   while (!l->values.empty()) {
@@ -79,7 +79,7 @@ void run_exit_work(TaskExtra& x) noexcept {
   }
   // STUB: unimplemented("stage 2: run_exit_work (task_local.cpp) is yours to write");
   // END SOLUTION
-  x.locals = nullptr;
+  r.locals = nullptr;
   delete l;
 }
 

@@ -161,7 +161,7 @@ static Task* steal_round(RuntimeImpl& rt, Worker& w, bool next) noexcept {
     if (&v == &w) continue;
     if (Task* t = v.local.steal(); t || (next && (t = v.local.steal_stale_next(&tl_next_seen[v.index])))) {
       w.steals.inc();
-      if (!t->stack_lo) on_stolen_unstarted(t);  // phase 6: room for its joins to help
+      if (!t->run) on_stolen_unstarted(t);  // phase 6: room for its joins to help
       if (tracing()) {
         std::uint64_t now = trace_now();
         trace_span(TraceKind::Steal, v.index, now, now);

@@ -27,13 +27,13 @@ constexpr auto kPaint = std::byte{0xA5};
 [[gnu::noinline]] void paint_stack() {
   std::byte* sp;
   asm volatile("movq %%rsp, %0" : "=r"(sp));
-  auto* lo = green::detail::current_task()->stack_lo + 64;
+  auto* lo = green::detail::current_task()->run->stack.lo + 64;
   for (auto* p = lo; p < sp - 256; ++p) *static_cast<volatile std::byte*>(p) = kPaint;
 }
 
 // Bytes below `top` written since paint_stack().
 std::size_t stack_used(const std::byte* top) {
-  const std::byte* p = green::detail::current_task()->stack_lo + 64;
+  const std::byte* p = green::detail::current_task()->run->stack.lo + 64;
   while (p < top && *static_cast<const volatile std::byte*>(p) == kPaint) ++p;
   return static_cast<std::size_t>(top - p);
 }

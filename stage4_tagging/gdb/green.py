@@ -10,7 +10,9 @@
 #   - every block of the task-block cache: green_block_chunks and
 #     green_large_blocks (stage4_tagging/include/green/detail/block_registry.hpp);
 #   - a task: Task and TaskExtra, by their debug info (detail/task.hpp); a
-#     block holds a task while TaskExtra::live == kTaskLive;
+#     block holds a task while TaskExtra::live == kTaskLive; its name, when
+#     the word's named bit is set, right after TaskExtra; what it waits
+#     for, in its TaskRun (Task::run, at the top of its stack);
 #   - a switched-out task's registers: SavedFrame, at Task::ctx.sp
 #     (detail/context.hpp, static_asserted against the switch's frame);
 #   - the task word's bits: the constants below, static_asserted in
@@ -22,6 +24,7 @@ import gdb.unwinder
 TASK_LIVE = 0x6B736174               # kTaskLive
 STATE_MASK = 0x3                     # TaskWord::kStateMask
 PRIORITY_SHIFT, PRIORITY_BITS = 3, 4  # TaskWord::kPriorityShift, kPriorityBits
+NAMED_BIT = 1 << 9                   # TaskWord::kNamedMask
 STATES = ("runnable", "running", "waiting", "done")
 CHUNK_HEADER = 64                    # sizeof(Chunk)
 LARGE_HEADER = 32                    # sizeof(LargeBlock)
@@ -61,9 +64,9 @@ def _blocks():
         large = _u64(large + 8)
 
 
-def _cstring(v):
+def _cstring(addr):
     try:
-        return v.string()[:64] if int(v) else ""  # (NUL-terminated, in the task's block)
+        return gdb.Value(addr).cast(gdb.lookup_type("char").pointer()).string()[:64]  # (NUL-terminated)
     except gdb.error:
         return "?"
 
@@ -74,15 +77,18 @@ class Task:
         t = gdb.Value(addr).cast(task_t.pointer()).dereference()
         x = gdb.Value(addr + task_t.sizeof).cast(extra_t.pointer()).dereference()
         self.id = int(x["id"])
-        self.name = _cstring(x["name"])
         word = _u32(int(t["word"].address))
+        self.name = _cstring(addr + task_t.sizeof + extra_t.sizeof) if word & NAMED_BIT else ""
         self.state = STATES[word & STATE_MASK]
         self.priority = (word >> PRIORITY_SHIFT) & ((1 << PRIORITY_BITS) - 1)
-        self.started = int(t["stack_lo"]) != 0
-        self.sp = int(t["ctx"]["sp"]) if "sp" in [f.name for f in t["ctx"].type.fields()] else 0
+        run = t["run"]  # its TaskRun from its first run on (after its end: only an exception)
+        self.started = int(run) != 0 or self.state == "done"
+        self.sp = 0
+        if int(run) != 0 and self.state != "done" and "sp" in [f.name for f in t["ctx"].type.fields()]:
+            self.sp = int(t["ctx"]["sp"])
         self.waiting = ""
-        w = x["waiting"]
-        if self.state == "waiting" and int(w) != 0:
+        w = run["waiting"] if int(run) != 0 and self.state == "waiting" else None
+        if w is not None and int(w) != 0:
             what = w["what"].string()
             arg = int(w["arg"])
             self.waiting = what + ("" if arg == 0 else (" 0x%x" % arg if arg > 0xFFFFFFFF else " %d" % arg))

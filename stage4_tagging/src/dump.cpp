@@ -94,10 +94,12 @@ GREEN_RACY_READER void print_task(Walk& w, Task& t) {
   TaskExtra& x = t.extra();
   Out& o = *w.out;
   TaskState st = t.state();
+  // Its TaskRun lies on its stack from its first run to its end.
+  detail::TaskRun* run = st == TaskState::Done ? nullptr : t.run;
   o.str("task ").num(x.id);
-  if (x.name) o.str(" \"").str(x.name, strnlen(x.name, 64)).str("\"");
+  if (t.word.named()) o.str(" \"").str(task_name(&t), strnlen(task_name(&t), 64)).str("\"");
   o.str(" [").str(state_name(st));
-  const detail::WaitInfo* wi = st == TaskState::Waiting ? x.waiting : nullptr;
+  const detail::WaitInfo* wi = st == TaskState::Waiting && run ? run->waiting : nullptr;
   if (wi) {
     o.str(": ").str(wi->what);
     if (wi->arg) {
@@ -109,9 +111,9 @@ GREEN_RACY_READER void print_task(Walk& w, Task& t) {
     o.str(", ").num(ms / 1000).str(".").num(ms / 100 % 10).str(" s");
   }
   o.str("] priority ").num(static_cast<std::uint64_t>(t.word.priority()));
-  if (!t.stack_lo) o.str(", not started");
+  if (!run && st != TaskState::Done) o.str(", not started");
   o.str(":\n");
-  void* pc = st == TaskState::Running || !t.stack_lo ? nullptr : resume_pc(t);
+  void* pc = st == TaskState::Running || !run ? nullptr : resume_pc(t);
   if (pc) {
     o.str("    resumes at 0x").num(reinterpret_cast<std::uintptr_t>(pc), 16);
     Dl_info info;

@@ -56,13 +56,13 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
   Task* t = current_task();
   if (t) {
     // BEGIN SOLUTION
-    const Stack& s = t->extra().stack;
+    const Stack& s = t->run->stack;
     auto* addr = static_cast<std::byte*>(info->si_addr);
     auto* sp = reinterpret_cast<std::byte*>(static_cast<ucontext_t*>(uctx)->uc_mcontext.gregs[REG_RSP]);
     constexpr std::size_t kReach = 64 * 1024;  // how far below lo (or sp) a frame may land
     bool near_lo = addr < s.lo && addr + kReach >= s.lo;
     bool near_sp = sp < s.lo && addr < s.lo && addr + kReach >= sp && addr <= sp + kReach;
-    if (near_lo || near_sp) report_stack_overflow(t->extra().id, task_name(t->extra()));
+    if (near_lo || near_sp) report_stack_overflow(t->extra().id, task_name(t));
     // STUB: (void)info, (void)uctx;
     // STUB: unimplemented("stage 4: on_segv (signal_stack.cpp) must tell a task's overflow from other faults");
     // END SOLUTION

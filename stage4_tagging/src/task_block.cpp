@@ -2,11 +2,12 @@
 // be found (by dump_tasks and the gdb extension). (Stage 1's task_block.cpp
 // took every block from operator new.)
 //
-// Small blocks come in five size classes. A task's block (Task + TaskExtra
-// + callable + its name if any, at least 161 bytes) takes 192 bytes when its
-// callable is up to 32 bytes (nearly always: a lambda with a few
-// references), else 256 or 512: at 10^6 parked or queued tasks each 64 bytes
-// is 64 MB. Phase 6's jobs (a closure and three words) take 64 or 128.
+// Small blocks come in six size classes. A task's block (Task + TaskExtra
+// + its name if any + callable, 72 bytes and the callable) takes 96 bytes
+// when its callable is up to 24 bytes (a lambda with three references or
+// values), else 128, 192, 256 or 512: at 10^6 parked or queued tasks each
+// 32 bytes is 32 MB. Phase 6's jobs (a closure and three words) take 64 or
+// 96.
 // Larger or over-aligned blocks are "large": operator new, with a header
 // that keeps them on one list.
 //
@@ -62,10 +63,10 @@ green::detail::LargeBlock* green_large_blocks = nullptr;  // guarded by g_large_
 
 namespace green::detail {
 
-static constexpr std::size_t kBlockClass[] = {64, 128, 192, 256, 512};
-static constexpr int kBlockClasses = 5;
-static_assert(sizeof(Task) + sizeof(TaskExtra) + 32 <= 192 || GREEN_TSAN,
-              "a task whose callable is up to 32 bytes must fit a 192-byte block");
+static constexpr std::size_t kBlockClass[] = {64, 96, 128, 192, 256, 512};
+static constexpr int kBlockClasses = 6;
+static_assert(kTaskHeader + 24 <= 96 || kUcontextBackend,
+              "a task whose callable is up to 24 bytes must fit a 96-byte block");
 static constexpr std::size_t kBatch = 256;  // blocks per batch and per chunk
 
 // BEGIN SOLUTION

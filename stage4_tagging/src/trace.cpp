@@ -552,9 +552,9 @@ void trace_ready(Task* t, Ready why, std::uint64_t now) noexcept {
   Record r{};
   r.ts = now;
   r.task = t->extra().id;
-  if (why == Ready::Spawn && t->extra().name) {
+  if (why == Ready::Spawn && t->word.named()) {
     r.kind = kName;
-    const char* name = t->extra().name;
+    const char* name = task_name(t);
     std::memcpy(r.name, name, strnlen(name, sizeof r.name));
     record(r);
   }
@@ -572,7 +572,7 @@ void trace_run(const Dispatcher& d, Task* t, std::uint64_t begin, std::uint64_t 
   r.why = static_cast<std::uint8_t>(d.after);
   r.e.end = end;
   if (d.after == After::Park)
-    if (const WaitInfo* w = t->extra().waiting) r.e.what = w->what, r.e.arg = w->arg;
+    if (const WaitInfo* w = t->run->waiting) r.e.what = w->what, r.e.arg = w->arg;
   record(r);
 }
 

@@ -265,7 +265,7 @@ TEST(StackSource, TasksRunAndSwitchOnSlabStacks) {
     for (int i = 0; i < 100; ++i)
       s.spawn(
           [&] {
-            const Stack& st = current_task()->extra().stack;
+            const Stack& st = current_task()->run->stack;
             on_slab += !is_guarded(st) && st.size == round_stack_size(small);
             for (int k = 0; k < 5; ++k) green::this_task::yield();
             ++done;
@@ -378,7 +378,7 @@ TEST(StackSourceDeathTest, UnguardedOverflowIsCaughtAtTheNextSwitch) {
               // An overflow that ran just past lo, as a frame one call too
               // deep would: it wrote a return address at the top of the
               // canary gap, then returned into the stack.
-              auto* lo = green::detail::current_task()->stack_lo;
+              auto* lo = green::detail::current_task()->run->stack.lo;
               reinterpret_cast<volatile std::uint64_t*>(lo)[-1] = 0x7fff'dead'beefULL;
               green::this_task::yield();
             },

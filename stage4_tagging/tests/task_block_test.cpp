@@ -1,6 +1,7 @@
 // The task-block cache (task_block.cpp): small blocks recycled per thread.
 #include <green/detail/block_registry.hpp>
 #include <green/detail/task.hpp>
+#include <green/green.hpp>
 
 #include <gtest/gtest.h>
 
@@ -25,10 +26,10 @@ TEST(TaskBlock, AFreedSmallBlockIsTheNextOneHandedOut) {
   }
 }
 
-// Five classes, 64, 128, 192, 256 and 512 bytes: a block of up to 192 bytes
-// (a task with a callable of up to 32 bytes) costs 192, one of up to 256
-// costs 256, and a block from one class never serves another.
-TEST(TaskBlock, SmallBlocksComeInFiveClasses) {
+// Six classes, 64, 96, 128, 192, 256 and 512 bytes: a block of up to 96
+// bytes (a task with a callable of up to 24 bytes) costs 96, one of up to
+// 192 costs 192, and a block from one class never serves another.
+TEST(TaskBlock, SmallBlocksComeInSixClasses) {
   void* small = new_block(200, 16);
   delete_block(small, 200, 16);
   void* large = new_block(400, 16);
@@ -52,9 +53,50 @@ TEST(TaskBlock, SmallBlocksComeInFiveClasses) {
   void* task2 = new_block(192, 16);
   EXPECT_EQ(task2, task) << "a 192-byte block should reuse the 180-byte block just freed";
   delete_block(task2, 192, 16);
+  void* fine = new_block(90, 16);
+  EXPECT_NE(fine, medium) << "a 90-byte block must not take a 128-byte one: its class is 96";
+  EXPECT_NE(fine, tiny) << "a 90-byte block must not take a 64-byte one";
+  static_cast<char*>(fine)[89] = 1;
+  delete_block(fine, 90, 16);
+  void* fine2 = new_block(96, 16);
+  EXPECT_EQ(fine2, fine) << "a 96-byte block should reuse the 90-byte block just freed";
+  delete_block(fine2, 96, 16);
   delete_block(medium, 100, 16);
   delete_block(large, 400, 16);
   delete_block(small2, 256, 16);
+}
+
+// A task that has not started costs the 72 bytes of Task and TaskExtra and
+// its callable (task.hpp): a lambda of three references takes a 96-byte
+// block, one of four a 128-byte one.
+std::size_t block_size_of(green::TaskId id) {
+  struct Find {
+    green::TaskId id;
+    std::size_t size = 0;
+  } f{id};
+  for_each_block(
+      [](void* block, std::size_t size, void* arg) {
+        auto* t = static_cast<Task*>(block);
+        auto* f = static_cast<Find*>(arg);
+        if (size >= kTaskHeader && t->extra().live == kTaskLive && t->extra().id == f->id) f->size = size;
+      },
+      &f);
+  return f.size;
+}
+
+TEST(TaskBlock, AQueuedTaskIsItsHeaderAndItsCallable) {
+  static_assert(kTaskHeader == 72, "Task (32 bytes) and TaskExtra (40)");
+  green::LocalScheduler s;
+  long a = 0, b = 1, c = 2, d = 3;
+  green::TaskHandle three = s.spawn([&a, &b, &c] { a += b + c; });
+  green::TaskHandle four = s.spawn([&a, &b, &c, &d] { a += b + c + d; });
+  EXPECT_EQ(block_size_of(three.id()), 96u) << "72 bytes and a 24-byte lambda";
+  EXPECT_EQ(block_size_of(four.id()), 128u) << "72 bytes and a 32-byte lambda";
+  s.run();
+  three.join();
+  four.join();
+  EXPECT_EQ(a, 9);
+  EXPECT_EQ(block_size_of(three.id()), 0u) << "a joined task's block holds no task";
 }
 
 TEST(TaskBlock, LargeAndOverAlignedBlocksWork) {

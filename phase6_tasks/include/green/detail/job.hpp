@@ -208,8 +208,9 @@ inline bool room_to_help() noexcept {
   Task* t = current_task();
   if (!t) return false;
   auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  auto lo = reinterpret_cast<std::uintptr_t>(t->stack_lo);
-  std::size_t reserve = t->extra().stack.size / 2 < 32 * 1024 ? t->extra().stack.size / 2 : 32 * 1024;
+  const Stack& s = t->run->stack;
+  auto lo = reinterpret_cast<std::uintptr_t>(s.lo);
+  std::size_t reserve = s.size / 2 < 32 * 1024 ? s.size / 2 : 32 * 1024;
   return sp > lo && sp - lo >= reserve;
   // STUB: unimplemented("phase 6: room_to_help (job.hpp) is yours to write");
   // END SOLUTION

@@ -1,4 +1,4 @@
-// TaskWordCell: a task's state, priority and stack class, and the
+// TaskWordCell: a task's state, priority, stack class and flags, and the
 // transitions the dispatcher makes:
 //
 //   Ready --start_running--> Running --stop_running (yield)--> Ready
@@ -38,6 +38,9 @@ class TaskWordCell {
   TaskState state() const noexcept { return state_; }
   int priority() const noexcept { return priority_; }
   bool small_stack() const noexcept { return small_; }
+  // The task has a name, in its block (task.hpp). Set once, before the task is shared.
+  bool named() const noexcept { return named_; }
+  void set_named() noexcept { named_ = true; }
   void set_priority(int p) noexcept { priority_ = static_cast<std::uint8_t>(p); }  // by the task itself
   // The latency sample (dispatcher.hpp's mark_runnable): set by whoever made
   // the task Ready, before it queues it; start_running takes it off and says
@@ -67,7 +70,8 @@ class TaskWordCell {
   TaskState state_ = TaskState::Ready;
   std::uint8_t priority_ = 0;
   bool small_ = false;
-  bool sampled_ = false;
+  bool sampled_ : 1 = false;
+  bool named_ : 1 = false;
 };
 static_assert(sizeof(TaskWordCell) <= 4, "the TCB has 4 bytes for it");
 

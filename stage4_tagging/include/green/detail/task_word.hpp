@@ -2,8 +2,8 @@
 // word with a new "woken" bit and becomes atomic, so that a wake-up may race a
 // park and is still never lost. One word, so one compare-exchange changes it.
 //
-//   bit  31 ........ 8 | 7           | 6 .. 3   | 2     | 1 .. 0
-//        (reserved, 0) | small stack | priority | woken | state
+//   bit  31 ...... 10 | 9     | 8       | 7           | 6 .. 3   | 2     | 1 .. 0
+//        (reserved, 0) | named | sampled | small stack | priority | woken | state
 //
 // Stages 2-3 let a waker see a parking task only after it had switched out
 // (park's callback runs on the worker's stack). That costs a callback per
@@ -38,13 +38,15 @@ enum class TaskState : std::uint8_t {
 class TaskWord {
  public:
   static constexpr std::uint32_t kStateBits = 2, kWokenShift = 2, kPriorityShift = 3, kPriorityBits = 4,
-                                 kSmallShift = 7, kSampledShift = 8;
+                                 kSmallShift = 7, kSampledShift = 8, kNamedShift = 9;
   static constexpr std::uint32_t kStateMask = (1u << kStateBits) - 1;
   static constexpr std::uint32_t kWokenMask = 1u << kWokenShift;
   static constexpr std::uint32_t kPriorityMask = ((1u << kPriorityBits) - 1) << kPriorityShift;
   static constexpr std::uint32_t kSmallMask = 1u << kSmallShift;
   static constexpr std::uint32_t kSampledMask = 1u << kSampledShift;  // see TaskWordCell::set_sampled
-  static constexpr std::uint32_t kUsedMask = kStateMask | kWokenMask | kPriorityMask | kSmallMask | kSampledMask;
+  static constexpr std::uint32_t kNamedMask = 1u << kNamedShift;  // the task has a name (task.hpp)
+  static constexpr std::uint32_t kUsedMask =
+      kStateMask | kWokenMask | kPriorityMask | kSmallMask | kSampledMask | kNamedMask;
 
   constexpr TaskWord() = default;
   constexpr TaskWord(TaskState s, int priority, bool small) noexcept {
@@ -63,6 +65,7 @@ class TaskWord {
   constexpr int priority() const noexcept { return static_cast<int>((bits_ & kPriorityMask) >> kPriorityShift); }
   constexpr bool small_stack() const noexcept { return bits_ & kSmallMask; }
   constexpr bool sampled() const noexcept { return bits_ & kSampledMask; }
+  constexpr bool named() const noexcept { return bits_ & kNamedMask; }
   constexpr std::uint32_t bits() const noexcept { return bits_; }
 
   constexpr TaskWord with_state(TaskState s) const noexcept {
@@ -84,7 +87,8 @@ class TaskWord {
 };
 // The debugger reads the word with these (gdb/green.py), and a task's state
 // as TaskState's values.
-static_assert(TaskWord::kStateMask == 0x3 && TaskWord::kPriorityShift == 3 && TaskWord::kPriorityBits == 4,
+static_assert(TaskWord::kStateMask == 0x3 && TaskWord::kPriorityShift == 3 && TaskWord::kPriorityBits == 4 &&
+                  TaskWord::kNamedShift == 9,
               "gdb/green.py decodes the task word with these");
 static_assert(sizeof(TaskWord) == 4, "gdb/green.py reads the task word as 4 bytes");
 
@@ -109,6 +113,8 @@ class TaskWordCell {
   TaskState state() const noexcept { return load().state(); }
   int priority() const noexcept { return load().priority(); }
   bool small_stack() const noexcept { return load().small_stack(); }
+  bool named() const noexcept { return load().named(); }
+  void set_named() noexcept { store(TaskWord::from_bits(load().bits() | TaskWord::kNamedMask)); }  // before the task is shared
 
   void set_priority(int p) noexcept {
     owner_update(TaskState::Running, [p](TaskWord w) { return w.with_priority(p); }, "set_priority off its task");
