@@ -378,11 +378,12 @@ CHECKS = {
             figures=_memory_figures,
             bounds=(Bound("tcb", "<=", 32),
                     Bound("p100k p1m", "<", 4608),
-                    Bound("p100k_2k p1m_2k", "<=", 2736, "{op} {value:g}, Go's")),
+                    Bound("p100k_2k p1m_2k", "<=", 2736, "{op} {value:g}, Go's"),
+                    Bound("queued", "<=", 128, "{op} {value:g}: ~64 bytes beyond an empty closure")),
             describe="TCB {tcb:.0f} B ({need[tcb]}), TaskExtra {extra:.0f} B; parked, 16 KiB stacks: "
                      "{p100k:.0f} B/task at 100k, {p1m:.0f} at 1M ({need[p1m]}); 2 KiB stacks: "
                      "{p100k_2k:.0f} at 100k, {p1m_2k:.0f} at 1M ({need[p1m_2k]}); "
-                     "queued: {queued:.0f} B/task",
+                     "queued: {queued:.0f} B/task ({need[queued]})",
             repeats=1,  # pages resident, counted: a second run gives the same figures
             # A later stage re-checks the density at 100,000 tasks (past the
             # guard budget, so on slabs too): a million first-touches of a
@@ -394,10 +395,11 @@ CHECKS = {
                 figures=lambda results: _memory_figures(results, million=False),
                 bounds=(Bound("tcb", "<=", 32),
                         Bound("p100k", "<", 4608),
-                        Bound("p100k_2k", "<=", 2736, "{op} {value:g}, Go's")),
+                        Bound("p100k_2k", "<=", 2736, "{op} {value:g}, Go's"),
+                        Bound("queued", "<=", 128, "{op} {value:g}: ~64 bytes beyond an empty closure")),
                 describe="TCB {tcb:.0f} B ({need[tcb]}), TaskExtra {extra:.0f} B; parked, 100k tasks: "
                          "{p100k:.0f} B/task with 16 KiB stacks ({need[p100k]}), {p100k_2k:.0f} with "
-                         "2 KiB ({need[p100k_2k]}); queued: {queued:.0f} B/task",
+                         "2 KiB ({need[p100k_2k]}); queued: {queued:.0f} B/task ({need[queued]})",
                 repeats=1,
             ),
         ),

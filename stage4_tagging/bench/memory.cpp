@@ -6,8 +6,8 @@
 //
 // Resident memory is read from /proc/self/statm, before and while the tasks
 // wait, so a figure is everything the runtime holds for a task: its block
-// (Task + TaskExtra + callable, from a 256- or 512-byte class, plus malloc's
-// header), the resident part of its stack, and any queue slot. The bench's
+// (Task + TaskExtra + callable, from task_block.cpp's classes), the resident
+// part of its stack (with its TaskRun at the top), and any queue slot. The bench's
 // own bookkeeping (one Task* and one TaskHandle per task) is allocated and
 // written before the first reading, so it is not counted. Each Runtime is
 // made and destroyed inside its run, and freed heap memory is given back
@@ -15,7 +15,7 @@
 // resident pages and under-count.
 //
 // Counters: bytes_per_task, and the layout figures sizeof_Task,
-// sizeof_TaskExtra and block_class (the block class a task of the bench lands
+// sizeof_TaskExtra, sizeof_TaskRun and block_class (the block class a task of the bench lands
 // in, computed). One iteration each: the figures are exact, not timings.
 #include <green/detail/task.hpp>
 #include <green/green.hpp>
@@ -37,17 +37,20 @@ long rss_bytes() {
   return resident * 4096;
 }
 
-// The size class of the block a task with a callable of `callable_size`
-// bytes (alignment <= 16) lands in: as task.cpp lays it out.
+// The size class of the block a task with an unnamed callable of
+// `callable_size` bytes (alignment 8) lands in: as task.cpp lays it out,
+// in task_block.cpp's classes.
 constexpr std::size_t block_class(std::size_t callable_size) {
-  std::size_t off = (sizeof(green::detail::Task) + sizeof(green::detail::TaskExtra) + 15) & ~std::size_t{15};
-  std::size_t size = off + callable_size;
-  return size <= 256 ? 256 : size <= 512 ? 512 : size;
+  std::size_t size = green::detail::callable_offset(0, 8) + callable_size;
+  for (std::size_t c : {64, 96, 128, 192, 256, 512})
+    if (size <= c) return c;
+  return size;
 }
 
 void layout_counters(benchmark::State& state, std::size_t callable_size) {
   state.counters["sizeof_Task"] = sizeof(green::detail::Task);
   state.counters["sizeof_TaskExtra"] = sizeof(green::detail::TaskExtra);
+  state.counters["sizeof_TaskRun"] = sizeof(green::detail::TaskRun);
   state.counters["block_class"] = static_cast<double>(block_class(callable_size));
 }
 
@@ -61,6 +64,32 @@ struct ParkedList {
   // increment is an RMW, so all of them are in the release sequence it reads).
   std::atomic<std::size_t> written{0};
 };
+
+// One worker: the root task spawns N tasks and reads the RSS before it lets
+// any of them run, so they all sit in a run queue (the first ones in the
+// worker's deque, the rest overflowed to the runtime's global queue, which
+// links tasks through Task::next and costs no memory per task). Registered
+// first, so that it runs before the other benches have left blocks in the
+// block cache, whose chunks are never freed: it would reuse those and count
+// nothing.
+void BM_QueuedTaskMemory(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    std::vector<green::TaskHandle> hs(n);
+    green::Runtime rt({.workers = 1});
+    malloc_trim(0);
+    long before = rss_bytes();
+    long during = rt.run([&] {
+      for (std::size_t i = 0; i < n; ++i) hs[i] = green::spawn([] {}, {.small_stack = true});
+      long r = rss_bytes();
+      for (auto& h : hs) h.join();
+      return r;
+    });
+    state.counters["block_bytes"] = static_cast<double>(during - before) / static_cast<double>(n);
+  }
+  layout_counters(state, sizeof([] {}));
+}
+BENCHMARK(BM_QueuedTaskMemory)->ArgName("N")->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 void BM_ParkedTaskMemory(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -105,29 +134,6 @@ BENCHMARK(BM_ParkedTaskMemory)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1)
     ->UseRealTime();
-
-// One worker: the root task spawns N tasks and reads the RSS before it lets
-// any of them run, so they all sit in a run queue (the first ones in the
-// worker's deque, the rest overflowed to the runtime's global queue, which
-// links tasks through Task::next and costs no memory per task).
-void BM_QueuedTaskMemory(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  for (auto _ : state) {
-    std::vector<green::TaskHandle> hs(n);
-    green::Runtime rt({.workers = 1});
-    malloc_trim(0);
-    long before = rss_bytes();
-    long during = rt.run([&] {
-      for (std::size_t i = 0; i < n; ++i) hs[i] = green::spawn([] {}, {.small_stack = true});
-      long r = rss_bytes();
-      for (auto& h : hs) h.join();
-      return r;
-    });
-    state.counters["block_bytes"] = static_cast<double>(during - before) / static_cast<double>(n);
-  }
-  layout_counters(state, sizeof([] {}));
-}
-BENCHMARK(BM_QueuedTaskMemory)->ArgName("N")->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 
