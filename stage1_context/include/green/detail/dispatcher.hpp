@@ -35,7 +35,8 @@ struct TaskOwned {
 // would cost a clock read on each side of every yield, so one in
 // latency_sample_period() of them is timed: whoever makes a task Ready calls
 // mark_runnable, which counts on a per-thread counter; at the period it
-// stamps the task (TaskExtra::runnable_at, and the task word's sampled flag).
+// stamps the task (its TaskRun's runnable_at, or its ctx before its first
+// run, and the task word's sampled flag).
 // The dispatcher that starts a stamped task adds the wait to its histogram:
 // bucket i counts waits in [2^i, 2^(i+1)) ns (0 ns in bucket 0, the last
 // holds everything longer). While a scheduler trace is recorded
