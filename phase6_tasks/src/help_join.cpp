@@ -23,12 +23,12 @@
 // current and current_task() are t, so this_task::id(), TaskLocal, at_exit,
 // a Mutex's owner and the wait-for graph all see t. Its stack is the
 // joiner's (t's TaskRun, on the joiner's stack in help_join's frame, has
-// the joiner's Stack, and under TSan its fiber): if t yields, parks or is preempted, the dispatcher saves
-// t's context, which lies on the joiner's stack below the joiner's frames,
-// and whichever worker resumes t resumes both; when t's function returns,
-// the joiner continues on that worker. The joiner meanwhile is inside its
-// join, so nothing else runs on that stack. What a switch would keep apart is kept
-// apart here by hand: errno and the exception state (a join in a catch
+// the joiner's Stack, and under TSan its fiber): if t yields, parks or is
+// preempted, the dispatcher saves t's context, which lies on the joiner's
+// stack below the joiner's frames, and whichever worker resumes t resumes
+// both; when t's function returns, the joiner continues on that worker. The
+// joiner meanwhile is inside its join, so nothing else runs on that stack.
+// What a switch would keep apart is kept apart here by hand: errno and the exception state (a join in a catch
 // block or during unwinding). Not the floating-point control words (MXCSR,
 // x87): the ABI has a call preserve them, and so the child runs with the
 // joiner's rounding mode and masks, and a child that changes them and does

@@ -107,8 +107,10 @@ void free_task(Task* t) noexcept {
       delete r;
     }
   }
-  // No longer a task, for whoever walks the blocks. (An atomic store: the
-  // compiler may drop a plain store to a block that is freed right after.)
+  // No longer a task, for whoever walks the blocks. An atomic store, as the
+  // compiler may drop a plain one to a block freed right after; relaxed: it
+  // pairs with nothing, the walkers read blocks racily, as a debugger does
+  // (GREEN_RACY_READER), and a block changes hands through the block cache.
   std::atomic_ref<std::uint32_t>(x.live).store(0, std::memory_order_relaxed);
   x.ops->free_block(t);  // (Task and TaskExtra have nothing to destroy)
 }

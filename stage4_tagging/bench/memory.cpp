@@ -17,6 +17,7 @@
 // Counters: bytes_per_task, and the layout figures sizeof_Task,
 // sizeof_TaskExtra, sizeof_TaskRun and block_class (the block class a task of the bench lands
 // in, computed). One iteration each: the figures are exact, not timings.
+#include <green/detail/block_registry.hpp>
 #include <green/detail/task.hpp>
 #include <green/green.hpp>
 
@@ -38,11 +39,10 @@ long rss_bytes() {
 }
 
 // The size class of the block a task with an unnamed callable of
-// `callable_size` bytes (alignment 8) lands in: as task.cpp lays it out,
-// in task_block.cpp's classes.
+// `callable_size` bytes (alignment 8) lands in: as task.cpp lays it out.
 constexpr std::size_t block_class(std::size_t callable_size) {
   std::size_t size = green::detail::callable_offset(0, 8) + callable_size;
-  for (std::size_t c : {64, 96, 128, 192, 256, 512})
+  for (std::size_t c : green::detail::kBlockClass)
     if (size <= c) return c;
   return size;
 }

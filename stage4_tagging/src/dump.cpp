@@ -97,7 +97,10 @@ GREEN_RACY_READER void print_task(Walk& w, Task& t) {
   // Its TaskRun lies on its stack from its first run to its end.
   detail::TaskRun* run = st == TaskState::Done ? nullptr : t.run;
   o.str("task ").num(x.id);
-  if (t.word.named()) o.str(" \"").str(task_name(&t), strnlen(task_name(&t), 64)).str("\"");
+  if (t.word.named()) {
+    const char* name = task_name(&t);
+    o.str(" \"").str(name, strnlen(name, 64)).str("\"");
+  }
   o.str(" [").str(state_name(st));
   const detail::WaitInfo* wi = st == TaskState::Waiting && run ? run->waiting : nullptr;
   if (wi) {

@@ -63,8 +63,6 @@ green::detail::LargeBlock* green_large_blocks = nullptr;  // guarded by g_large_
 
 namespace green::detail {
 
-static constexpr std::size_t kBlockClass[] = {64, 96, 128, 192, 256, 512};
-static constexpr int kBlockClasses = 6;
 static_assert(kTaskHeader + 24 <= 96 || kUcontextBackend,
               "a task whose callable is up to 24 bytes must fit a 96-byte block");
 static constexpr std::size_t kBatch = 256;  // blocks per batch and per chunk

@@ -12,10 +12,15 @@
 
 namespace green::detail {
 
+// The sizes of small blocks (task_block.cpp says why these): a block of up
+// to 512 bytes, aligned to 16 at most, takes the first class that holds it.
+inline constexpr std::size_t kBlockClass[] = {64, 96, 128, 192, 256, 512};
+inline constexpr int kBlockClasses = 6;
+
 // A chunk: this header, then `blocks` blocks of `block_size` bytes.
 struct alignas(64) Chunk {
   Chunk* next;               // the chunk made before this one; fixed once published
-  std::uint32_t block_size;  // 64, 128, 256 or 512
+  std::uint32_t block_size;  // one of kBlockClass
   std::uint32_t blocks;
   std::byte* first_block() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
 };
