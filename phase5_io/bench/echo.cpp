@@ -28,6 +28,11 @@
 //                         worker, 0.3 s warm-up and 1.0 s windows, the two
 //                         servers in alternating order from one repetition to
 //                         the next: the same counters.
+//   BM_EchoSideBySide/conns:C  both servers at once (green on 1 worker),
+//                         each driven by its own load generator thread, so
+//                         that the machine's slow and fast minutes fall on
+//                         both: ratio is green's round trips per second of
+//                         server CPU over the epoll server's.
 //   BM_IdleConnMemory/conns:N/lean:L  N idle connections to green's server
 //                         (2 workers), each having made one round trip, so
 //                         that its task is parked again: the growth of the
@@ -313,6 +318,40 @@ void BM_EchoVsEpoll(benchmark::State& state) {
   for (auto _ : state) echo_pair(state, 1, 100, 0.3, 1.0, repetition++ % 2 == 1);
 }
 BENCHMARK(BM_EchoVsEpoll)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Both servers at once, each with its own load generator (a thread of this
+// process): four busy threads share the two CPUs, and whatever the machine
+// does meanwhile (this VM's cache-line transfers between its CPUs cost 50 ns
+// in some minutes and 350 in others, and move every figure above by 30%)
+// falls on both alike. The figure is round trips per second of the server's
+// CPU time, green's over the epoll server's: the cost of a round trip.
+void BM_EchoSideBySide(benchmark::State& state) {
+  loopback::raise_fd_limit();
+  const int conns = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    loopback::ForkedServer epoll(epoll_server);
+    loopback::ForkedServer green([](int fd) { green_server(fd, 1); });
+    if (!epoll.ok() || !green.ok()) {
+      state.SkipWithError("a server did not start");
+      break;
+    }
+    Load e, g;
+    std::thread other([&] { e = run_load(epoll.port(), conns, epoll.pid(), 0.5, 2.0); });
+    g = run_load(green.port(), conns, green.pid(), 0.5, 2.0);
+    other.join();
+    if (!e.problem.empty() || !g.problem.empty() || e.server_cores <= 0 || g.server_cores <= 0) {
+      state.SkipWithError(("side by side: " + e.problem + " " + g.problem).c_str());
+      break;
+    }
+    state.counters["epoll_rt_s"] = e.rt_per_s;
+    state.counters["green_rt_s"] = g.rt_per_s;
+    state.counters["epoll_server_cores"] = e.server_cores;
+    state.counters["green_server_cores"] = g.server_cores;
+    state.counters["ratio"] = (g.rt_per_s / g.server_cores) / (e.rt_per_s / e.server_cores);
+  }
+}
+BENCHMARK(BM_EchoSideBySide)->ArgName("conns")->Arg(100)->Arg(1000)->Iterations(1)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // Per idle connection: the server's VmRSS growth over n connections, each of
 // which made one 1-byte round trip (so the server accepted it and its reader

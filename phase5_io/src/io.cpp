@@ -5,6 +5,7 @@
 #include <green/detail/poller.hpp>
 #include <green/detail/preempt_off.hpp>
 #include <green/detail/runtime_impl.hpp>
+#include <green/detail/sanitizers.hpp>
 #include <green/detail/timers.hpp>
 #include <green/io.hpp>
 #include <green/sleep.hpp>
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -181,6 +183,50 @@ bool thread_wait(int fd, int dir, int timeout_ms) {
   }
 }
 
+// The caller's poller and fd's state: {nullptr, nullptr} outside a task of a
+// runtime (a plain thread, a LocalScheduler task), whose calls block.
+struct Lookup {
+  Poller* p;
+  FdState* s;
+};
+Lookup lookup(int fd) noexcept {
+  Poller* p = current_poller();
+  return {p, p ? fd_table().get(fd) : nullptr};
+}
+
+// A task's reads and sends, made as bare system calls. glibc's read, recv
+// and send are cancellation points: in a multi-threaded process each wraps
+// its system call in two updates of the thread's cancellation state (a
+// locked CAS each), which a worker thread, never cancelled, does not need.
+// (A plain thread's calls stay glibc's: its owner may cancel it.) A socket
+// is read with recv, which goes straight to the socket; read goes through
+// the file layer first (its position lock, its permission and notify hooks).
+// The sanitizers keep the libc calls: ASan checks the buffer there, and TSan
+// learns from them the order that data sent through an fd makes.
+ssize_t sys_read(int fd, void* buf, std::size_t n) noexcept {
+#if GREEN_ASAN || GREEN_TSAN
+  return ::read(fd, buf, n);
+#else
+  return ::syscall(SYS_read, fd, buf, n);
+#endif
+}
+
+ssize_t sys_recv(int fd, void* buf, std::size_t n) noexcept {
+#if GREEN_ASAN || GREEN_TSAN
+  return ::recv(fd, buf, n, 0);
+#else
+  return ::syscall(SYS_recvfrom, fd, buf, n, 0, nullptr, nullptr);
+#endif
+}
+
+ssize_t sys_send(int fd, const void* buf, std::size_t n) noexcept {
+#if GREEN_ASAN || GREEN_TSAN
+  return ::send(fd, buf, n, MSG_NOSIGNAL);
+#else
+  return ::syscall(SYS_sendto, fd, buf, n, MSG_NOSIGNAL, nullptr, 0);
+#endif
+}
+
 // The shape of every call: op() is the system call (result < 0: errno).
 // Retried on EINTR; on EAGAIN the task waits its turn and then an edge.
 //
@@ -199,10 +245,11 @@ bool thread_wait(int fd, int dir, int timeout_ms) {
 // every read asks. Not for datagram or message sockets (one message per
 // read), pipes or ttys (a line per read): there a short read says nothing
 // about what is left.
+//
+// p and s: the caller's poller and fd's state (lookup()); s is nullptr for a
+// plain thread or an fd beyond the table.
 template <class Op>
-auto call(int fd, int dir, Op op, std::size_t want = 0) -> decltype(op()) {
-  Poller* p = current_poller();
-  FdState* s = p ? fd_table().get(fd) : nullptr;
+auto call(Poller* p, FdState* s, int fd, int dir, Op op, std::size_t want = 0) -> decltype(op()) {
   if (!s) {  // a plain thread (or an fd beyond the table): the system call, blocking
     for (;;) {
       auto r = op();
@@ -242,10 +289,10 @@ auto call(int fd, int dir, Op op, std::size_t want = 0) -> decltype(op()) {
   }
 }
 
-// A write that cannot raise SIGPIPE: send(MSG_NOSIGNAL) on a socket; on a
-// pipe, SIGPIPE blocked for the call and a SIGPIPE it raised taken back.
-ssize_t quiet_write(int fd, const void* buf, std::size_t n, bool socket) {
-  if (socket) return ::send(fd, buf, n, MSG_NOSIGNAL);
+// A write to a pipe (or anything but a socket, which send(MSG_NOSIGNAL)
+// writes) that cannot raise SIGPIPE: blocked for the call, and a SIGPIPE it
+// raised taken back.
+ssize_t quiet_write(int fd, const void* buf, std::size_t n) {
   sigset_t pipe, old, pending;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
@@ -265,8 +312,7 @@ ssize_t quiet_write(int fd, const void* buf, std::size_t n, bool socket) {
 
 bool wait_ready(int fd, int dir, std::chrono::milliseconds timeout) {
   std::int64_t ms = timeout.count();
-  Poller* p = current_poller();
-  FdState* s = p ? fd_table().get(fd) : nullptr;
+  auto [p, s] = lookup(fd);
   if (!s) return thread_wait(fd, dir, ms < 0 ? -1 : ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms));
   std::int64_t deadline = ms < 0 ? kNever : now_ns() + ms * 1'000'000;
   InFlight in(*s);
@@ -292,27 +338,33 @@ using namespace green::detail;
 int last_error() noexcept { return task_errno(); }
 
 ssize_t read(int fd, void* buf, std::size_t n) {
-  return call(fd, kRead, [&] { return ::read(fd, buf, n); }, n);
+  Lookup at = lookup(fd);
+  FdState* s = at.s;
+  return call(at.p, s, fd, kRead, [&] {
+    return !s ? ::read(fd, buf, n) : s->socket ? sys_recv(fd, buf, n) : sys_read(fd, buf, n);
+  }, n);
 }
 
 ssize_t write(int fd, const void* buf, std::size_t n) {
-  FdState* s = current_poller() ? fd_table().get(fd) : nullptr;
+  Lookup at = lookup(fd);
+  FdState* s = at.s;
   // A thread does not know the fd: send first, and a pipe's ENOTSOCK says which.
   int how = -1;  // -1 unknown, 0 pipe or file, 1 socket
-  return call(fd, kWrite, [&]() -> ssize_t {
+  return call(at.p, s, fd, kWrite, [&]() -> ssize_t {
     if (s && how < 0) how = s->socket;  // settled by prepare, before the first op
     if (how != 0) {
-      ssize_t r = ::send(fd, buf, n, MSG_NOSIGNAL);
+      ssize_t r = s ? sys_send(fd, buf, n) : ::send(fd, buf, n, MSG_NOSIGNAL);
       if (r >= 0 || task_errno() != ENOTSOCK) return r;
       how = 0;
     }
-    return quiet_write(fd, buf, n, false);
+    return quiet_write(fd, buf, n);
   });
 }
 
 int accept(int listen_fd, sockaddr* addr, socklen_t* len) {
   for (;;) {
-    int fd = call(listen_fd, kRead, [&] { return ::accept4(listen_fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC); });
+    Lookup at = lookup(listen_fd);
+    int fd = call(at.p, at.s, listen_fd, kRead, [&] { return ::accept4(listen_fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC); });
     if (fd >= 0) {
       // Go's default: small replies go out at once (fails harmlessly off TCP).
       int one = 1;
@@ -332,7 +384,8 @@ int accept(int listen_fd, sockaddr* addr, socklen_t* len) {
 }
 
 int connect(int fd, const sockaddr* addr, socklen_t len) {
-  int r = call(fd, kWrite, [&] {
+  Lookup at = lookup(fd);
+  int r = call(at.p, at.s, fd, kWrite, [&] {
     int c = ::connect(fd, addr, len);
     // Under way: not a failure to retry (EAGAIN would retry the connect; a
     // retried connect after EINTR says EALREADY).

@@ -14,23 +14,18 @@
 
 namespace green::detail {
 
-FdTable& fd_table() noexcept {
-  static FdTable* t = new FdTable;  // never freed: states outlive every runtime
-  return *t;
-}
+constinit FdTable g_fd_table;
 
-FdState* FdTable::get(int fd) {
-  if (fd < 0 || fd >= kMaxFds) return nullptr;
+FdState* FdTable::make_chunk(int fd) {
   std::atomic<FdState*>& c = chunks_[fd / kChunk];
-  // acquire: pairs with the release CAS below (the states are constructed).
-  FdState* s = c.load(std::memory_order_acquire);
-  if (!s) {
-    auto* made = new FdState[kChunk];
-    if (c.compare_exchange_strong(s, made, std::memory_order_acq_rel, std::memory_order_acquire))
-      s = made;
-    else
-      delete[] made;  // another thread made it first; s is theirs
-  }
+  FdState* s = nullptr;
+  auto* made = new FdState[kChunk];
+  // acq_rel: release publishes the constructed states to get's acquire load;
+  // acquire, on failure: we read the states another thread made.
+  if (c.compare_exchange_strong(s, made, std::memory_order_acq_rel, std::memory_order_acquire))
+    s = made;
+  else
+    delete[] made;  // another thread made it first; s is theirs
   return &s[fd % kChunk];
 }
 
@@ -81,6 +76,17 @@ bool set_ready(FdState& s, int dir) noexcept {
   return true;
 }
 
+// An edge for a word: set_ready, unless the word is ready already. Nearly
+// every event of a busy socket says "writable" too, and that word stays
+// ready while nobody writes into a full buffer: a load, not a locked
+// exchange. relaxed: the word became kReady before the data behind this
+// event came (a waiter consumes the edge, then makes the call that finds
+// nothing, then parks), so a load after the event cannot find an older
+// kReady; a kReady it finds is newer, and the waiter has yet to consume it.
+static bool edge(FdState& s, int dir) noexcept {
+  return s.word[dir].load(std::memory_order_relaxed) != FdState::kReady && set_ready(s, dir);
+}
+
 bool Poller::poll(std::int64_t until, bool keeper) {
   epoll_event evs[128];
   int n;
@@ -115,8 +121,8 @@ bool Poller::poll(std::int64_t until, bool keeper) {
     std::uint32_t e = evs[i].events;
     // relaxed: published to the reader by set_ready's release (io.cpp, call).
     if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) s->ask_always.store(true, std::memory_order_relaxed);
-    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) made |= set_ready(*s, 0);
-    if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) made |= set_ready(*s, 1);
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) made |= edge(*s, 0);
+    if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) made |= edge(*s, 1);
   }
   // A blocking poll, or one that found events: a span that holds the
   // unparks it caused.

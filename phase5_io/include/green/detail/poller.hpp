@@ -85,11 +85,19 @@ struct FdState {
 };
 
 // fd -> FdState for fds below kMaxFds, in chunks made on first use and never
-// freed (a late event or call may still look at a state).
+// freed (a late event or call may still look at a state). One table for the
+// process, constant-initialized (no guard on the way in, nothing to destroy).
 class FdTable {
  public:
   static constexpr int kChunk = 1024, kMaxFds = 1 << 22;
-  FdState* get(int fd);  // nullptr: fd < 0 or >= kMaxFds (a plain blocking call then)
+  // nullptr: fd < 0 or >= kMaxFds (a plain blocking call then). Every io::
+  // call comes here: the common case is two loads, inline.
+  FdState* get(int fd) {
+    if (static_cast<unsigned>(fd) >= static_cast<unsigned>(kMaxFds)) return nullptr;
+    // acquire: pairs with make_chunk's release CAS (the states are constructed).
+    if (FdState* s = chunks_[fd / kChunk].load(std::memory_order_acquire)) return &s[fd % kChunk];
+    return make_chunk(fd);
+  }
   template <class F> void each_made(F&& f) {  // f(fd, state) for every state made so far
     for (int c = 0; c < kMaxFds / kChunk; ++c)
       if (FdState* s = chunks_[c].load(std::memory_order_acquire))
@@ -97,9 +105,11 @@ class FdTable {
   }
 
  private:
+  FdState* make_chunk(int fd);
   std::atomic<FdState*> chunks_[kMaxFds / kChunk] = {};
 };
-FdTable& fd_table() noexcept;
+extern constinit FdTable g_fd_table;
+inline FdTable& fd_table() noexcept { return g_fd_table; }
 
 // A runtime's idle callbacks (Runtime::on_idle). run() on a worker that ran
 // out of work; cancel() returns once the callback cannot start again (a call
