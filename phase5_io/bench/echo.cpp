@@ -350,7 +350,7 @@ void BM_EchoSideBySide(benchmark::State& state) {
     state.counters["ratio"] = (g.rt_per_s / g.server_cores) / (e.rt_per_s / e.server_cores);
   }
 }
-BENCHMARK(BM_EchoSideBySide)->ArgName("conns")->Arg(100)->Arg(1000)->Iterations(1)->UseRealTime()
+BENCHMARK(BM_EchoSideBySide)->ArgName("conns")->Arg(10)->Arg(100)->Arg(1000)->Iterations(1)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 // Per idle connection: the server's VmRSS growth over n connections, each of
