@@ -123,6 +123,7 @@ void declare(RuntimeImpl& rt, std::uint64_t live) {
     }
     js.notify_all();
   }
+  rt.end_lending();  // a thread running our only worker for run() (runtime.cpp, "Lending") leaves its loop
 }
 
 }  // namespace
@@ -151,7 +152,7 @@ std::int64_t watch_for_deadlock(Worker& k) {
     if (now - d.since < kDeadlockCheck) return d.since + kDeadlockCheck;
     d.suspect = false;
     declare(rt, spawned - ended);
-    return kNever;
+    return now;  // once more through the worker's loop: a lent one ends (declare)
   }
   d.suspect = true;
   d.progress = progress;

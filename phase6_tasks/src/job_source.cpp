@@ -58,6 +58,7 @@ thread_local unsigned tl_next_victim = 0;
 std::shared_ptr<void> make_job_source(RuntimeImpl& rt) { return std::make_shared<JobSource>(rt.nworkers()); }
 
 thread_local const Dispatcher* tl_job_deque_for = nullptr;
+thread_local std::uint32_t tl_job_deque_serial = 0;
 thread_local JobDeque* tl_job_deque = nullptr;
 thread_local RuntimeImpl* tl_job_rt = nullptr;
 
@@ -81,6 +82,7 @@ JobDeque* find_job_deque() noexcept {
   JobDeque* q = w ? own_deque(*w) : nullptr;
   if (w && !q) return nullptr;  // no memory: jobs get carriers; look again next time
   tl_job_deque_for = this_dispatcher();
+  tl_job_deque_serial = tl_loop_serial;
   tl_job_rt = w ? w->rt : nullptr;
   tl_job_deque = q;
   return q;

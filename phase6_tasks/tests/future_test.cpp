@@ -109,6 +109,21 @@ TEST(Future, AnAsyncNobodyStartedRunsOnTheTaskThatGetsIt) {
   });
 }
 
+// Runtime::run on one worker runs the worker on the caller's thread, so one
+// thread runs the loops of runtime after runtime, and a new runtime's worker
+// may take the address of the one before: the thread's cached job deque must
+// be the new worker's (it is named by its loop, tl_loop_serial), or the job
+// goes into a deque nobody pops and get() waits for good.
+TEST(Future, RuntimesRunOneAfterAnotherOnOneThreadEachUseTheirOwnJobDeque) {
+  for (int i = 0; i < green::test::scaled(200); ++i) {
+    Runtime rt({.workers = 1});
+    rt.run([] {
+      auto f = async([] { return this_task::id(); });
+      ASSERT_EQ(f.get(), this_task::id()) << "get() should run an unstarted async inline (help)";
+    });
+  }
+}
+
 // when_all's and when_any's results have no job of their own: their get()
 // helps the inputs' jobs. On one worker, ours, none has started, so each
 // runs inline on the getter (before, they waited for carriers, one after

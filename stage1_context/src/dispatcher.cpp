@@ -68,8 +68,11 @@ static void fibers_arrive([[maybe_unused]] Dispatcher* d, [[maybe_unused]] void*
 
 // The thread's own TaskOwned waits in `outer` until leave(); the loop runs
 // with none: no exception, and the count raised (a loop is never preempted).
+thread_local std::uint32_t tl_loop_serial = 0;
+
 void Dispatcher::enter() {
   GREEN_CHECK(!this_dispatcher(), "a thread entered a second dispatcher");
+  ++tl_loop_serial;
   install_signal_stack();
   eh_globals = thread_eh_globals();
   errno_ptr = errno_location();

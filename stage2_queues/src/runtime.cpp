@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <pthread.h>
+#include <utility>
 
 extern "C" {
 __thread void* green_current_worker = nullptr;  // see current_worker() in runtime_impl.hpp
@@ -220,21 +221,84 @@ void RuntimeImpl::spill_to_global(Worker& w, Task* t) {
   push_global_chain(head, n + 1);
 }
 
-void RuntimeImpl::worker_main(Worker& w) {
+void RuntimeImpl::worker_main(Worker& w, Task* until) {
   char name[16];
   std::snprintf(name, sizeof name, "green-w%u", w.index);
   pthread_setname_np(pthread_self(), name);  // what gdb, perf and the trace call this thread
   w.enter();
   set_current_worker(&w);
   on_worker_start(w);
-  while (Task* t = find_work(w)) {
+  // relaxed: a handover asked for (take_over): leave between two tasks, and leave
+  // the queues as they are. An idle worker sees it in find_work's stopping().
+  while (!leave_.load(std::memory_order_relaxed)) {
+    Task* t = find_work(w);
+    if (!t) break;
     w.switches.inc();
     w.run(t);
     poll_events(w, false);
+    if (until && join_ended(until)) break;  // a lent thread: run()'s main has ended
   }
   on_worker_stop(w);
   set_current_worker(nullptr);
   w.leave();
+}
+
+// ---- Lending: run() on a runtime of one worker --------------------------------
+//
+// A server on one worker whose main is the whole program is a process of two
+// threads: the worker, and run()'s caller asleep in join. The kernel makes
+// every call on an fd of a process whose fd table is shared take and drop a
+// reference to the file, and that alone costs such a server 2-3% (HANDOUT
+// 8.8). So run() lends its thread. It takes the worker over first: the
+// worker's own thread leaves its loop between two tasks and exits (the
+// queues, the timers, the stacks are the Worker's, not the thread's). Then it
+// spawns main, and its join runs the loop until main's join ends. A new
+// thread takes the worker back before run() returns. Only run() lends: a
+// thread's other joins would pay two thread switches each.
+//
+// main's join ends when main ends (this thread ran it), or when the deadlock
+// watch declares a deadlock (phase 4): it ends the join of every thread, ours
+// included (join() recorded us as joining main), and calls end_lending, since
+// the worker, idle for good, would otherwise sleep on in its keeper's wait.
+
+bool RuntimeImpl::take_over() {
+  if (workers_.size() != 1 || this_dispatcher()) return false;  // (a LocalScheduler's loop)
+  if (lent_.exchange(true, std::memory_order_acquire)) return false;  // another thread's run()
+  Worker& w = *workers_[0];
+  // seq_cst: the producer's half of park()'s Dekker pair (as stop_workers): a
+  // worker about to park sees leave_, or is on the idle list for us to wake.
+  leave_.store(true, std::memory_order_seq_cst);
+  if (remove_from_idle(w)) idle_wake(w);
+  w.thread.join();
+  // No thread runs the worker now; only this one touches leave_ until
+  // give_back (declare runs on a worker's thread: ours, in lent_loop).
+  leave_.store(false, std::memory_order_relaxed);
+  return true;
+}
+
+void RuntimeImpl::lent_loop(Task* main) {
+  char name[16] = "";
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  if (!join_ended(main)) worker_main(*workers_[0], main);
+  pthread_setname_np(pthread_self(), name);
+}
+
+void RuntimeImpl::give_back() noexcept {
+  Worker& w = *workers_[0];
+  leave_.store(false, std::memory_order_relaxed);  // (end_lending's, if it ended the loop)
+  try {
+    w.thread = std::thread([this, &w] { worker_main(w); });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "green: Runtime::run cannot give its worker a thread again (%s)\n", e.what());
+    std::abort();
+  }
+  lent_.store(false, std::memory_order_release);  // pairs with the next take_over's acquire
+}
+
+void RuntimeImpl::end_lending() noexcept {
+  // relaxed: read by the lent loop on this same thread (declare runs on the
+  // only worker's thread while it is lent).
+  if (lent_.load(std::memory_order_relaxed)) leave_.store(true, std::memory_order_relaxed);
 }
 
 // ---- Bookkeeping ----------------------------------------------------------
@@ -246,7 +310,15 @@ void RuntimeImpl::on_task_spawned(Task*) noexcept {
 
 void RuntimeImpl::on_task_end(Dispatcher& d, Task*) noexcept { static_cast<Worker&>(d).ended.inc(); }
 
-void RuntimeImpl::wait_from_thread(Task* t) { block_thread_until_done(t); }
+// The runtime whose worker this thread has taken over for run() (Lending).
+static thread_local RuntimeImpl* tl_lent_to = nullptr;
+
+void RuntimeImpl::wait_from_thread(Task* t) {
+  // (main: the only task run() joins; a join from the loop itself, say an
+  // idle callback's, blocks as it would on the worker's own thread)
+  if (tl_lent_to == this && !this_dispatcher()) lent_loop(t);
+  else block_thread_until_done(t);
+}
 
 static_assert(RuntimeStats::kLatencyBuckets == kLatencyBuckets, "RuntimeStats shows the dispatchers' histogram");
 
@@ -296,6 +368,21 @@ Runtime::~Runtime() {
   impl_.reset();
 }
 detail::Scheduler& Runtime::scheduler() noexcept { return *impl_; }
+
+void Runtime::join_main(TaskHandle (*spawn_main)(void*), void* arg) {
+  // A task's run() parks in its join as any join does; so does a thread's
+  // when the runtime has more workers, or another thread has taken it over.
+  if (detail::current_task() || !impl_->take_over()) return spawn_main(arg).join();
+  struct Lent {
+    detail::RuntimeImpl* rt;
+    detail::RuntimeImpl* prev;
+    ~Lent() {
+      detail::tl_lent_to = prev;
+      rt->give_back();
+    }
+  } lent{impl_.get(), std::exchange(detail::tl_lent_to, impl_.get())};
+  spawn_main(arg).join();  // runs the worker here (wait_from_thread)
+}
 RuntimeStats Runtime::stats() const noexcept { return impl_->stats(); }
 unsigned Runtime::workers() const noexcept { return impl_->nworkers(); }
 

@@ -301,6 +301,77 @@ namespace {
 
 // The address space left is room for a few worker threads, not for 64: the
 // constructor must stop the workers it started and throw, not terminate.
+// run() on one worker lends the caller's thread to the worker (runtime.cpp,
+// "Lending"): main and the tasks it waits for run on the caller's thread,
+// and the worker's own thread is gone meanwhile (the process has one thread
+// fewer: the kernel's fast path for an fd table nobody shares).
+TEST(Runtime, RunOnOneWorkerRunsOnTheCallersThread) {
+  Runtime rt({.workers = 1});
+  pid_t worker_tid = 0;
+  rt.spawn([&] { worker_tid = gettid(); }).join();  // a thread's join: it blocks, the worker runs
+  const pid_t caller = gettid();
+  ASSERT_NE(worker_tid, caller);
+  pid_t child_tid = 0;
+  bool worker_thread_alive = true;
+  rt.run([&] {
+    EXPECT_EQ(gettid(), caller) << "main should run on run()'s caller";
+    green::spawn([&] { child_tid = gettid(); }).join();
+    std::string task_dir = "/proc/self/task/" + std::to_string(worker_tid);
+    worker_thread_alive = access(task_dir.c_str(), F_OK) == 0;
+  });
+  EXPECT_EQ(child_tid, caller) << "a task main waited for should run on the caller too";
+  EXPECT_FALSE(worker_thread_alive) << "the worker's own thread should have exited while run() lent its thread";
+  // Afterwards a new thread runs the worker: a task that outlives main goes on.
+  std::atomic<bool> go{false};
+  pid_t later = 0;
+  TaskHandle h;
+  rt.run([&] {
+    h = green::spawn([&] {
+      while (!go.load()) green::this_task::yield();
+      later = gettid();
+    });
+  });
+  go = true;
+  h.join();
+  EXPECT_NE(later, 0);
+  EXPECT_NE(later, caller) << "after run() the worker has a thread of its own again";
+}
+
+// Lending is run()'s alone and one thread's at a time: two threads' run() on
+// one worker at once, a hundred times each, all of main's children done;
+// and runs one after another on a fresh runtime each time.
+TEST(Runtime, RunsFromTwoThreadsAtOnceAndManyInARowOnOneWorker) {
+  {
+    Runtime rt({.workers = 1});
+    std::atomic<int> done{0};
+    auto caller = [&] {
+      for (int i = 0; i < 100; ++i) {
+        int got = rt.run([] {
+          std::vector<TaskHandle> hs;
+          std::atomic<int> n{0};
+          for (int k = 0; k < 8; ++k) hs.push_back(green::spawn([&] { n.fetch_add(1); green::this_task::yield(); }));
+          for (auto& x : hs) x.join();
+          return n.load();
+        });
+        EXPECT_EQ(got, 8);
+        done.fetch_add(1);
+      }
+    };
+    std::thread a(caller), b(caller);
+    a.join();
+    b.join();
+    EXPECT_EQ(done.load(), 200);
+  }
+  for (int i = 0; i < scaled(200); ++i) {
+    Runtime rt({.workers = 1});
+    EXPECT_EQ(rt.run([i] {
+                green::spawn([] {}).detach();  // left for the worker's new thread
+                return i;
+              }),
+              i);
+  }
+}
+
 TEST(RuntimeDeathTest, AWorkerThreadThatCannotStartIsAnErrorNotACrash) {
 #if GREEN_ASAN || GREEN_TSAN
   GTEST_SKIP() << "the sanitizers' shadow memory does not fit under an RLIMIT_AS";

@@ -42,6 +42,11 @@ void wait_until_done(Task* self, Task* t) {
   // END SOLUTION
 }
 
+bool join_ended(Task* t) noexcept {
+  // acquire: pairs with notify_done's exchange (and declare's CAS, phase 4).
+  return t->extra().join.load(std::memory_order_acquire).tag() == kJoinDone;
+}
+
 // The blocking half, for schedulers whose wait_from_thread blocks the caller.
 void block_thread_until_done(Task* t) {
   // BEGIN SOLUTION

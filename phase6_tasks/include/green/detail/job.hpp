@@ -187,16 +187,20 @@ const CancelScope* ambient_scope();
 // before it waits keeps them all. Published with seq_cst, as task pushes
 // are: see job_source.cpp on lost wake-ups.
 class JobDeque : public GrowableDeque<Job*> {};
-// The calling thread's deque, cached per thread for the dispatcher it was
-// found for (a worker thread keeps its dispatcher for life).
+// The calling thread's deque, cached per thread for the loop it was found
+// for: its dispatcher, and tl_loop_serial (a thread lent to a worker by
+// Runtime::run runs that loop for a while, and a later runtime's worker may
+// take the address of an earlier one's).
 extern thread_local const Dispatcher* tl_job_deque_for;
+extern thread_local std::uint32_t tl_job_deque_serial;
 extern thread_local JobDeque* tl_job_deque;
 JobDeque* find_job_deque() noexcept;  // the slow path: looks it up, caches it
 // The calling task's worker's deque, or nullptr (a plain thread, a
 // LocalScheduler). Call with preemption off: the task must not move to
 // another worker while it uses the deque (only its owner may push and pop).
 inline JobDeque* my_job_deque() noexcept {
-  return this_dispatcher() == tl_job_deque_for ? tl_job_deque : find_job_deque();
+  return this_dispatcher() == tl_job_deque_for && tl_loop_serial == tl_job_deque_serial ? tl_job_deque
+                                                                                      : find_job_deque();
 }
 inline bool push_job(JobDeque& q, Job* j) noexcept { return q.push(j); }  // false: no memory to grow
 inline Job* pop_job(JobDeque& q) noexcept { return q.pop(); }              // the newest, or nullptr

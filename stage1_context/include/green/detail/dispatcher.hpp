@@ -125,6 +125,11 @@ struct Dispatcher {
   }
 GREEN_FS_POINTER(Task, current_task, set_current_task, green_current_task)
 GREEN_FS_POINTER(Dispatcher, this_dispatcher, set_this_dispatcher, green_this_dispatcher)
+// Loops this thread has entered (Dispatcher::enter). A thread may run loops
+// one after another (a LocalScheduler's, then a worker lent to Runtime::run),
+// and a later Dispatcher may have an earlier one's address: a cache kept per
+// thread for its loop names the loop by both.
+extern thread_local std::uint32_t tl_loop_serial;
 // The calling thread's errno, read through an opaque call (dispatcher.cpp).
 int* errno_location() noexcept;
 

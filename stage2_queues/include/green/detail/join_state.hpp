@@ -21,5 +21,8 @@ struct JoinState {
 
 // Blocks the calling OS thread until t has ended (for Scheduler::wait_from_thread).
 void block_thread_until_done(Task* t);
+// True once t's join has ended: t ended (or a deadlock ended its joins).
+// Read by a thread that runs t's runtime while it waits (RuntimeImpl::lend).
+bool join_ended(Task* t) noexcept;
 
 }  // namespace green::detail

@@ -133,7 +133,20 @@ class RuntimeImpl final : public Scheduler {
   Task* find_work(Worker& w);
 
   // Machinery (runtime.cpp)
-  void worker_main(Worker& w);               // a worker thread: find_work, run, repeat
+  // A worker thread: find_work, run, repeat, until stopping(), or, on a
+  // lent thread, until `until`'s join has ended (lent_loop).
+  void worker_main(Worker& w, Task* until = nullptr);
+  // Runtime::run on a runtime of one worker (runtime.cpp, "Lending"):
+  // take_over ends the worker's thread and gives the worker to the caller
+  // (false: more workers, or another thread has it; join as usual);
+  // lent_loop runs it on the caller until main's join ends; give_back starts
+  // a thread for it again.
+  bool take_over();
+  void lent_loop(Task* main);
+  void give_back() noexcept;
+  // The deadlock watch has ended every join (phase 4's declare): a lent
+  // loop, which will find no work again, leaves now.
+  void end_lending() noexcept;
   // w's local queue is full: move its older half, then t, to the global queue.
   void spill_to_global(Worker& w, Task* t);
   void push_global(Task* t);                 // + wake a parked worker
@@ -143,7 +156,11 @@ class RuntimeImpl final : public Scheduler {
   // has_work is re-checked after w is on the idle list (see runtime.cpp).
   template <class HasWork>
   void park(Worker& w, HasWork&& has_work);
-  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+  // The workers leave their loops: for good (stop_workers), or worker 0's
+  // thread hands the worker over (take_over).
+  bool stopping() const noexcept {
+    return stopping_.load(std::memory_order_acquire) || leave_.load(std::memory_order_acquire);
+  }
 
   GlobalQueue global;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -155,6 +172,8 @@ class RuntimeImpl final : public Scheduler {
   std::atomic<unsigned> nspinning_{0};             // workers looking for work (stage 3)
   std::atomic<unsigned> outside_pushes_{0};        // push_global_chain calls from outside the workers
   std::atomic<bool> stopping_{false};              // set once, by stop_workers()
+  std::atomic<bool> leave_{false};                 // a handover is under way (take_over)
+  std::atomic<bool> lent_{false};                  // a thread has taken worker 0 over (take_over)
   std::chrono::microseconds time_slice{0};         // RuntimeOptions::time_slice; set once, before the workers
   std::vector<std::string> preemptible_libraries;  // RuntimeOptions'; set once, before the workers
   bool detect_deadlock = true;                     // RuntimeOptions'; set once, before the workers
@@ -181,7 +200,8 @@ void RuntimeImpl::park(Worker& w, HasWork&& has_work) {
     // (Stand-alone fences would do, but ThreadSanitizer does not model them.)
     nparked_.fetch_add(1, std::memory_order_seq_cst);
   }
-  if (has_work() || events_waiting_sc(w) || stopping_.load(std::memory_order_seq_cst)) {
+  if (has_work() || events_waiting_sc(w) || stopping_.load(std::memory_order_seq_cst) ||
+      leave_.load(std::memory_order_seq_cst)) {
     if (remove_from_idle(w)) return;
     // A waker already took us off the list: its wake is on the way; consume it.
   }
