@@ -285,7 +285,9 @@ void RuntimeImpl::lent_loop(Task* main) {
 
 void RuntimeImpl::give_back() noexcept {
   Worker& w = *workers_[0];
-  leave_.store(false, std::memory_order_relaxed);  // (end_lending's, if it ended the loop)
+  // relaxed: end_lending's flag, set on this thread; the new thread is
+  // ordered after it by its creation.
+  leave_.store(false, std::memory_order_relaxed);
   try {
     w.thread = std::thread([this, &w] { worker_main(w); });
   } catch (const std::exception& e) {
