@@ -157,8 +157,9 @@ class RuntimeImpl final : public Scheduler {
   template <class HasWork>
   void park(Worker& w, HasWork&& has_work);
   // The workers leave their loops: for good (stop_workers), or worker 0's
-  // thread hands the worker over (take_over). acquire: both pair with their
-  // setters' seq_cst stores (nothing is read after them but the queues).
+  // thread hands the worker over (take_over). acquire: pairs with
+  // stop_workers' and take_over's seq_cst stores (end_lending's store is made
+  // on the reading thread itself).
   bool stopping() const noexcept {
     return stopping_.load(std::memory_order_acquire) || leave_.load(std::memory_order_acquire);
   }
