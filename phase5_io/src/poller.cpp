@@ -66,12 +66,35 @@ bool Poller::add(int fd, std::uint32_t seq) noexcept {
   return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
+// Asks the CPU for the lines that resuming t touches first: its saved frame
+// and the frames just above it (wait_edge's, the io:: call's, the caller's
+// locals), and its TaskRun. A server with a task per connection resumes a
+// different stack for every event, and an event batch wakes many tasks at
+// once, which run one after another: by the time each runs, its lines have
+// come in. At 1,000 connections an echo server missed the caches some seven
+// times a round trip (callgrind's cache model), most of them resuming the
+// task, and ran 13% faster with this (HANDOUT 8.8).
+//
+// t parked itself (its Task* is in a word); on another worker it may still
+// be switching out, so its saved sp may be the previous one: a prefetch of
+// a stale address is harmless. An asm statement, not __builtin_prefetch: GCC 12 dropped those, with their
+// address loaded from memory, once inlined here.
+static void prefetch_resume(const Task* t) noexcept {
+  constexpr std::size_t kResumeBytes = 640;  // from the saved sp up: ten lines
+  auto line = [](const void* p) { asm volatile("prefetcht0 (%0)" : : "r"(p)); };
+  if (!t->run) return;  // not started: ctx holds no stack pointer
+  const void* sp = context_sp(t->ctx);
+  for (std::size_t at = 0; at < kResumeBytes; at += 64) line(static_cast<const char*>(sp) + at);
+  line(t->run);
+}
+
 bool set_ready(FdState& s, int dir) noexcept {
   // acq_rel: release publishes what came before the edge (or the close's
   // kClosing) to the waiter's acquire load of the word; acquire pairs with
   // the waiter's CAS that put its Task* there.
   std::uintptr_t old = s.word[dir].exchange(FdState::kReady, std::memory_order_acq_rel);
   if (old <= FdState::kReady) return false;
+  prefetch_resume(reinterpret_cast<Task*>(old));
   unpark(reinterpret_cast<Task*>(old));
   return true;
 }
