@@ -523,11 +523,11 @@ CHECKS = {
         ),
         # The same at 1,000 connections, where a task per connection resumes
         # a cold stack for every message: the two servers at once, each with
-        # its load generator on a CPU of its own (swapped every repetition),
-        # per server CPU second (bench/echo.cpp, HANDOUT 8.8). Pinned, two
-        # identical servers read within 2-3% of each other. Here 0.98-1.02
-        # (median 1.00); about 0.85 before the poller prefetched the woken
-        # tasks' stacks, which this bound fails.
+        # its load generator on a CPU of its own, two rounds a repetition with
+        # the CPUs swapped, per server CPU second (bench/echo.cpp, HANDOUT
+        # 8.8). Pinned, two identical servers read within 2-3% of each other.
+        # Here 0.93-1.00 a repetition, and the check read 0.98x; with the
+        # poller's prefetch of the woken tasks' stacks removed, 0.84x.
         PerfCheck(
             name="echo side by side, 1,000 connections",
             program="echo",
