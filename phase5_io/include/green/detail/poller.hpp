@@ -34,6 +34,9 @@
 // A busy worker polls without blocking every 16th switch if 200 us have
 // passed since its last poll, so CPU-bound tasks cannot starve I/O. Nobody
 // polls while no task waits on an fd: an idle runtime takes no wake-ups.
+// An event batch unparks many tasks at once, each parked on a stack gone
+// cold; the poller asks the CPU for each one's first lines as it unparks it
+// (prefetch_resume, poller.cpp), so they come in while the others run.
 //
 // Closing. A registration carries the fd's sequence number, which io::close
 // bumps: an event for a closed fd whose number was reused is dropped. Each
