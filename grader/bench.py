@@ -211,6 +211,9 @@ ECHO_WORKLOADS = (
     *(Workload(f"echo, {_conns(c)}, {_workers(w)}: green / the epoll server in the same run (x)",
                f"BM_Echo/workers:{w}/conns:{c}", "ratio", f"echo_vs_epoll workers={w} conns={c}", "")
       for c in (100, 1000) for w in (1, 2)),
+    *(Workload(f"echo, {_conns(c)}, 1 worker: green / the epoll server side by side, per server CPU second (x)",
+               f"BM_EchoSideBySide/conns:{c}", "ratio", f"echo_side_by_side conns={c}", "")
+      for c in (10, 100, 1000)),
     *(Workload(f"echo, {_conns(c)}, {_workers(w)}: server CPU (cores)", f"BM_Echo/workers:{w}/conns:{c}",
                "green_server_cores", f"echo_server_cores workers={w} conns={c}", "")
       for c in (100, 1000) for w in (1, 2)),
