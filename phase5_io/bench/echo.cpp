@@ -329,11 +329,13 @@ void BM_EchoVsEpoll(benchmark::State& state) {
 BENCHMARK(BM_EchoVsEpoll)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Both servers at once, each with its own load generator (a thread of this
-// process): four busy threads share the two CPUs, and whatever the machine
-// does meanwhile (this VM's cache-line transfers between its CPUs cost 50 ns
-// in some minutes and 350 in others, and move every figure above by 30%)
-// falls on both alike. The figure is round trips per second of the server's
+// process), so that whatever the machine does meanwhile (this VM's cache-line
+// transfers between its CPUs cost 50 ns in some minutes and 350 in others,
+// and move every figure above by 30%) falls on both alike. With two CPUs,
+// each server shares one with its load generator, and a second round swaps
+// them (see the top). The figure is round trips per second of the server's
 // CPU time, green's over the epoll server's: the cost of a round trip.
+
 // The first two CPUs the process may use, in cpus; false if it has fewer.
 bool two_cpus(const cpu_set_t& allowed, int cpus[2]) {
   int n = 0;

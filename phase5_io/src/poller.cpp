@@ -77,8 +77,9 @@ bool Poller::add(int fd, std::uint32_t seq) noexcept {
 //
 // t parked itself (its Task* is in a word); on another worker it may still
 // be switching out, so its saved sp may be the previous one: a prefetch of
-// a stale address is harmless. An asm statement, not __builtin_prefetch: GCC 12 dropped those, with their
-// address loaded from memory, once inlined here.
+// a stale address is harmless. An asm statement, not __builtin_prefetch:
+// GCC 12 dropped those, with their address loaded from memory, once inlined
+// here.
 static void prefetch_resume(const Task* t) noexcept {
   constexpr std::size_t kResumeBytes = 640;  // from the saved sp up: ten lines
   auto line = [](const void* p) { asm volatile("prefetcht0 (%0)" : : "r"(p)); };
