@@ -379,6 +379,54 @@ TEST(Io, AReaderParkedOnAPipeLetsOtherTasksRun) {
   io::close(w);
 }
 
+// The write system calls this process has made (/proc/self/io's syscw; a
+// send or sendto is not one); -1 where the kernel keeps no such count.
+long write_calls() {
+  std::FILE* f = std::fopen("/proc/self/io", "r");
+  if (!f) return -1;
+  long n = -1;
+  char key[32];
+  for (long v; std::fscanf(f, "%31s %ld", key, &v) == 2;)
+    if (std::string(key) == "syscw:") n = v;
+  std::fclose(f);
+  return n;
+}
+
+TEST(Io, AWorkerWokenByItsOwnEpollWaitWakesNobody) {
+  // One worker, and the peer a plain thread: every round trip the worker
+  // runs dry and sleeps in epoll_wait, and the data that wakes it makes the
+  // reader Ready while the worker is still on the idle list. Its submit may
+  // pick the worker itself, which is awake: it must not write the eventfd
+  // that ends the keeper's sleep (then read it back and poll again) for
+  // that. Every write counted here would be one of those: the task and the
+  // thread use send (io::write on a socket, and ::send), which is not
+  // counted, and nothing else here writes.
+  if (write_calls() < 0) GTEST_SKIP() << "no /proc/self/io here";
+  const int rounds = 200;
+  Runtime rt({.workers = 1});
+  auto [a, b] = socket_pair();
+  std::thread peer([b = b] {
+    char c = 'x';
+    for (int i = 0; i < rounds; ++i)
+      if (::send(b, &c, 1, MSG_NOSIGNAL) != 1 || ::recv(b, &c, 1, 0) != 1) return;
+  });
+  const long before = write_calls();
+  int echoed = rt.run([a = a] {
+    int n = 0;
+    char c;
+    while (n < rounds && io::read(a, &c, 1) == 1 && io::write(a, &c, 1) == 1) ++n;
+    return n;
+  });
+  const long writes = write_calls() - before;
+  peer.join();
+  EXPECT_EQ(echoed, rounds);
+  EXPECT_LT(writes, rounds / 10) << writes << " write calls in " << rounds
+                                 << " round trips: a worker that woke from its own epoll_wait wrote the "
+                                    "eventfd to wake itself (idle_wake should only set its word)";
+  io::close(a);
+  ::close(b);
+}
+
 // After a short read a stream socket's next io::read waits for an edge
 // before it asks (io.cpp, call). No read may wait for an edge that cannot
 // come: each case below would hang if one did, so a watchdog thread acts
