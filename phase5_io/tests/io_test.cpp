@@ -3,6 +3,7 @@
 // cross-talk after the number is reused), EPIPE without SIGPIPE, regular
 // files, plain threads, and errno across a park.
 #include <green/detail/poller.hpp>
+#include <green/detail/runtime_impl.hpp>
 #include <io_util.hpp>
 
 #include <signal.h>
@@ -377,6 +378,56 @@ TEST(Io, AReaderParkedOnAPipeLetsOtherTasksRun) {
   });
   io::close(r);
   io::close(w);
+}
+
+TEST(Io, ATaskWaitsOnAnFdThatAnotherRuntimePolls) {
+  // fd a is registered with a 1-worker runtime's poller (its first call was
+  // there); then tasks of a 2-worker runtime wait on it, on either worker.
+  // That poller's edges wake them, and its count of waiting tasks (a hint
+  // for its polls and its deadlock watch) counts them and gives them back,
+  // although their workers are not its own.
+  Runtime first({.workers = 1});
+  Runtime second({.workers = 2});
+  auto [a, b] = socket_pair();
+  ASSERT_EQ(::send(b, "x", 1, MSG_NOSIGNAL), 1);
+  EXPECT_EQ(first.run([a = a] {
+    char c;
+    return io::read(a, &c, 1);
+  }),
+            1);
+  detail::Poller* owner = detail::fd_table().get(a)->owner;
+  ASSERT_NE(owner, nullptr) << "the first runtime's read should have registered fd " << a;
+  const int rounds = static_cast<int>(green::test::scaled(400));
+  int got = 0, counted = 0;
+  std::atomic<int> on_second{0};
+  second.run([&, a = a, b = b] {
+    for (int i = 0; i < rounds; ++i) {
+      auto reader = spawn([&, a] {
+        if (detail::current_worker()->index == 1) on_second++;
+        char c;
+        if (io::read(a, &c, 1) == 1) ++got;
+      });
+      auto busy = spawn([] {  // keeps a worker busy, so the reader runs on either
+        for (int k = 0; k < 20; ++k) this_task::yield();
+      });
+      // Until the reader is parked, and counted. (A sleep, not a yield: under
+      // Valgrind a thread that yields in a loop keeps its CPU for long.)
+      const auto since = std::chrono::steady_clock::now();
+      while (owner->waiting.load() != 1 && std::chrono::steady_clock::now() - since < slack(2000ms))
+        this_task::sleep_for(20us);
+      if (owner->waiting.load() == 1) ++counted;
+      EXPECT_EQ(::send(b, "y", 1, MSG_NOSIGNAL), 1);
+      reader.join();
+      busy.join();
+    }
+  });
+  EXPECT_EQ(got, rounds) << "every read should get its byte through the first runtime's poller";
+  EXPECT_EQ(counted, rounds) << "the first runtime's poller should count a parked reader of the second as waiting";
+  EXPECT_EQ(owner->waiting.load(), 0) << "the waits counted should all be given back";
+  EXPECT_GT(on_second.load(), 0) << "no reader ran on the second runtime's second worker in " << rounds
+                                 << " rounds: the case this test is for did not come up";
+  io::close(a);
+  io::close(b);
 }
 
 // The write system calls this process has made (/proc/self/io's syscw; a
