@@ -1,7 +1,8 @@
 // io:: on sockets and pipes: parking instead of blocking the worker, edges
 // that race the parking task, timeouts, close under waiting tasks (EBADF, no
 // cross-talk after the number is reused), EPIPE without SIGPIPE, regular
-// files, plain threads, and errno across a park.
+// files, plain threads, errno across a park, tasks waiting on an fd another
+// runtime polls, and a keeper that wakes from its own epoll_wait.
 #include <green/detail/poller.hpp>
 #include <green/detail/runtime_impl.hpp>
 #include <io_util.hpp>
